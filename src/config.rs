@@ -1,0 +1,256 @@
+//! The typed configuration: every threshold has a name, a documented default, and a range check.
+//!
+//! Two layers, as in ripgrep: this module parses and validates plain values without touching models or
+//! files; the stages turn them into live objects (sessions, zones) when they are built.
+//! A config file is TOML with the sections below; any key may be left out to keep its default, and an
+//! unknown key is an error (a typo must not silently fall back to a default).
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    pub runtime: RuntimeConfig,
+    pub detector: DetectorConfig,
+    pub roles: RoleConfig,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RuntimeConfig {
+    /// The ONNX Runtime library (`libonnxruntime.so.1.31.1`). Unset: `ORT_DYLIB_PATH`, then set-up's cache.
+    pub ort_lib: Option<PathBuf>,
+    /// Inference threads. Unset: one per core.
+    pub threads: Option<usize>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DetectorConfig {
+    /// A model name in the models directory (`NAME.onnx` with its manifest `NAME.toml`), or a path to an
+    /// `.onnx` file.
+    pub model: String,
+    /// The crop classifier that checks each animal's species; empty to go without it (roles then rest on
+    /// the detector's class and the animal's size alone).
+    pub classifier: String,
+    /// Where model names are looked up. Unset: `$CHAPERONE_MODELS_DIR`, `./models`, then the source tree's
+    /// `models/`.
+    pub models_dir: Option<PathBuf>,
+    /// Detections below this score are dropped, whatever their class.
+    pub min_score: f32,
+    /// Boxes of one class overlapping more than this (IoU) are merged by non-maximum suppression, for
+    /// models that leave NMS to us (YOLO exports).
+    pub nms_iou: f32,
+}
+
+impl Default for DetectorConfig {
+    fn default() -> Self {
+        DetectorConfig {
+            model: "ssd_mobilenet_v2_coco".into(),
+            classifier: "efficientnet_lite3".into(),
+            models_dir: None,
+            min_score: 0.3,
+            nms_iou: 0.45,
+        }
+    }
+}
+
+/// What a detector class means for this program, before evidence is weighed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ClassRole {
+    /// The model says cat; the crop classifier and size can still overrule it (a rat seen as "cat").
+    Cat,
+    /// The model has a real rodent class: trusted as the rat.
+    Rat,
+    /// Some animal (COCO's dog, bird, teddy bear...): cat, rat or other, decided by evidence.
+    Animal,
+    /// Never an animal of ours (people, furniture).
+    Other,
+}
+
+/// How detections become `cat`, `rat` or `other`. See `detect::roles` for the decision itself.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RoleConfig {
+    /// Per class name, overriding the model manifest's grouping, e.g. `{ "teddy bear" = "other" }`.
+    pub classes: BTreeMap<String, ClassRole>,
+    /// Animal-class detections are considered from this score up (below `detector.min_score`, since the
+    /// default model sees rodents only faintly).
+    pub animal_min_score: f32,
+    /// The classifier's summed cat-breed probability that makes any animal a cat.
+    pub cat_min_family: f32,
+    /// A detector "cat" without strong classifier support still counts as a cat from this score up,
+    /// unless the classifier finds it more rodent-like or dog-like than cat-like.
+    pub cat_min_score: f32,
+    /// A rat-sized detector "cat" (no larger than `rat_max_frame_area`) also needs at least this much
+    /// classifier cat-ness: the model calls small dark rodents "cat" when the classifier sees no cat at all.
+    pub cat_min_support: f32,
+    /// Smallest share of the frame a cat can take (a cat is never a speck).
+    pub cat_min_frame_area: f32,
+    /// The classifier's summed rodent-like probability (hamster, guinea pig, squirrel, mink...) that
+    /// makes a non-cat animal a rat whatever its size.
+    pub rat_min_rodent_like: f32,
+    /// A non-cat animal no larger than this share of the frame is taken for the rat.
+    pub rat_max_frame_area: f32,
+    /// ...or no larger than this share of a cat seen in the same frame (a rat is far smaller than a cat).
+    pub rat_max_cat_area_ratio: f32,
+    /// The classifier's summed dog probability that makes an animal `other` (a dog in the room).
+    pub dog_min_family: f32,
+    /// Where the rat's enclosure is, as `[x1, y1, x2, y2]` fractions of the frame; a rat must be in or
+    /// near it. Unset: anywhere.
+    pub enclosure: Option<[f32; 4]>,
+    /// How far outside the enclosure (fraction of its size) a rat may still be.
+    pub enclosure_margin: f32,
+}
+
+impl Default for RoleConfig {
+    fn default() -> Self {
+        RoleConfig {
+            classes: BTreeMap::new(),
+            animal_min_score: 0.2,
+            cat_min_family: 0.3,
+            cat_min_score: 0.5,
+            cat_min_support: 0.08,
+            cat_min_frame_area: 0.005,
+            rat_min_rodent_like: 0.2,
+            rat_max_frame_area: 0.06,
+            rat_max_cat_area_ratio: 0.4,
+            dog_min_family: 0.4,
+            enclosure: None,
+            enclosure_margin: 0.1,
+        }
+    }
+}
+
+impl Config {
+    /// Reads and validates a config file; `None` gives the defaults.
+    pub fn load(path: Option<&Path>) -> Result<Config> {
+        let config = match path {
+            None => Config::default(),
+            Some(path) => {
+                let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+                toml::from_str(&text).map_err(|e| {
+                    let message = e.message().to_string();
+                    let line = e.span().map(|s| text[..s.start].matches('\n').count() + 1);
+                    match line {
+                        Some(line) => {
+                            Error::Config(format!("{}:{line}: {message}", path.display()))
+                        }
+                        None => Error::Config(format!("{}: {message}", path.display())),
+                    }
+                })?
+            }
+        };
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Checks every value's range, naming the key and the value found.
+    pub fn validate(&self) -> Result<()> {
+        let unit = |key: &str, v: f32| -> Result<()> {
+            if (0.0..=1.0).contains(&v) {
+                Ok(())
+            } else {
+                Err(Error::Config(format!(
+                    "{key} must be between 0 and 1, got {v}"
+                )))
+            }
+        };
+        let d = &self.detector;
+        unit("detector.min_score", d.min_score)?;
+        unit("detector.nms_iou", d.nms_iou)?;
+        if d.model.trim().is_empty() {
+            return Err(Error::Config(
+                "detector.model must name a model or an .onnx path".into(),
+            ));
+        }
+        if self.runtime.threads == Some(0) {
+            return Err(Error::Config("runtime.threads must be at least 1".into()));
+        }
+        let r = &self.roles;
+        unit("roles.animal_min_score", r.animal_min_score)?;
+        unit("roles.cat_min_family", r.cat_min_family)?;
+        unit("roles.cat_min_score", r.cat_min_score)?;
+        unit("roles.cat_min_support", r.cat_min_support)?;
+        unit("roles.cat_min_frame_area", r.cat_min_frame_area)?;
+        unit("roles.rat_min_rodent_like", r.rat_min_rodent_like)?;
+        unit("roles.rat_max_frame_area", r.rat_max_frame_area)?;
+        unit("roles.rat_max_cat_area_ratio", r.rat_max_cat_area_ratio)?;
+        unit("roles.dog_min_family", r.dog_min_family)?;
+        if !(0.0..=10.0).contains(&r.enclosure_margin) {
+            return Err(Error::Config(format!(
+                "roles.enclosure_margin must be between 0 and 10, got {}",
+                r.enclosure_margin
+            )));
+        }
+        if let Some([x1, y1, x2, y2]) = r.enclosure {
+            let inside = [x1, y1, x2, y2].iter().all(|v| (0.0..=1.0).contains(v));
+            if !inside || x2 <= x1 || y2 <= y1 {
+                return Err(Error::Config(format!(
+                    "roles.enclosure must be [x1, y1, x2, y2] fractions of the frame with x1 < x2 and y1 < y2, got {:?}",
+                    [x1, y1, x2, y2]
+                )));
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<Config> {
+        let config: Config =
+            toml::from_str(text).map_err(|e| Error::Config(e.message().to_string()))?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    #[test]
+    fn defaults_are_valid() {
+        Config::default().validate().unwrap();
+    }
+
+    #[test]
+    fn partial_file_keeps_other_defaults() {
+        let c = parse("[roles]\ncat_min_family = 0.5\nclasses = { \"teddy bear\" = \"other\" }\n")
+            .unwrap();
+        assert_eq!(c.roles.cat_min_family, 0.5);
+        assert_eq!(c.roles.classes["teddy bear"], ClassRole::Other);
+        assert_eq!(c.detector.model, "ssd_mobilenet_v2_coco");
+    }
+
+    #[test]
+    fn out_of_range_value_names_key_and_value() {
+        let err = parse("[roles]\ncat_min_family = 1.5\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("roles.cat_min_family") && err.contains("1.5"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn unknown_key_is_refused() {
+        let err = parse("[roles]\ncat_min_famly = 0.5\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("cat_min_famly"), "{err}");
+    }
+
+    #[test]
+    fn inverted_enclosure_is_refused() {
+        let err = parse("[roles]\nenclosure = [0.5, 0.1, 0.2, 0.9]\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("roles.enclosure"), "{err}");
+    }
+}

@@ -1,0 +1,323 @@
+//! The detector stage: an image in, animals out, each with a role (`cat`, `rat` or `other`).
+//!
+//! Three steps, each timed ([`StageTimings`]): an [`ObjectModel`] (SSD or YOLO family) proposes boxes with
+//! class names; the [`classifier::CropClassifier`] scores each animal's crop for cat-, rodent- and dog-ness;
+//! [`roles::RoleResolver`] weighs class, evidence and size into a [`Role`].
+
+pub mod classifier;
+pub mod manifest;
+pub mod resize;
+pub mod roles;
+pub mod ssd;
+pub mod yolo;
+
+use std::fmt;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use image::RgbImage;
+use ort::session::Session;
+use ort::value::TensorElementType;
+use serde::{Deserialize, Serialize};
+
+use crate::config::Config;
+use crate::error::{Error, Result};
+use crate::geometry::BBox;
+use crate::runtime;
+
+pub use manifest::{ModelFamily, ModelLocation};
+
+/// Which of our animals a detection is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    Cat,
+    Rat,
+    Other,
+}
+
+impl fmt::Display for Role {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Role::Cat => "cat",
+            Role::Rat => "rat",
+            Role::Other => "other",
+        })
+    }
+}
+
+/// The crop classifier's view of one detection, kept so a role can be explained.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RoleEvidence {
+    /// Summed probability of the domestic cat classes.
+    pub cat_family: f32,
+    /// Summed probability of the rodent-like classes.
+    pub rodent_like: f32,
+    /// Summed probability of the dog classes.
+    pub dog_family: f32,
+    /// The classifier's single best label and its probability.
+    pub top_label: String,
+    pub top_score: f32,
+}
+
+/// One detected object in frame pixels, with what the model called it and what it is to us.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Detection {
+    pub role: Role,
+    #[serde(rename = "class")]
+    pub class_name: Arc<str>,
+    pub score: f32,
+    #[serde(rename = "box")]
+    pub bbox: BBox,
+    /// Present when the crop classifier looked at it.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub evidence: Option<RoleEvidence>,
+}
+
+/// What an object model proposes before roles: a box, a score and a class id.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RawDetection {
+    pub bbox: BBox,
+    pub score: f32,
+    pub class_id: usize,
+}
+
+/// One detection model, split in its three steps so each can be timed and benchmarked alone.
+/// Implementations keep their buffers between frames: no allocation per frame once warmed up.
+pub trait ObjectModel: Send {
+    /// The model's class names, indexed by class id.
+    fn class_names(&self) -> &[Arc<str>];
+    /// Turns the frame into the model's input tensor (kept inside).
+    fn preprocess(&mut self, image: &RgbImage) -> Result<()>;
+    /// Runs the model on the last preprocessed input; keeps the raw outputs inside.
+    fn infer(&mut self) -> Result<()>;
+    /// Decodes the last outputs into boxes in the preprocessed frame's pixels, at or above `min_score`.
+    fn postprocess(&mut self, min_score: f32, out: &mut Vec<RawDetection>);
+}
+
+/// Anything that turns an image into detections: the real [`AnimalDetector`], or a scripted fake in tests.
+pub trait Detector: Send {
+    fn detect(&mut self, image: &RgbImage) -> Result<Vec<Detection>>;
+}
+
+/// Time spent per step, summed over the frames seen.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct StageTimings {
+    pub frames: u64,
+    pub preprocess: Duration,
+    pub inference: Duration,
+    pub postprocess: Duration,
+    pub classify: Duration,
+}
+
+/// The default detector: object model, crop classifier, role resolver.
+pub struct AnimalDetector {
+    model: Box<dyn ObjectModel>,
+    classifier: Option<classifier::CropClassifier>,
+    roles: roles::RoleResolver,
+    min_score: f32,
+    raw: Vec<RawDetection>,
+    pub timings: StageTimings,
+}
+
+impl AnimalDetector {
+    /// Loads the models named in `config`, failing with a message that says what to do.
+    pub fn load(config: &Config) -> Result<AnimalDetector> {
+        let env = runtime::environment(config.runtime.ort_lib.as_deref())?;
+        let threads = config
+            .runtime
+            .threads
+            .unwrap_or_else(runtime::default_threads);
+        let location = manifest::locate(&config.detector.model, &config.detector)?;
+        let session = runtime::open_session(env, &location.onnx, threads)?;
+        let model = load_object_model(session, &location, config)?;
+        let classifier = if config.detector.classifier.trim().is_empty() {
+            None
+        } else {
+            let loc = manifest::locate(&config.detector.classifier, &config.detector)?;
+            let session = runtime::open_session(env, &loc.onnx, threads)?;
+            Some(classifier::CropClassifier::new(session, &loc)?)
+        };
+        let roles = roles::RoleResolver::new(
+            &config.roles,
+            model.class_names(),
+            location.manifest.as_ref(),
+        );
+        let min_score = config.detector.min_score.min(config.roles.animal_min_score);
+        Ok(AnimalDetector {
+            model,
+            classifier,
+            roles,
+            min_score,
+            raw: Vec::new(),
+            timings: StageTimings::default(),
+        })
+    }
+
+    /// Runs the role logic (classifier and resolver) on boxes proposed by someone else: how the role
+    /// logic is checked on hand-located animals, and how fused detections get roles.
+    pub fn assign_roles(
+        &mut self,
+        image: &RgbImage,
+        raw: &[RawDetection],
+    ) -> Result<Vec<Detection>> {
+        self.roles.resolve(image, raw, self.classifier.as_mut())
+    }
+
+    /// The id of a class name in the object model, if it has that class.
+    pub fn class_id(&self, name: &str) -> Option<usize> {
+        self.model.class_names().iter().position(|n| &**n == name)
+    }
+
+    /// The object model alone, for benchmarks of its steps.
+    pub fn object_model(&mut self) -> &mut dyn ObjectModel {
+        self.model.as_mut()
+    }
+}
+
+impl Detector for AnimalDetector {
+    fn detect(&mut self, image: &RgbImage) -> Result<Vec<Detection>> {
+        let t0 = Instant::now();
+        self.model.preprocess(image)?;
+        let t1 = Instant::now();
+        self.model.infer()?;
+        let t2 = Instant::now();
+        self.model.postprocess(self.min_score, &mut self.raw);
+        let t3 = Instant::now();
+        let detections = self
+            .roles
+            .resolve(image, &self.raw, self.classifier.as_mut())?;
+        let t4 = Instant::now();
+        let t = &mut self.timings;
+        t.frames += 1;
+        t.preprocess += t1 - t0;
+        t.inference += t2 - t1;
+        t.postprocess += t3 - t2;
+        t.classify += t4 - t3;
+        Ok(detections)
+    }
+}
+
+fn load_object_model(
+    session: Session,
+    location: &ModelLocation,
+    config: &Config,
+) -> Result<Box<dyn ObjectModel>> {
+    let family = match location.manifest.as_ref().map(|m| m.family) {
+        Some(ModelFamily::Classifier) => {
+            return Err(Error::model(
+                &location.onnx,
+                "its manifest says it is a classifier, not a detector: pass a detection model as --model",
+            ));
+        }
+        Some(family) => family,
+        None => recognise_family(&session).ok_or_else(|| {
+            Error::model(
+                &location.onnx,
+                format!(
+                    "not a supported detector (expected a TF Object Detection API SSD export or a YOLOv8/YOLO11 export); found {}",
+                    describe_io(&session)
+                ),
+            )
+        })?,
+    };
+    Ok(match family {
+        ModelFamily::TfSsd => Box::new(ssd::SsdModel::new(session, location)?),
+        ModelFamily::Yolo => Box::new(yolo::YoloModel::new(
+            session,
+            location,
+            config.detector.nms_iou,
+        )?),
+        ModelFamily::Classifier => unreachable!("handled above"),
+    })
+}
+
+/// Recognises a detector family from its inputs and outputs alone.
+pub fn recognise_family(session: &Session) -> Option<ModelFamily> {
+    let inputs = session.inputs();
+    let outputs = session.outputs();
+    let has_output = |needle: &str| outputs.iter().any(|o| o.name().contains(needle));
+    if inputs.len() == 1 {
+        let dtype = inputs[0].dtype();
+        let shape = dtype.tensor_shape().map(|s| s.to_vec()).unwrap_or_default();
+        let elem = dtype.tensor_type();
+        if elem == Some(TensorElementType::Uint8)
+            && shape.len() == 4
+            && shape[3] == 3
+            && has_output("detection_boxes")
+            && has_output("detection_scores")
+            && has_output("detection_classes")
+        {
+            return Some(ModelFamily::TfSsd);
+        }
+        if elem == Some(TensorElementType::Float32)
+            && shape.len() == 4
+            && shape[1] == 3
+            && outputs.len() == 1
+        {
+            let out_shape = outputs[0]
+                .dtype()
+                .tensor_shape()
+                .map(|s| s.to_vec())
+                .unwrap_or_default();
+            if out_shape.len() == 3 && (out_shape[1] < 0 || out_shape[1] >= 5) {
+                return Some(ModelFamily::Yolo);
+            }
+        }
+    }
+    None
+}
+
+/// "inputs: x float32 [1, 10]; outputs: y float32 [1, 10]", for error messages.
+pub fn describe_io(session: &Session) -> String {
+    let list = |outlets: &[ort::value::Outlet]| -> String {
+        outlets
+            .iter()
+            .map(|o| {
+                let ty = o
+                    .dtype()
+                    .tensor_type()
+                    .map(|t| format!("{t:?}").to_lowercase())
+                    .unwrap_or("non-tensor".into());
+                let shape = o
+                    .dtype()
+                    .tensor_shape()
+                    .map(|s| format!("{:?}", s.to_vec()))
+                    .unwrap_or_default();
+                format!("{} {ty} {shape}", o.name())
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    format!(
+        "inputs: {}; outputs: {}",
+        list(session.inputs()),
+        list(session.outputs())
+    )
+}
+
+/// Reads an image file as RGB, with a one-line error for a missing, empty or corrupt file.
+pub fn read_image(path: &Path) -> Result<RgbImage> {
+    let bytes = std::fs::read(path).map_err(|e| Error::Image {
+        path: path.into(),
+        message: e.to_string(),
+    })?;
+    if bytes.is_empty() {
+        return Err(Error::Image {
+            path: path.into(),
+            message: "the file is empty".into(),
+        });
+    }
+    let image = image::load_from_memory(&bytes).map_err(|e| Error::Image {
+        path: path.into(),
+        message: format!("not a readable image ({e})"),
+    })?;
+    if image.width() == 0 || image.height() == 0 {
+        return Err(Error::Image {
+            path: path.into(),
+            message: "the image has no pixels".into(),
+        });
+    }
+    Ok(image.to_rgb8())
+}

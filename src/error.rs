@@ -1,0 +1,60 @@
+//! The one error type of the library. Every message says what went wrong and, where the user can act,
+//! what to do about it: the binary prints it on a single line and exits non-zero.
+
+use std::path::PathBuf;
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The ONNX Runtime shared library could not be found or loaded.
+    #[error("{0}")]
+    Runtime(String),
+
+    /// A model file is missing, unreadable, or not a model this program understands.
+    #[error("model {path}: {message}")]
+    Model { path: PathBuf, message: String },
+
+    /// Running a loaded model failed.
+    #[error("inference failed in {model}: {message}")]
+    Inference { model: String, message: String },
+
+    /// An input image is missing, empty or corrupt.
+    #[error("image {path}: {message}")]
+    Image { path: PathBuf, message: String },
+
+    /// A configuration value is wrong.
+    #[error("config: {0}")]
+    Config(String),
+
+    /// Any other file-system failure, with the path it concerns.
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+impl Error {
+    pub fn model(path: impl Into<PathBuf>, message: impl Into<String>) -> Self {
+        Error::Model {
+            path: path.into(),
+            message: message.into(),
+        }
+    }
+
+    pub fn inference(model: impl Into<String>, err: impl std::fmt::Display) -> Self {
+        Error::Inference {
+            model: model.into(),
+            message: err.to_string(),
+        }
+    }
+
+    pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        Error::Io {
+            path: path.into(),
+            source,
+        }
+    }
+}

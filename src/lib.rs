@@ -1,0 +1,14 @@
+//! chaperone: supervises a meeting between a pet cat and a pet rat through a camera.
+//!
+//! Data flows one way, one module per stage:
+//! source -> [`detect`] -> tracker -> behaviour engine -> session controller -> sinks.
+//! Between stages travel small plain values ([`detect::Detection`], ...), so each stage can be tested alone.
+
+pub mod annotate;
+pub mod config;
+pub mod detect;
+pub mod error;
+pub mod geometry;
+pub mod runtime;
+
+pub use error::{Error, Result};

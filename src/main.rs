@@ -1,0 +1,235 @@
+//! The `chaperone` command line. Each subcommand is a thin shell over the library; errors are printed
+//! once, on one line, and turned into a non-zero exit code.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+
+use chaperone::annotate;
+use chaperone::config::Config;
+use chaperone::detect::{self, AnimalDetector, Detection, Detector};
+use chaperone::error::{Error, Result};
+
+/// Exit codes, documented in the README.
+mod exit {
+    /// A fatal problem: bad config, missing model or runtime, unreadable input.
+    pub const ERROR: u8 = 1;
+}
+
+#[derive(Parser)]
+#[command(
+    name = "chaperone",
+    version,
+    about = "Supervises a cat meeting a pet rat through a camera"
+)]
+struct Cli {
+    #[command(flatten)]
+    common: CommonArgs,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Args)]
+struct CommonArgs {
+    /// TOML config file (see README: every key is optional).
+    #[arg(long, global = true, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// The ONNX Runtime library (overrides the config and ORT_DYLIB_PATH).
+    #[arg(long, global = true, value_name = "PATH")]
+    ort_lib: Option<PathBuf>,
+    /// Detection model: a name in models/ or a path to an .onnx file (overrides the config).
+    #[arg(long, global = true, value_name = "NAME|PATH")]
+    model: Option<String>,
+    /// Crop classifier: a name in models/, a path, or "none" (overrides the config).
+    #[arg(long, global = true, value_name = "NAME|PATH|none")]
+    classifier: Option<String>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Find the cat, the rat and anything else in still images.
+    Detect(DetectArgs),
+}
+
+#[derive(Args)]
+struct DetectArgs {
+    /// Image files (PNG, JPEG, BMP).
+    #[arg(required = true, value_name = "IMAGE")]
+    images: Vec<PathBuf>,
+    /// Print JSON (an array, one object per image) instead of a table.
+    #[arg(long)]
+    json: bool,
+    /// Write the image with labelled boxes here; with several images, a directory to write into.
+    #[arg(long, value_name = "OUT")]
+    annotate: Option<PathBuf>,
+}
+
+fn main() -> ExitCode {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("CHAPERONE_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn,ort=error"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+
+    let cli = Cli::parse();
+    let result = load_config(&cli.common).and_then(|config| match &cli.command {
+        Command::Detect(args) => run_detect(&config, args),
+    });
+    match result {
+        Ok(code) => code,
+        Err(err) => {
+            eprintln!("chaperone: {err}");
+            ExitCode::from(exit::ERROR)
+        }
+    }
+}
+
+/// The config file with the command line's overrides applied.
+fn load_config(common: &CommonArgs) -> Result<Config> {
+    let mut config = Config::load(common.config.as_deref())?;
+    if let Some(lib) = &common.ort_lib {
+        config.runtime.ort_lib = Some(lib.clone());
+    }
+    if let Some(model) = &common.model {
+        config.detector.model = model.clone();
+    }
+    if let Some(classifier) = &common.classifier {
+        config.detector.classifier = if classifier == "none" {
+            String::new()
+        } else {
+            classifier.clone()
+        };
+    }
+    config.validate()?;
+    Ok(config)
+}
+
+#[derive(serde::Serialize)]
+struct ImageReport<'a> {
+    image: &'a Path,
+    width: u32,
+    height: u32,
+    detections: Vec<Detection>,
+}
+
+fn run_detect(config: &Config, args: &DetectArgs) -> Result<ExitCode> {
+    // Loaded on the first readable image: a run over bad files answers at once, without the seconds
+    // the SSD takes to load. A model that cannot load is fatal, not a per-image error.
+    let mut detector: Option<AnimalDetector> = None;
+    let annotate_dir = args
+        .annotate
+        .as_ref()
+        .filter(|p| args.images.len() > 1 || p.is_dir());
+    if let Some(dir) = annotate_dir {
+        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+    }
+    let mut reports = Vec::new();
+    let mut failed = false;
+    for path in &args.images {
+        // One bad image does not stop the others; it is reported and the exit code says so.
+        let image = match detect::read_image(path) {
+            Ok(image) => image,
+            Err(err) => {
+                eprintln!("chaperone: {err}");
+                failed = true;
+                continue;
+            }
+        };
+        let detector = match &mut detector {
+            Some(d) => d,
+            None => detector.insert(AnimalDetector::load(config)?),
+        };
+        let out = args.annotate.as_ref().map(|out| match annotate_dir {
+            Some(dir) => dir.join(annotated_name(path)),
+            None => out.clone(),
+        });
+        let outcome = detect_one(detector, path, &image, out.as_deref());
+        match outcome {
+            Ok(report) => {
+                if !args.json {
+                    print_report(&report);
+                }
+                reports.push(report);
+            }
+            Err(err) => {
+                eprintln!("chaperone: {err}");
+                failed = true;
+            }
+        }
+    }
+    if args.json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&reports).expect("detections serialise")
+        );
+    }
+    Ok(if failed {
+        ExitCode::from(exit::ERROR)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+fn detect_one<'a>(
+    detector: &mut AnimalDetector,
+    path: &'a Path,
+    image: &image::RgbImage,
+    annotate_to: Option<&Path>,
+) -> Result<ImageReport<'a>> {
+    let detections = detector.detect(image)?;
+    if let Some(out) = annotate_to {
+        let mut canvas = image.clone();
+        annotate::draw_detections(&mut canvas, &detections);
+        canvas.save(out).map_err(|e| Error::Image {
+            path: out.into(),
+            message: format!("cannot write: {e}"),
+        })?;
+    }
+    Ok(ImageReport {
+        image: path,
+        width: image.width(),
+        height: image.height(),
+        detections,
+    })
+}
+
+fn annotated_name(path: &Path) -> String {
+    let stem = path
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "image".into());
+    format!("{stem}.annotated.png")
+}
+
+fn print_report(report: &ImageReport) {
+    let n = report.detections.len();
+    println!(
+        "{} ({}x{}): {n} detection{}",
+        report.image.display(),
+        report.width,
+        report.height,
+        if n == 1 { "" } else { "s" }
+    );
+    for d in &report.detections {
+        let b = &d.bbox;
+        let mut line = format!(
+            "  {:<5} {:<12} {:.2}  [{:.0}, {:.0}, {:.0}, {:.0}]",
+            d.role.to_string(),
+            d.class_name,
+            d.score,
+            b.x1,
+            b.y1,
+            b.x2,
+            b.y2
+        );
+        if let Some(e) = &d.evidence {
+            line.push_str(&format!(
+                "  crop: {} {:.2} (cat {:.2}, rodent {:.2}, dog {:.2})",
+                e.top_label, e.top_score, e.cat_family, e.rodent_like, e.dog_family
+            ));
+        }
+        println!("{line}");
+    }
+}
