@@ -93,6 +93,7 @@ mod tests {
             score: 0.9,
             bbox: BBox::new(10.0, 20.0, 60.0, 70.0),
             evidence: None,
+            class_role: crate::config::ClassRole::Cat,
         };
         draw_detections(&mut img, std::slice::from_ref(&det));
         assert_eq!(*img.get_pixel(10, 45), role_colour(Role::Cat));

@@ -61,7 +61,7 @@ impl Default for DetectorConfig {
 }
 
 /// What a detector class means for this program, before evidence is weighed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum ClassRole {
     /// The model says cat; the crop classifier and size can still overrule it (a rat seen as "cat").
@@ -71,6 +71,7 @@ pub enum ClassRole {
     /// Some animal (COCO's dog, bird, teddy bear...): cat, rat or other, decided by evidence.
     Animal,
     /// Never an animal of ours (people, furniture).
+    #[default]
     Other,
 }
 

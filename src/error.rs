@@ -23,6 +23,10 @@ pub enum Error {
     #[error("image {path}: {message}")]
     Image { path: PathBuf, message: String },
 
+    /// A video or camera cannot be opened or read.
+    #[error("{path}: {message}")]
+    Video { path: PathBuf, message: String },
+
     /// A configuration value is wrong.
     #[error("config: {0}")]
     Config(String),
@@ -48,6 +52,13 @@ impl Error {
         Error::Inference {
             model: model.into(),
             message: err.to_string(),
+        }
+    }
+
+    pub fn video(path: impl Into<PathBuf>, message: impl Into<String>) -> Self {
+        Error::Video {
+            path: path.into(),
+            message: message.into(),
         }
     }
 

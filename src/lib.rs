@@ -9,6 +9,9 @@ pub mod config;
 pub mod detect;
 pub mod error;
 pub mod geometry;
+pub mod motion;
 pub mod runtime;
+pub mod source;
+pub mod track;
 
 pub use error::{Error, Result};

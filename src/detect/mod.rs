@@ -21,7 +21,7 @@ use ort::session::Session;
 use ort::value::TensorElementType;
 use serde::{Deserialize, Serialize};
 
-use crate::config::Config;
+use crate::config::{ClassRole, Config};
 use crate::error::{Error, Result};
 use crate::geometry::BBox;
 use crate::runtime;
@@ -73,6 +73,10 @@ pub struct Detection {
     /// Present when the crop classifier looked at it.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub evidence: Option<RoleEvidence>,
+    /// What the class means before evidence (an `other` dog is still an animal class): motion near an
+    /// animal or person is theirs, not the rat's.
+    #[serde(skip)]
+    pub class_role: ClassRole,
 }
 
 /// What an object model proposes before roles: a box, a score and a class id.

@@ -124,8 +124,9 @@ impl RoleResolver {
         let mut detections: Vec<Detection> = kept
             .iter()
             .zip(roles)
-            .map(|((det, _, evidence), role)| Detection {
+            .map(|((det, class_role, evidence), role)| Detection {
                 role,
+                class_role: *class_role,
                 class_name: self
                     .class_names
                     .get(det.class_id)
@@ -463,6 +464,7 @@ mod tests {
     fn one_cat_seen_under_two_class_names_is_reported_once() {
         let det = |class: &str, score: f32, bbox: BBox, role: Role| Detection {
             role,
+            class_role: ClassRole::Animal,
             class_name: Arc::from(class),
             score,
             bbox,

@@ -1,0 +1,532 @@
+//! Finding the rodent by motion: the default COCO detector barely sees rodents, so a background model of
+//! the scene turns rodent-sized foreground blobs into `rat` candidates, which are fused with the ONNX
+//! detections before tracking.
+//!
+//! The work is done on a small greyscale copy of the frame (about 320 pixels wide). Two pitfalls shape it:
+//! - a background that keeps adapting absorbs a rat that freezes, exactly when freezing must be measured:
+//!   pixels under tracked animals are never learnt into the background (selective update), and batch runs
+//!   start from a median of frames spread over the whole video (as ezTrack does);
+//! - a moving camera or a light switched on changes the whole scene: when much of the foreground is not
+//!   explained by animals, the frame yields no candidates and the background is relearnt.
+
+use std::sync::Arc;
+
+use image::{GrayImage, Luma, RgbImage};
+use imageproc::distance_transform::Norm;
+use imageproc::region_labelling::{Connectivity, connected_components};
+use serde::{Deserialize, Serialize};
+
+use crate::config::ClassRole;
+use crate::detect::{Detection, Role};
+use crate::geometry::BBox;
+
+/// Thresholds of the motion detector. Areas are fractions of the frame, so they hold at any resolution.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MotionConfig {
+    /// Turn motion candidates off (a model with a real rat class may not need them).
+    pub enabled: bool,
+    /// Width of the greyscale working copy, in pixels.
+    pub work_width: u32,
+    /// A pixel is foreground when it differs from the background by more than this (grey levels 0-255).
+    pub diff_threshold: u8,
+    /// Smallest blob that can be a rodent, as a share of the frame.
+    pub min_area: f32,
+    /// Largest blob that can be a rodent, as a share of the frame (a whole cat is far larger).
+    pub max_area: f32,
+    /// Smallest share of its bounding box a blob must fill (thin edges from camera shake are not rodents).
+    pub min_fill: f32,
+    /// When foreground not explained by animals or rodent-sized blobs covers more than this share of the
+    /// frame, the scene itself changed (camera moved, lights): no candidates, and the background is relearnt.
+    pub max_unexplained: f32,
+    /// How long the background takes to learn a change outside tracked animals (time constant, seconds).
+    pub background_tau_s: f32,
+    /// Frames whose median starts the background when no seed was given (live mode, relearning).
+    pub init_frames: usize,
+    /// The score motion candidates carry into the tracker.
+    pub candidate_score: f32,
+}
+
+impl Default for MotionConfig {
+    fn default() -> Self {
+        MotionConfig {
+            enabled: true,
+            work_width: 320,
+            diff_threshold: 30,
+            min_area: 0.0008,
+            max_area: 0.08,
+            min_fill: 0.25,
+            max_unexplained: 0.05,
+            background_tau_s: 20.0,
+            init_frames: 15,
+            candidate_score: 0.6,
+        }
+    }
+}
+
+/// Class name given to detections that come from motion.
+pub const MOTION_CLASS: &str = "motion";
+
+/// A foreground blob in frame pixels.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct MotionBlob {
+    pub bbox: BBox,
+    /// Foreground pixels, as a share of the frame.
+    pub area: f32,
+}
+
+/// What one frame's motion analysis found.
+#[derive(Debug, Clone, Default)]
+pub struct MotionResult {
+    /// Rodent-sized blobs not explained by the cat, another animal or a person.
+    pub candidates: Vec<MotionBlob>,
+    /// The frame changed as a whole (camera moved, lights): nothing can be said from motion.
+    pub scene_changed: bool,
+    /// The background is still being learnt.
+    pub learning: bool,
+}
+
+pub struct MotionDetector {
+    config: MotionConfig,
+    /// Frame pixels per working pixel.
+    scale: u32,
+    work_w: u32,
+    work_h: u32,
+    frame_w: u32,
+    frame_h: u32,
+    background: Vec<f32>,
+    has_background: bool,
+    learning_stack: Vec<Vec<u8>>,
+    grey: GrayImage,
+    mask: GrayImage,
+    last_time_s: Option<f64>,
+    /// Reused per frame: blob statistics by component label.
+    stats: Vec<BlobStats>,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct BlobStats {
+    count: u32,
+    x1: u32,
+    y1: u32,
+    x2: u32,
+    y2: u32,
+}
+
+impl MotionDetector {
+    pub fn new(config: &MotionConfig, frame_w: u32, frame_h: u32) -> MotionDetector {
+        let scale = frame_w.div_ceil(config.work_width.max(1)).max(1);
+        let (work_w, work_h) = ((frame_w / scale).max(1), (frame_h / scale).max(1));
+        MotionDetector {
+            config: config.clone(),
+            scale,
+            work_w,
+            work_h,
+            frame_w,
+            frame_h,
+            background: vec![0.0; (work_w * work_h) as usize],
+            has_background: false,
+            learning_stack: Vec::new(),
+            grey: GrayImage::new(work_w, work_h),
+            mask: GrayImage::new(work_w, work_h),
+            last_time_s: None,
+            stats: Vec::new(),
+        }
+    }
+
+    /// The greyscale working copy of a frame, as this detector sees it.
+    pub fn working_copy(&self, image: &RgbImage) -> GrayImage {
+        let mut grey = GrayImage::new(self.work_w, self.work_h);
+        downscale_grey(image, self.scale, &mut grey);
+        grey
+    }
+
+    /// Starts the background from the per-pixel median of `frames` (working copies spread over a video).
+    pub fn seed_background(&mut self, frames: &[GrayImage]) {
+        if frames.is_empty() {
+            return;
+        }
+        let stack: Vec<&[u8]> = frames.iter().map(|f| f.as_raw().as_slice()).collect();
+        median_into(&stack, &mut self.background);
+        self.has_background = true;
+    }
+
+    /// Finds rodent-sized moving blobs in `image`. `detections` are this frame's detector output (motion
+    /// inside the cat, another animal or a person is theirs); `protected` are boxes of tracked animals,
+    /// never learnt into the background.
+    pub fn analyse(
+        &mut self,
+        image: &RgbImage,
+        time_s: f64,
+        detections: &[Detection],
+        protected: &[BBox],
+    ) -> MotionResult {
+        debug_assert_eq!(image.dimensions(), (self.frame_w, self.frame_h));
+        downscale_grey(image, self.scale, &mut self.grey);
+        let dt = self.last_time_s.map_or(0.0, |t| (time_s - t).max(0.0));
+        self.last_time_s = Some(time_s);
+
+        if !self.has_background {
+            self.learn_initial();
+            return MotionResult {
+                learning: true,
+                ..MotionResult::default()
+            };
+        }
+
+        // Foreground mask, denoised: opening removes specks and thin edges, closing joins a body's parts.
+        let threshold = self.config.diff_threshold as f32;
+        for ((m, &g), &b) in self
+            .mask
+            .iter_mut()
+            .zip(self.grey.iter())
+            .zip(&self.background)
+        {
+            *m = if (g as f32 - b).abs() > threshold {
+                255
+            } else {
+                0
+            };
+        }
+        imageproc::morphology::open_mut(&mut self.mask, Norm::LInf, 1);
+        imageproc::morphology::close_mut(&mut self.mask, Norm::LInf, 2);
+        let labels = connected_components(&self.mask, Connectivity::Eight, Luma([0u8]));
+        self.collect_stats(&labels);
+
+        let owners: Vec<BBox> = detections
+            .iter()
+            .filter(|d| owns_motion(d))
+            .map(|d| d.bbox.expand(0.1))
+            .collect();
+        let frame_px = (self.work_w * self.work_h) as f32;
+        let s = self.scale as f32;
+        let mut candidates = Vec::new();
+        let mut unexplained = 0u32;
+        for st in self.stats.iter().skip(1).filter(|st| st.count > 0) {
+            let bbox = BBox::new(
+                st.x1 as f32 * s,
+                st.y1 as f32 * s,
+                (st.x2 + 1) as f32 * s,
+                (st.y2 + 1) as f32 * s,
+            );
+            let (cx, cy) = bbox.center();
+            if owners.iter().any(|o| o.contains_point(cx, cy)) {
+                continue;
+            }
+            let area = st.count as f32 / frame_px;
+            let fill = st.count as f32 / ((st.x2 - st.x1 + 1) * (st.y2 - st.y1 + 1)) as f32;
+            if area >= self.config.min_area
+                && area <= self.config.max_area
+                && fill >= self.config.min_fill
+            {
+                candidates.push(MotionBlob { bbox, area });
+            } else if area > self.config.min_area {
+                unexplained += st.count;
+            }
+        }
+
+        if unexplained as f32 / frame_px > self.config.max_unexplained {
+            // The scene moved: relearn it rather than report its edges as rodents.
+            self.has_background = false;
+            self.learning_stack.clear();
+            self.learn_initial();
+            return MotionResult {
+                scene_changed: true,
+                ..MotionResult::default()
+            };
+        }
+
+        self.update_background(dt, protected, &candidates);
+        candidates.sort_by(|a, b| b.area.total_cmp(&a.area));
+        MotionResult {
+            candidates,
+            scene_changed: false,
+            learning: false,
+        }
+    }
+
+    fn learn_initial(&mut self) {
+        self.learning_stack.push(self.grey.as_raw().clone());
+        if self.learning_stack.len() >= self.config.init_frames.max(1) {
+            let stack: Vec<&[u8]> = self.learning_stack.iter().map(|f| f.as_slice()).collect();
+            median_into(&stack, &mut self.background);
+            self.learning_stack.clear();
+            self.has_background = true;
+        }
+    }
+
+    fn collect_stats(&mut self, labels: &image::ImageBuffer<Luma<u32>, Vec<u32>>) {
+        self.stats.clear();
+        for (x, y, label) in labels.enumerate_pixels() {
+            let l = label[0] as usize;
+            if l == 0 {
+                continue;
+            }
+            if self.stats.len() <= l {
+                self.stats.resize(
+                    l + 1,
+                    BlobStats {
+                        count: 0,
+                        x1: u32::MAX,
+                        y1: u32::MAX,
+                        x2: 0,
+                        y2: 0,
+                    },
+                );
+            }
+            let st = &mut self.stats[l];
+            st.count += 1;
+            st.x1 = st.x1.min(x);
+            st.y1 = st.y1.min(y);
+            st.x2 = st.x2.max(x);
+            st.y2 = st.y2.max(y);
+        }
+    }
+
+    /// Learns the current frame into the background, except under tracked animals and rodent candidates.
+    fn update_background(&mut self, dt: f64, protected: &[BBox], candidates: &[MotionBlob]) {
+        let alpha = 1.0 - (-(dt as f32) / self.config.background_tau_s.max(1e-3)).exp();
+        if alpha <= 0.0 {
+            return;
+        }
+        let s = self.scale as f32;
+        let keep_out: Vec<(u32, u32, u32, u32)> = protected
+            .iter()
+            .map(|b| b.expand(0.15))
+            .chain(candidates.iter().map(|c| c.bbox.expand(0.15)))
+            .map(|b| {
+                let b = b.clamp_to(self.frame_w, self.frame_h);
+                (
+                    (b.x1 / s) as u32,
+                    (b.y1 / s) as u32,
+                    (b.x2 / s).ceil() as u32,
+                    (b.y2 / s).ceil() as u32,
+                )
+            })
+            .collect();
+        let w = self.work_w as usize;
+        for (i, (b, &g)) in self.background.iter_mut().zip(self.grey.iter()).enumerate() {
+            let (x, y) = ((i % w) as u32, (i / w) as u32);
+            if keep_out
+                .iter()
+                .any(|&(x1, y1, x2, y2)| x >= x1 && x < x2 && y >= y1 && y < y2)
+            {
+                continue;
+            }
+            *b += alpha * (g as f32 - *b);
+        }
+    }
+}
+
+/// Detections whose box claims the motion inside it: the cat, other animals (a dog), people.
+fn owns_motion(d: &Detection) -> bool {
+    d.role == Role::Cat
+        || (d.role == Role::Other && matches!(d.class_role, ClassRole::Animal | ClassRole::Cat))
+        || &*d.class_name == "person"
+}
+
+/// Adds motion candidates to the detections as `rat` detections, unless a rat detection already covers
+/// them. A candidate as large as the cat is not the rat.
+pub fn fuse(
+    detections: &mut Vec<Detection>,
+    motion: &MotionResult,
+    config: &MotionConfig,
+    max_cat_area_ratio: f32,
+) {
+    let largest_cat = detections
+        .iter()
+        .filter(|d| d.role == Role::Cat)
+        .map(|d| d.bbox.area())
+        .fold(0.0f32, f32::max);
+    let class_name: Arc<str> = Arc::from(MOTION_CLASS);
+    for blob in &motion.candidates {
+        let covered = detections.iter().any(|d| {
+            d.role == Role::Rat
+                && (d.bbox.iou(&blob.bbox) > 0.1
+                    || d.bbox
+                        .contains_point(blob.bbox.center().0, blob.bbox.center().1))
+        });
+        let too_big = largest_cat > 0.0 && blob.bbox.area() > max_cat_area_ratio * largest_cat;
+        if covered || too_big {
+            continue;
+        }
+        detections.push(Detection {
+            role: Role::Rat,
+            class_name: class_name.clone(),
+            score: config.candidate_score,
+            bbox: blob.bbox,
+            evidence: None,
+            class_role: ClassRole::Rat,
+        });
+    }
+}
+
+/// Greyscale (ITU-R 601 luma) box-averaged by `scale` into `out`.
+fn downscale_grey(image: &RgbImage, scale: u32, out: &mut GrayImage) {
+    let (w, h) = out.dimensions();
+    let stride = image.width() as usize * 3;
+    let raw = image.as_raw();
+    let n = scale * scale;
+    for y in 0..h {
+        for x in 0..w {
+            let mut sum = 0u32;
+            for dy in 0..scale {
+                let row = ((y * scale + dy) as usize) * stride;
+                for dx in 0..scale {
+                    let i = row + ((x * scale + dx) as usize) * 3;
+                    sum +=
+                        (299 * raw[i] as u32 + 587 * raw[i + 1] as u32 + 114 * raw[i + 2] as u32)
+                            / 1000;
+                }
+            }
+            out.put_pixel(x, y, Luma([(sum / n) as u8]));
+        }
+    }
+}
+
+/// Per-pixel median of equally sized greyscale frames.
+fn median_into(frames: &[&[u8]], out: &mut [f32]) {
+    let mut column = vec![0u8; frames.len()];
+    for (i, o) in out.iter_mut().enumerate() {
+        for (c, f) in column.iter_mut().zip(frames) {
+            *c = f[i];
+        }
+        column.sort_unstable();
+        *o = column[column.len() / 2] as f32;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use image::Rgb;
+
+    const W: u32 = 640;
+    const H: u32 = 480;
+
+    fn scene(blobs: &[(u32, u32, u32, u32)]) -> RgbImage {
+        let mut img = RgbImage::from_pixel(W, H, Rgb([220, 220, 220]));
+        for &(x1, y1, x2, y2) in blobs {
+            for y in y1..y2 {
+                for x in x1..x2 {
+                    img.put_pixel(x, y, Rgb([20, 20, 20]));
+                }
+            }
+        }
+        img
+    }
+
+    fn seeded() -> MotionDetector {
+        let mut m = MotionDetector::new(&MotionConfig::default(), W, H);
+        let empty = m.working_copy(&scene(&[]));
+        m.seed_background(&[empty]);
+        m
+    }
+
+    #[test]
+    fn a_dark_rodent_on_a_light_floor_is_found_where_it_is() {
+        let mut m = seeded();
+        let r = m.analyse(&scene(&[(300, 200, 360, 240)]), 0.1, &[], &[]);
+        assert_eq!(r.candidates.len(), 1, "{r:?}");
+        let b = r.candidates[0].bbox;
+        assert!(b.iou(&BBox::new(300.0, 200.0, 360.0, 240.0)) > 0.8, "{b:?}");
+    }
+
+    #[test]
+    fn specks_and_cat_sized_blobs_are_not_rodents() {
+        let mut m = seeded();
+        // a 4x4 speck and a blob covering a quarter of the frame
+        let r = m.analyse(
+            &scene(&[(10, 10, 14, 14), (300, 150, 620, 470)]),
+            0.1,
+            &[],
+            &[],
+        );
+        assert!(r.candidates.is_empty(), "{r:?}");
+    }
+
+    #[test]
+    fn motion_inside_the_cat_belongs_to_the_cat() {
+        let mut m = seeded();
+        let cat = Detection {
+            role: Role::Cat,
+            class_name: Arc::from("cat"),
+            score: 0.9,
+            bbox: BBox::new(280.0, 180.0, 400.0, 280.0),
+            evidence: None,
+            class_role: ClassRole::Cat,
+        };
+        let r = m.analyse(&scene(&[(300, 200, 360, 240)]), 0.1, &[cat], &[]);
+        assert!(r.candidates.is_empty(), "{r:?}");
+    }
+
+    #[test]
+    fn a_whole_scene_change_yields_nothing_and_relearns() {
+        let mut m = seeded();
+        let dark = RgbImage::from_pixel(W, H, Rgb([40, 40, 40]));
+        let r = m.analyse(&dark, 0.1, &[], &[]);
+        assert!(r.scene_changed && r.candidates.is_empty());
+        // After relearning on the new scene, a rodent shows again.
+        let mut t = 0.2;
+        for _ in 0..MotionConfig::default().init_frames {
+            m.analyse(&dark, t, &[], &[]);
+            t += 0.1;
+        }
+        let mut with_rat = dark.clone();
+        for y in 200..240 {
+            for x in 300..360 {
+                with_rat.put_pixel(x, y, Rgb([200, 200, 200]));
+            }
+        }
+        let r = m.analyse(&with_rat, t, &[], &[]);
+        assert_eq!(r.candidates.len(), 1, "{r:?}");
+    }
+
+    #[test]
+    fn a_frozen_tracked_rat_is_not_learnt_into_the_background() {
+        let mut m = seeded();
+        let rat = (300, 200, 360, 240);
+        let tracked = [BBox::new(300.0, 200.0, 360.0, 240.0)];
+        // Sixty seconds still, three time constants: an unprotected pixel would have been learnt.
+        let mut found = 0;
+        for i in 0..60 {
+            let r = m.analyse(&scene(&[rat]), i as f64, &[], &tracked);
+            found += r.candidates.len().min(1);
+        }
+        assert_eq!(found, 60);
+    }
+
+    #[test]
+    fn fusion_adds_uncovered_blobs_as_rats_only() {
+        let config = MotionConfig::default();
+        let blob = |x: f32| MotionBlob {
+            bbox: BBox::new(x, 100.0, x + 40.0, 130.0),
+            area: 0.004,
+        };
+        let motion = MotionResult {
+            candidates: vec![blob(100.0), blob(400.0)],
+            ..Default::default()
+        };
+        let mut dets = vec![Detection {
+            role: Role::Rat,
+            class_name: Arc::from("dog"),
+            score: 0.4,
+            bbox: BBox::new(95.0, 95.0, 145.0, 135.0),
+            evidence: None,
+            class_role: ClassRole::Animal,
+        }];
+        fuse(&mut dets, &motion, &config, 0.4);
+        assert_eq!(dets.len(), 2);
+        assert_eq!(&*dets[1].class_name, MOTION_CLASS);
+        assert_eq!(dets[1].bbox, blob(400.0).bbox);
+    }
+
+    #[test]
+    fn median_ignores_a_passing_animal() {
+        let frames: Vec<Vec<u8>> = vec![vec![200; 4], vec![200; 4], vec![10; 4]];
+        let refs: Vec<&[u8]> = frames.iter().map(|f| f.as_slice()).collect();
+        let mut out = vec![0.0; 4];
+        median_into(&refs, &mut out);
+        assert_eq!(out, vec![200.0; 4]);
+    }
+}

@@ -1,0 +1,68 @@
+//! Frame sources: where frames come from, each stamped with its capture or presentation time in seconds.
+//!
+//! - [`video::VideoFile`]: any file ffmpeg reads, decoded through the ffmpeg CLI (timestamps from the
+//!   stream, so variable frame rates and gaps are honest);
+//! - [`image_dir::ImageDir`]: a directory of images at a stated frame rate;
+//! - [`camera::CameraSource`] (feature `camera`): a webcam through nokhwa;
+//! - [`paced::Paced`]: any source delivered at its own frame rate in real time, the way a camera would
+//!   (how live mode is tested: no camera exists on CI machines).
+
+pub mod image_dir;
+pub mod paced;
+pub mod video;
+
+#[cfg(feature = "camera")]
+pub mod camera;
+
+use image::RgbImage;
+use serde::Serialize;
+
+use crate::error::Result;
+
+/// One frame: its position in the source, its time in seconds, and its pixels.
+#[derive(Debug, Clone)]
+pub struct Frame {
+    /// 0-based position among the frames the source delivered (dropped frames still count in live mode).
+    pub index: u64,
+    /// Capture or presentation time in seconds from the start of the source.
+    pub time_s: f64,
+    pub image: RgbImage,
+}
+
+/// What is known about a source before reading it.
+#[derive(Debug, Clone, Serialize)]
+pub struct SourceInfo {
+    pub name: String,
+    pub width: u32,
+    pub height: u32,
+    /// Nominal frames per second, when the source states one.
+    pub fps: Option<f64>,
+    pub duration_s: Option<f64>,
+    /// Frames the container announces, when it does (for progress and truncation checks).
+    pub expected_frames: Option<u64>,
+    /// A live source: frames arrive in real time whether or not we keep up.
+    pub live: bool,
+}
+
+pub trait FrameSource: Send {
+    fn info(&self) -> &SourceInfo;
+    /// The next frame; `Ok(None)` at the end of the source.
+    fn next_frame(&mut self) -> Result<Option<Frame>>;
+    /// Problems met so far that did not stop reading (corrupt packets, a truncated file, an unreadable
+    /// image skipped), for the run summary.
+    fn problems(&self) -> Vec<String> {
+        Vec::new()
+    }
+}
+
+impl<S: FrameSource + ?Sized> FrameSource for Box<S> {
+    fn info(&self) -> &SourceInfo {
+        (**self).info()
+    }
+    fn next_frame(&mut self) -> Result<Option<Frame>> {
+        (**self).next_frame()
+    }
+    fn problems(&self) -> Vec<String> {
+        (**self).problems()
+    }
+}

@@ -1,0 +1,291 @@
+//! Video files through the ffmpeg CLI: `ffprobe` for the stream's facts, `ffmpeg` piping raw RGB frames.
+//!
+//! Timestamps come from ffmpeg's `showinfo` filter (each frame's own presentation time), read from its
+//! stderr on a helper thread; decoding errors seen there are kept as problems. The file is always decoded
+//! from the start: seeking lands on undecodable frames in some real files (openfield-mouse.mp4).
+
+use std::io::{BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdout, Command, Stdio};
+use std::sync::{Arc, Mutex};
+
+use crossbeam_channel::Receiver;
+use image::RgbImage;
+
+use super::{Frame, FrameSource, SourceInfo};
+use crate::error::{Error, Result};
+
+/// At most this many distinct problem lines are kept from ffmpeg (a broken file can print thousands).
+const MAX_PROBLEMS: usize = 20;
+
+pub struct VideoFile {
+    path: PathBuf,
+    info: SourceInfo,
+    child: Child,
+    stdout: ChildStdout,
+    times: Receiver<f64>,
+    problems: Arc<Mutex<Vec<String>>>,
+    next_index: u64,
+    /// The first frame's presentation time: times are reported from it, so every source starts at 0.
+    first_time: Option<f64>,
+    finished: bool,
+}
+
+/// The facts ffprobe gives about a file's first video stream.
+#[derive(Debug, Clone)]
+pub struct Probe {
+    pub width: u32,
+    pub height: u32,
+    pub fps: Option<f64>,
+    pub duration_s: Option<f64>,
+    pub frames: Option<u64>,
+    pub codec: String,
+}
+
+fn ffmpeg_missing(tool: &str) -> String {
+    format!("cannot run `{tool}`: install ffmpeg (scripts/setup.sh does)")
+}
+
+/// Reads a file's video stream facts, failing with one line for an unreadable file or one without video.
+pub fn probe(path: &Path) -> Result<Probe> {
+    if !path.is_file() {
+        return Err(Error::video(path, "no such file"));
+    }
+    let out = Command::new("ffprobe")
+        .args(["-v", "error", "-select_streams", "v:0", "-show_entries"])
+        .arg("stream=width,height,avg_frame_rate,r_frame_rate,nb_frames,codec_name,duration:format=duration")
+        .args(["-of", "json"])
+        .arg(path)
+        .output()
+        .map_err(|_| Error::video(path, ffmpeg_missing("ffprobe")))?;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    if !out.status.success() {
+        let why = stderr.lines().last().unwrap_or("unknown error").trim();
+        return Err(Error::video(path, format!("not a readable video ({why})")));
+    }
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout)
+        .map_err(|e| Error::video(path, format!("ffprobe gave unreadable output: {e}")))?;
+    let Some(stream) = json["streams"].as_array().and_then(|s| s.first()) else {
+        return Err(Error::video(path, "has no video stream"));
+    };
+    let width = stream["width"].as_u64().unwrap_or(0) as u32;
+    let height = stream["height"].as_u64().unwrap_or(0) as u32;
+    if width == 0 || height == 0 {
+        return Err(Error::video(
+            path,
+            "its video stream has no picture size (corrupt header?)",
+        ));
+    }
+    let rate = |key: &str| -> Option<f64> {
+        let text = stream[key].as_str()?;
+        let (n, d) = text.split_once('/').unwrap_or((text, "1"));
+        let (n, d): (f64, f64) = (n.parse().ok()?, d.parse().ok()?);
+        (d > 0.0 && n > 0.0).then_some(n / d)
+    };
+    let number = |v: &serde_json::Value| v.as_str().and_then(|s| s.parse::<f64>().ok());
+    Ok(Probe {
+        width,
+        height,
+        fps: rate("avg_frame_rate").or_else(|| rate("r_frame_rate")),
+        duration_s: number(&stream["duration"]).or_else(|| number(&json["format"]["duration"])),
+        frames: stream["nb_frames"].as_str().and_then(|s| s.parse().ok()),
+        codec: stream["codec_name"]
+            .as_str()
+            .unwrap_or("unknown")
+            .to_string(),
+    })
+}
+
+impl VideoFile {
+    pub fn open(path: &Path) -> Result<VideoFile> {
+        let probe = probe(path)?;
+        let mut child = Command::new("ffmpeg")
+            .args([
+                "-hide_banner",
+                "-nostdin",
+                "-nostats",
+                "-loglevel",
+                "info",
+                "-noautorotate",
+                "-i",
+            ])
+            .arg(path)
+            .args([
+                "-map",
+                "0:v:0",
+                "-vf",
+                "showinfo",
+                "-fps_mode",
+                "passthrough",
+            ])
+            .args(["-f", "rawvideo", "-pix_fmt", "rgb24", "pipe:1"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .map_err(|_| Error::video(path, ffmpeg_missing("ffmpeg")))?;
+        let stdout = child.stdout.take().expect("stdout was piped");
+        let stderr = child.stderr.take().expect("stderr was piped");
+        let (time_tx, times) = crossbeam_channel::unbounded();
+        let problems = Arc::new(Mutex::new(Vec::new()));
+        let problems_writer = Arc::clone(&problems);
+        std::thread::Builder::new()
+            .name("ffmpeg-stderr".into())
+            .spawn(move || {
+                for line in BufReader::new(stderr).lines() {
+                    let Ok(line) = line else { break };
+                    if let Some(t) = showinfo_time(&line) {
+                        if time_tx.send(t).is_err() {
+                            break;
+                        }
+                    } else if is_problem(&line) {
+                        let mut p = problems_writer.lock().unwrap_or_else(|e| e.into_inner());
+                        let line = line.trim().to_string();
+                        if p.len() < MAX_PROBLEMS && !p.contains(&line) {
+                            p.push(line);
+                        }
+                    }
+                }
+            })
+            .map_err(|e| Error::io(path, e))?;
+        let info = SourceInfo {
+            name: path.display().to_string(),
+            width: probe.width,
+            height: probe.height,
+            fps: probe.fps,
+            duration_s: probe.duration_s,
+            expected_frames: probe
+                .frames
+                .or_else(|| Some((probe.duration_s? * probe.fps?).round() as u64)),
+            live: false,
+        };
+        Ok(VideoFile {
+            path: path.to_path_buf(),
+            info,
+            child,
+            stdout,
+            times,
+            problems,
+            next_index: 0,
+            first_time: None,
+            finished: false,
+        })
+    }
+}
+
+/// `[Parsed_showinfo_0 @ 0x..] n:   3 pts:  12 pts_time:0.12 ...` -> 0.12
+fn showinfo_time(line: &str) -> Option<f64> {
+    if !line.contains("showinfo") {
+        return None;
+    }
+    let rest = &line[line.find("pts_time:")? + "pts_time:".len()..];
+    rest.split_whitespace().next()?.parse().ok()
+}
+
+fn is_problem(line: &str) -> bool {
+    let l = line.to_ascii_lowercase();
+    [
+        "error",
+        "invalid",
+        "corrupt",
+        "truncat",
+        "missing",
+        "partial file",
+        "could not find",
+    ]
+    .iter()
+    .any(|w| l.contains(w))
+}
+
+impl FrameSource for VideoFile {
+    fn info(&self) -> &SourceInfo {
+        &self.info
+    }
+
+    fn next_frame(&mut self) -> Result<Option<Frame>> {
+        if self.finished {
+            return Ok(None);
+        }
+        let (w, h) = (self.info.width, self.info.height);
+        let mut buf = vec![0u8; (w * h * 3) as usize];
+        let mut filled = 0;
+        while filled < buf.len() {
+            match self.stdout.read(&mut buf[filled..]) {
+                Ok(0) => break,
+                Ok(n) => filled += n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => {
+                    return Err(Error::video(
+                        &self.path,
+                        format!("reading decoded frames failed: {e}"),
+                    ));
+                }
+            }
+        }
+        if filled < buf.len() {
+            self.finished = true;
+            let status = self.child.wait().map_err(|e| Error::io(&self.path, e))?;
+            let mut problems = self.problems.lock().unwrap_or_else(|e| e.into_inner());
+            if filled > 0 {
+                problems.push(format!(
+                    "the last frame was cut short ({filled} of {} bytes)",
+                    buf.len()
+                ));
+            }
+            if !status.success() {
+                problems.push(format!("ffmpeg stopped with {status}"));
+            }
+            return Ok(None);
+        }
+        // showinfo reports each frame before ffmpeg writes it, so its time is (nearly) always there; if
+        // ffmpeg's log was lost, fall back to the nominal rate.
+        let fallback = self.next_index as f64 / self.info.fps.unwrap_or(25.0);
+        let pts = self
+            .times
+            .recv_timeout(std::time::Duration::from_secs(2))
+            .unwrap_or(fallback);
+        let time_s = pts - *self.first_time.get_or_insert(pts);
+        let image = RgbImage::from_raw(w, h, buf).expect("buffer sized to the frame");
+        let frame = Frame {
+            index: self.next_index,
+            time_s,
+            image,
+        };
+        self.next_index += 1;
+        Ok(Some(frame))
+    }
+
+    fn problems(&self) -> Vec<String> {
+        self.problems
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+}
+
+impl Drop for VideoFile {
+    fn drop(&mut self) {
+        // Stopping early (an error downstream, Ctrl-C): do not leave ffmpeg decoding into a closed pipe.
+        if !self.finished {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn showinfo_lines_give_times() {
+        let line = "[Parsed_showinfo_0 @ 0x55d] n:  12 pts:  12288 pts_time:0.48    duration:512 pos: 1234 fmt:yuv420p";
+        assert_eq!(showinfo_time(line), Some(0.48));
+        assert_eq!(
+            showinfo_time("[h264 @ 0x1] error while decoding MB 3 0"),
+            None
+        );
+        assert!(is_problem("[h264 @ 0x1] error while decoding MB 3 0"));
+        assert!(!is_problem("Stream mapping:"));
+    }
+}
