@@ -40,11 +40,7 @@ pub fn draw_labelled_box(image: &mut RgbImage, bbox: &BBox, label: &str, colour:
     let strip_top = if y1 >= 12 { y1 - 12 } else { y1 };
     fill_rect(image, x1, strip_top, x1 + text_w, strip_top + 12, colour);
     let luma = 0.299 * colour[0] as f32 + 0.587 * colour[1] as f32 + 0.114 * colour[2] as f32;
-    let ink = if luma > 128.0 {
-        Rgb([0, 0, 0])
-    } else {
-        Rgb([255, 255, 255])
-    };
+    let ink = if luma > 128.0 { Rgb([0, 0, 0]) } else { Rgb([255, 255, 255]) };
     draw_text(image, x1 + 2, strip_top + 2, label, ink);
 }
 
@@ -98,16 +94,9 @@ mod tests {
         draw_detections(&mut img, std::slice::from_ref(&det));
         assert_eq!(*img.get_pixel(10, 45), role_colour(Role::Cat));
         assert_eq!(*img.get_pixel(59, 45), role_colour(Role::Cat));
-        assert_eq!(
-            *img.get_pixel(35, 45),
-            Rgb([0, 0, 0]),
-            "inside stays untouched"
-        );
+        assert_eq!(*img.get_pixel(35, 45), Rgb([0, 0, 0]), "inside stays untouched");
         // A box hanging off the frame must not panic.
-        let off = Detection {
-            bbox: BBox::new(-50.0, -50.0, 500.0, 500.0),
-            ..det
-        };
+        let off = Detection { bbox: BBox::new(-50.0, -50.0, 500.0, 500.0), ..det };
         draw_detections(&mut img, &[off]);
     }
 }

@@ -11,6 +11,8 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
+use crate::motion::MotionConfig;
+use crate::track::TrackerConfig;
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -18,6 +20,8 @@ pub struct Config {
     pub runtime: RuntimeConfig,
     pub detector: DetectorConfig,
     pub roles: RoleConfig,
+    pub motion: MotionConfig,
+    pub tracker: TrackerConfig,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -46,6 +50,9 @@ pub struct DetectorConfig {
     /// Boxes of one class overlapping more than this (IoU) are merged by non-maximum suppression, for
     /// models that leave NMS to us (YOLO exports).
     pub nms_iou: f32,
+    /// In video, an animal's crop is re-classified at most this often, seconds (the classifier costs
+    /// about twice the detector per crop).
+    pub evidence_refresh_s: f64,
 }
 
 impl Default for DetectorConfig {
@@ -56,6 +63,7 @@ impl Default for DetectorConfig {
             models_dir: None,
             min_score: 0.3,
             nms_iou: 0.45,
+            evidence_refresh_s: 1.0,
         }
     }
 }
@@ -116,7 +124,7 @@ impl Default for RoleConfig {
             classes: BTreeMap::new(),
             animal_min_score: 0.2,
             cat_min_family: 0.3,
-            cat_min_score: 0.5,
+            cat_min_score: 0.25,
             cat_min_support: 0.08,
             cat_min_frame_area: 0.005,
             rat_min_rodent_like: 0.2,
@@ -140,9 +148,7 @@ impl Config {
                     let message = e.message().to_string();
                     let line = e.span().map(|s| text[..s.start].matches('\n').count() + 1);
                     match line {
-                        Some(line) => {
-                            Error::Config(format!("{}:{line}: {message}", path.display()))
-                        }
+                        Some(line) => Error::Config(format!("{}:{line}: {message}", path.display())),
                         None => Error::Config(format!("{}: {message}", path.display())),
                     }
                 })?
@@ -158,19 +164,22 @@ impl Config {
             if (0.0..=1.0).contains(&v) {
                 Ok(())
             } else {
-                Err(Error::Config(format!(
-                    "{key} must be between 0 and 1, got {v}"
-                )))
+                Err(Error::Config(format!("{key} must be between 0 and 1, got {v}")))
             }
         };
         let d = &self.detector;
         unit("detector.min_score", d.min_score)?;
         unit("detector.nms_iou", d.nms_iou)?;
         if d.model.trim().is_empty() {
-            return Err(Error::Config(
-                "detector.model must name a model or an .onnx path".into(),
-            ));
+            return Err(Error::Config("detector.model must name a model or an .onnx path".into()));
         }
+        if !(d.evidence_refresh_s >= 0.0 && d.evidence_refresh_s.is_finite()) {
+            return Err(Error::Config(format!(
+                "detector.evidence_refresh_s must be zero or more seconds, got {}",
+                d.evidence_refresh_s
+            )));
+        }
+        self.validate_motion_and_tracker()?;
         if self.runtime.threads == Some(0) {
             return Err(Error::Config("runtime.threads must be at least 1".into()));
         }
@@ -203,13 +212,66 @@ impl Config {
     }
 }
 
+impl Config {
+    fn validate_motion_and_tracker(&self) -> Result<()> {
+        let unit = |key: &str, v: f32| -> Result<()> {
+            if (0.0..=1.0).contains(&v) {
+                Ok(())
+            } else {
+                Err(Error::Config(format!("{key} must be between 0 and 1, got {v}")))
+            }
+        };
+        let positive = |key: &str, v: f64| -> Result<()> {
+            if v > 0.0 && v.is_finite() {
+                Ok(())
+            } else {
+                Err(Error::Config(format!("{key} must be a positive number of seconds, got {v}")))
+            }
+        };
+        let m = &self.motion;
+        unit("motion.min_area", m.min_area)?;
+        unit("motion.max_area", m.max_area)?;
+        unit("motion.min_fill", m.min_fill)?;
+        unit("motion.max_unexplained", m.max_unexplained)?;
+        unit("motion.candidate_score", m.candidate_score)?;
+        unit("motion.edge_candidate_score", m.edge_candidate_score)?;
+        if m.min_area >= m.max_area {
+            return Err(Error::Config(format!(
+                "motion.min_area ({}) must be below motion.max_area ({})",
+                m.min_area, m.max_area
+            )));
+        }
+        if m.work_width < 32 {
+            return Err(Error::Config(format!("motion.work_width must be at least 32 pixels, got {}", m.work_width)));
+        }
+        positive("motion.background_tau_s", m.background_tau_s as f64)?;
+        let t = &self.tracker;
+        unit("tracker.high_score", t.high_score)?;
+        unit("tracker.low_score", t.low_score)?;
+        unit("tracker.new_track_score", t.new_track_score)?;
+        unit("tracker.match_iou", t.match_iou)?;
+        unit("tracker.weak_match_iou", t.weak_match_iou)?;
+        if t.low_score > t.high_score {
+            return Err(Error::Config(format!(
+                "tracker.low_score ({}) must not exceed tracker.high_score ({})",
+                t.low_score, t.high_score
+            )));
+        }
+        positive("tracker.coast_s", t.coast_s)?;
+        positive("tracker.forget_s", t.forget_s)?;
+        if t.confirm_hits == 0 {
+            return Err(Error::Config("tracker.confirm_hits must be at least 1".into()));
+        }
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn parse(text: &str) -> Result<Config> {
-        let config: Config =
-            toml::from_str(text).map_err(|e| Error::Config(e.message().to_string()))?;
+        let config: Config = toml::from_str(text).map_err(|e| Error::Config(e.message().to_string()))?;
         config.validate()?;
         Ok(config)
     }
@@ -221,8 +283,7 @@ mod tests {
 
     #[test]
     fn partial_file_keeps_other_defaults() {
-        let c = parse("[roles]\ncat_min_family = 0.5\nclasses = { \"teddy bear\" = \"other\" }\n")
-            .unwrap();
+        let c = parse("[roles]\ncat_min_family = 0.5\nclasses = { \"teddy bear\" = \"other\" }\n").unwrap();
         assert_eq!(c.roles.cat_min_family, 0.5);
         assert_eq!(c.roles.classes["teddy bear"], ClassRole::Other);
         assert_eq!(c.detector.model, "ssd_mobilenet_v2_coco");
@@ -230,28 +291,19 @@ mod tests {
 
     #[test]
     fn out_of_range_value_names_key_and_value() {
-        let err = parse("[roles]\ncat_min_family = 1.5\n")
-            .unwrap_err()
-            .to_string();
-        assert!(
-            err.contains("roles.cat_min_family") && err.contains("1.5"),
-            "{err}"
-        );
+        let err = parse("[roles]\ncat_min_family = 1.5\n").unwrap_err().to_string();
+        assert!(err.contains("roles.cat_min_family") && err.contains("1.5"), "{err}");
     }
 
     #[test]
     fn unknown_key_is_refused() {
-        let err = parse("[roles]\ncat_min_famly = 0.5\n")
-            .unwrap_err()
-            .to_string();
+        let err = parse("[roles]\ncat_min_famly = 0.5\n").unwrap_err().to_string();
         assert!(err.contains("cat_min_famly"), "{err}");
     }
 
     #[test]
     fn inverted_enclosure_is_refused() {
-        let err = parse("[roles]\nenclosure = [0.5, 0.1, 0.2, 0.9]\n")
-            .unwrap_err()
-            .to_string();
+        let err = parse("[roles]\nenclosure = [0.5, 0.1, 0.2, 0.9]\n").unwrap_err().to_string();
         assert!(err.contains("roles.enclosure"), "{err}");
     }
 }

@@ -42,30 +42,18 @@ pub enum Error {
 
 impl Error {
     pub fn model(path: impl Into<PathBuf>, message: impl Into<String>) -> Self {
-        Error::Model {
-            path: path.into(),
-            message: message.into(),
-        }
+        Error::Model { path: path.into(), message: message.into() }
     }
 
     pub fn inference(model: impl Into<String>, err: impl std::fmt::Display) -> Self {
-        Error::Inference {
-            model: model.into(),
-            message: err.to_string(),
-        }
+        Error::Inference { model: model.into(), message: err.to_string() }
     }
 
     pub fn video(path: impl Into<PathBuf>, message: impl Into<String>) -> Self {
-        Error::Video {
-            path: path.into(),
-            message: message.into(),
-        }
+        Error::Video { path: path.into(), message: message.into() }
     }
 
     pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
-        Error::Io {
-            path: path.into(),
-            source,
-        }
+        Error::Io { path: path.into(), source }
     }
 }

@@ -40,12 +40,7 @@ impl BBox {
     /// The box cut to a `width` x `height` frame.
     pub fn clamp_to(&self, width: u32, height: u32) -> BBox {
         let (w, h) = (width as f32, height as f32);
-        BBox::new(
-            self.x1.clamp(0.0, w),
-            self.y1.clamp(0.0, h),
-            self.x2.clamp(0.0, w),
-            self.y2.clamp(0.0, h),
-        )
+        BBox::new(self.x1.clamp(0.0, w), self.y1.clamp(0.0, h), self.x2.clamp(0.0, w), self.y2.clamp(0.0, h))
     }
 
     /// The box grown by `fraction` of its size on every side.

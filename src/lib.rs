@@ -4,12 +4,15 @@
 //! source -> [`detect`] -> tracker -> behaviour engine -> session controller -> sinks.
 //! Between stages travel small plain values ([`detect::Detection`], ...), so each stage can be tested alone.
 
+pub mod analyze;
 pub mod annotate;
 pub mod config;
 pub mod detect;
 pub mod error;
 pub mod geometry;
 pub mod motion;
+pub mod output;
+pub mod pipeline;
 pub mod runtime;
 pub mod source;
 pub mod track;

@@ -6,6 +6,7 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
 
+use chaperone::analyze::{self, AnalyzeOptions, Summary};
 use chaperone::annotate;
 use chaperone::config::Config;
 use chaperone::detect::{self, AnimalDetector, Detection, Detector};
@@ -18,11 +19,7 @@ mod exit {
 }
 
 #[derive(Parser)]
-#[command(
-    name = "chaperone",
-    version,
-    about = "Supervises a cat meeting a pet rat through a camera"
-)]
+#[command(name = "chaperone", version, about = "Supervises a cat meeting a pet rat through a camera")]
 struct Cli {
     #[command(flatten)]
     common: CommonArgs,
@@ -50,6 +47,27 @@ struct CommonArgs {
 enum Command {
     /// Find the cat, the rat and anything else in still images.
     Detect(DetectArgs),
+    /// Track the cat and the rat through recorded videos (or image directories).
+    Analyze(AnalyzeArgs),
+}
+
+#[derive(Args)]
+struct AnalyzeArgs {
+    /// Video files (anything ffmpeg reads: mp4, avi, mkv, wmv...) or directories of images.
+    #[arg(required = true, value_name = "VIDEO")]
+    inputs: Vec<PathBuf>,
+    /// Output directory; each input gets a directory in it named after the input.
+    #[arg(long, value_name = "DIR")]
+    out: PathBuf,
+    /// Do not write annotated.mp4.
+    #[arg(long)]
+    no_video: bool,
+    /// Frame rate of image directories (frames per second).
+    #[arg(long, default_value_t = 10.0, value_name = "FPS")]
+    fps: f64,
+    /// No progress bars.
+    #[arg(long)]
+    quiet: bool,
 }
 
 #[derive(Args)]
@@ -68,14 +86,12 @@ struct DetectArgs {
 fn main() -> ExitCode {
     let filter = tracing_subscriber::EnvFilter::try_from_env("CHAPERONE_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn,ort=error"));
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .init();
+    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
 
     let cli = Cli::parse();
     let result = load_config(&cli.common).and_then(|config| match &cli.command {
         Command::Detect(args) => run_detect(&config, args),
+        Command::Analyze(args) => run_analyze(&config, args),
     });
     match result {
         Ok(code) => code,
@@ -96,11 +112,7 @@ fn load_config(common: &CommonArgs) -> Result<Config> {
         config.detector.model = model.clone();
     }
     if let Some(classifier) = &common.classifier {
-        config.detector.classifier = if classifier == "none" {
-            String::new()
-        } else {
-            classifier.clone()
-        };
+        config.detector.classifier = if classifier == "none" { String::new() } else { classifier.clone() };
     }
     config.validate()?;
     Ok(config)
@@ -118,10 +130,7 @@ fn run_detect(config: &Config, args: &DetectArgs) -> Result<ExitCode> {
     // Loaded on the first readable image: a run over bad files answers at once, without the seconds
     // the SSD takes to load. A model that cannot load is fatal, not a per-image error.
     let mut detector: Option<AnimalDetector> = None;
-    let annotate_dir = args
-        .annotate
-        .as_ref()
-        .filter(|p| args.images.len() > 1 || p.is_dir());
+    let annotate_dir = args.annotate.as_ref().filter(|p| args.images.len() > 1 || p.is_dir());
     if let Some(dir) = annotate_dir {
         std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
     }
@@ -160,16 +169,78 @@ fn run_detect(config: &Config, args: &DetectArgs) -> Result<ExitCode> {
         }
     }
     if args.json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&reports).expect("detections serialise")
-        );
+        println!("{}", serde_json::to_string_pretty(&reports).expect("detections serialise"));
     }
-    Ok(if failed {
-        ExitCode::from(exit::ERROR)
-    } else {
-        ExitCode::SUCCESS
-    })
+    Ok(if failed { ExitCode::from(exit::ERROR) } else { ExitCode::SUCCESS })
+}
+
+fn run_analyze(config: &Config, args: &AnalyzeArgs) -> Result<ExitCode> {
+    let options = AnalyzeOptions {
+        out_dir: args.out.clone(),
+        annotated_video: !args.no_video,
+        image_fps: args.fps,
+        progress: !args.quiet,
+    };
+    std::fs::create_dir_all(&args.out).map_err(|e| Error::io(&args.out, e))?;
+    // Inputs that cannot even be opened are reported before the models load (which takes seconds).
+    let mut failed = false;
+    let mut readable = Vec::new();
+    for input in &args.inputs {
+        match analyze::open_source(input, args.fps) {
+            Ok(_) => readable.push(input),
+            Err(err) => {
+                eprintln!("chaperone: {err}");
+                failed = true;
+            }
+        }
+    }
+    if readable.is_empty() {
+        return Ok(ExitCode::from(exit::ERROR));
+    }
+    let mut detector = AnimalDetector::load(config)?;
+    let mut taken = Vec::new();
+    for input in readable {
+        let dir = analyze::output_dir_for(input, &args.out, &mut taken);
+        match analyze::analyze_input(input, &dir, config, &mut detector, &options) {
+            Ok(summary) => {
+                print_summary(&summary, &dir);
+                if !summary.complete {
+                    failed = true;
+                    for p in &summary.problems {
+                        eprintln!("chaperone: {}: {p}", input.display());
+                    }
+                }
+            }
+            Err(err) => {
+                eprintln!("chaperone: {err}");
+                failed = true;
+            }
+        }
+    }
+    Ok(if failed { ExitCode::from(exit::ERROR) } else { ExitCode::SUCCESS })
+}
+
+fn print_summary(s: &Summary, dir: &Path) {
+    let animal = |role: &str| match s.animals.get(role) {
+        Some(a) if a.frames_seen > 0 => format!(
+            "{role} in {:.1}% of frames ({} track{})",
+            100.0 * a.fraction_of_frames,
+            a.track_ids.len(),
+            if a.track_ids.len() == 1 { "" } else { "s" }
+        ),
+        _ => format!("no {role}"),
+    };
+    println!(
+        "{}: {} frames, {:.1} s of video at {:.1} frames/s; {}, {}{} -> {}",
+        s.input,
+        s.frames,
+        s.duration_s,
+        s.fps_processed,
+        animal("cat"),
+        animal("rat"),
+        if s.complete { "" } else { " (INCOMPLETE)" },
+        dir.display()
+    );
 }
 
 fn detect_one<'a>(
@@ -182,24 +253,13 @@ fn detect_one<'a>(
     if let Some(out) = annotate_to {
         let mut canvas = image.clone();
         annotate::draw_detections(&mut canvas, &detections);
-        canvas.save(out).map_err(|e| Error::Image {
-            path: out.into(),
-            message: format!("cannot write: {e}"),
-        })?;
+        canvas.save(out).map_err(|e| Error::Image { path: out.into(), message: format!("cannot write: {e}") })?;
     }
-    Ok(ImageReport {
-        image: path,
-        width: image.width(),
-        height: image.height(),
-        detections,
-    })
+    Ok(ImageReport { image: path, width: image.width(), height: image.height(), detections })
 }
 
 fn annotated_name(path: &Path) -> String {
-    let stem = path
-        .file_stem()
-        .map(|s| s.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "image".into());
+    let stem = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "image".into());
     format!("{stem}.annotated.png")
 }
 

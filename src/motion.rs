@@ -16,7 +16,7 @@ use imageproc::distance_transform::Norm;
 use imageproc::region_labelling::{Connectivity, connected_components};
 use serde::{Deserialize, Serialize};
 
-use crate::config::ClassRole;
+use crate::config::{ClassRole, RoleConfig};
 use crate::detect::{Detection, Role};
 use crate::geometry::BBox;
 
@@ -36,6 +36,9 @@ pub struct MotionConfig {
     pub max_area: f32,
     /// Smallest share of its bounding box a blob must fill (thin edges from camera shake are not rodents).
     pub min_fill: f32,
+    /// Most elongated a blob may be (long side over short side): a rodent's body, tail trimmed off by the
+    /// denoising, is not a line.
+    pub max_elongation: f32,
     /// When foreground not explained by animals or rodent-sized blobs covers more than this share of the
     /// frame, the scene itself changed (camera moved, lights): no candidates, and the background is relearnt.
     pub max_unexplained: f32,
@@ -45,6 +48,10 @@ pub struct MotionConfig {
     pub init_frames: usize,
     /// The score motion candidates carry into the tracker.
     pub candidate_score: f32,
+    /// The score of a candidate touching the frame's edge, only partly in view (an arm reaching in):
+    /// set between the tracker's `high_score` and `new_track_score`, it can carry a tracked rat to the
+    /// edge but cannot start a track.
+    pub edge_candidate_score: f32,
 }
 
 impl Default for MotionConfig {
@@ -56,13 +63,20 @@ impl Default for MotionConfig {
             min_area: 0.0008,
             max_area: 0.08,
             min_fill: 0.25,
+            max_elongation: 5.0,
             max_unexplained: 0.05,
             background_tau_s: 20.0,
             init_frames: 15,
             candidate_score: 0.6,
+            edge_candidate_score: 0.38,
         }
     }
 }
+
+/// How far around an owner's box its motion reaches, as a fraction of the box on each side.
+const OWNER_MARGIN: f32 = 0.15;
+/// A blob with at least this share of its pixels in an owner's reach is the owner's (a tail, a shadow).
+const OWNED_SHARE: f32 = 0.2;
 
 /// Class name given to detections that come from motion.
 pub const MOTION_CLASS: &str = "motion";
@@ -73,6 +87,9 @@ pub struct MotionBlob {
     pub bbox: BBox,
     /// Foreground pixels, as a share of the frame.
     pub area: f32,
+    /// The blob touches the frame's edge: something only partly in view (an arm, a passing pet), whose
+    /// true size is unknown.
+    pub at_edge: bool,
 }
 
 /// What one frame's motion analysis found.
@@ -107,6 +124,8 @@ pub struct MotionDetector {
 #[derive(Debug, Clone, Copy)]
 struct BlobStats {
     count: u32,
+    /// Pixels inside an owner's box.
+    owned: u32,
     x1: u32,
     y1: u32,
     x2: u32,
@@ -151,16 +170,10 @@ impl MotionDetector {
         self.has_background = true;
     }
 
-    /// Finds rodent-sized moving blobs in `image`. `detections` are this frame's detector output (motion
-    /// inside the cat, another animal or a person is theirs); `protected` are boxes of tracked animals,
-    /// never learnt into the background.
-    pub fn analyse(
-        &mut self,
-        image: &RgbImage,
-        time_s: f64,
-        detections: &[Detection],
-        protected: &[BBox],
-    ) -> MotionResult {
+    /// Finds rodent-sized moving blobs in `image`. Motion centred inside an `owners` box belongs to it (the
+    /// cat, a dog, a person: see [`motion_owners`]); `protected` are boxes of tracked animals, never learnt
+    /// into the background.
+    pub fn analyse(&mut self, image: &RgbImage, time_s: f64, owners: &[BBox], protected: &[BBox]) -> MotionResult {
         debug_assert_eq!(image.dimensions(), (self.frame_w, self.frame_h));
         downscale_grey(image, self.scale, &mut self.grey);
         let dt = self.last_time_s.map_or(0.0, |t| (time_s - t).max(0.0));
@@ -168,81 +181,120 @@ impl MotionDetector {
 
         if !self.has_background {
             self.learn_initial();
-            return MotionResult {
-                learning: true,
-                ..MotionResult::default()
-            };
+            return MotionResult { learning: true, ..MotionResult::default() };
+        }
+        if self.camera_moved() {
+            return self.relearn();
         }
 
         // Foreground mask, denoised: opening removes specks and thin edges, closing joins a body's parts.
         let threshold = self.config.diff_threshold as f32;
-        for ((m, &g), &b) in self
-            .mask
-            .iter_mut()
-            .zip(self.grey.iter())
-            .zip(&self.background)
-        {
-            *m = if (g as f32 - b).abs() > threshold {
-                255
-            } else {
-                0
-            };
+        for ((m, &g), &b) in self.mask.iter_mut().zip(self.grey.iter()).zip(&self.background) {
+            *m = if (g as f32 - b).abs() > threshold { 255 } else { 0 };
         }
         imageproc::morphology::open_mut(&mut self.mask, Norm::LInf, 1);
         imageproc::morphology::close_mut(&mut self.mask, Norm::LInf, 2);
         let labels = connected_components(&self.mask, Connectivity::Eight, Luma([0u8]));
-        self.collect_stats(&labels);
-
-        let owners: Vec<BBox> = detections
-            .iter()
-            .filter(|d| owns_motion(d))
-            .map(|d| d.bbox.expand(0.1))
-            .collect();
-        let frame_px = (self.work_w * self.work_h) as f32;
+        // Owner boxes in working pixels, grown a little: a tail or paw sticking out is still the cat's.
         let s = self.scale as f32;
+        let owner_rects: Vec<(u32, u32, u32, u32)> = owners
+            .iter()
+            .map(|b| {
+                let b = b.expand(OWNER_MARGIN).clamp_to(self.frame_w, self.frame_h);
+                ((b.x1 / s) as u32, (b.y1 / s) as u32, (b.x2 / s).ceil() as u32, (b.y2 / s).ceil() as u32)
+            })
+            .collect();
+        self.collect_stats(&labels, &owner_rects);
+
+        let frame_px = (self.work_w * self.work_h) as f32;
         let mut candidates = Vec::new();
         let mut unexplained = 0u32;
         for st in self.stats.iter().skip(1).filter(|st| st.count > 0) {
-            let bbox = BBox::new(
-                st.x1 as f32 * s,
-                st.y1 as f32 * s,
-                (st.x2 + 1) as f32 * s,
-                (st.y2 + 1) as f32 * s,
-            );
-            let (cx, cy) = bbox.center();
-            if owners.iter().any(|o| o.contains_point(cx, cy)) {
+            let bbox = BBox::new(st.x1 as f32 * s, st.y1 as f32 * s, (st.x2 + 1) as f32 * s, (st.y2 + 1) as f32 * s);
+            if st.owned as f32 >= OWNED_SHARE * st.count as f32 {
                 continue;
             }
             let area = st.count as f32 / frame_px;
-            let fill = st.count as f32 / ((st.x2 - st.x1 + 1) * (st.y2 - st.y1 + 1)) as f32;
-            if area >= self.config.min_area
+            let (bw, bh) = ((st.x2 - st.x1 + 1) as f32, (st.y2 - st.y1 + 1) as f32);
+            let fill = st.count as f32 / (bw * bh);
+            let elongation = bw.max(bh) / bw.min(bh);
+            let rodent_like = area >= self.config.min_area
                 && area <= self.config.max_area
                 && fill >= self.config.min_fill
-            {
-                candidates.push(MotionBlob { bbox, area });
+                && elongation <= self.config.max_elongation;
+            if rodent_like {
+                let at_edge = st.x1 == 0 || st.y1 == 0 || st.x2 + 1 >= self.work_w || st.y2 + 1 >= self.work_h;
+                candidates.push(MotionBlob { bbox, area, at_edge });
             } else if area > self.config.min_area {
                 unexplained += st.count;
             }
         }
 
         if unexplained as f32 / frame_px > self.config.max_unexplained {
-            // The scene moved: relearn it rather than report its edges as rodents.
-            self.has_background = false;
-            self.learning_stack.clear();
-            self.learn_initial();
-            return MotionResult {
-                scene_changed: true,
-                ..MotionResult::default()
-            };
+            return self.relearn();
         }
 
         self.update_background(dt, protected, &candidates);
         candidates.sort_by(|a, b| b.area.total_cmp(&a.area));
-        MotionResult {
-            candidates,
-            scene_changed: false,
-            learning: false,
+        MotionResult { candidates, scene_changed: false, learning: false }
+    }
+
+    /// Every blob of the last frame, for diagnosis: (x1, y1, x2, y2, pixels) in working pixels.
+    pub fn debug_line(&self) -> String {
+        self.stats
+            .iter()
+            .skip(1)
+            .filter(|s| s.count > 20)
+            .map(|s| format!("[{} {} {} {} n={}]", s.x1, s.y1, s.x2, s.y2, s.count))
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+
+    /// The scene changed as a whole: relearn it rather than report its edges as rodents.
+    fn relearn(&mut self) -> MotionResult {
+        self.has_background = false;
+        self.learning_stack.clear();
+        self.learn_initial();
+        MotionResult { scene_changed: true, ..MotionResult::default() }
+    }
+
+    /// Whether the frame matches the background better shifted than in place: the camera moved. A moving
+    /// animal changes pixels too, but no shift of the whole frame explains it. Checked on a sparse grid,
+    /// over shifts of up to `MAX_SHIFT` working pixels.
+    fn camera_moved(&self) -> bool {
+        const MAX_SHIFT: i32 = 6;
+        const STEP: usize = 4;
+        let (w, h) = (self.work_w as i32, self.work_h as i32);
+        if w <= 4 * MAX_SHIFT || h <= 4 * MAX_SHIFT {
+            return false;
         }
+        let grey = self.grey.as_raw();
+        let error = |dx: i32, dy: i32| -> f32 {
+            let (mut sum, mut n) = (0.0f32, 0u32);
+            for y in (MAX_SHIFT..h - MAX_SHIFT).step_by(STEP) {
+                for x in (MAX_SHIFT..w - MAX_SHIFT).step_by(STEP) {
+                    let g = grey[(y * w + x) as usize] as f32;
+                    let b = self.background[((y + dy) * w + x + dx) as usize];
+                    sum += (g - b).abs();
+                    n += 1;
+                }
+            }
+            sum / n.max(1) as f32
+        };
+        let in_place = error(0, 0);
+        // Below this mean difference (grey levels) the frame simply matches its background.
+        if in_place < 4.0 {
+            return false;
+        }
+        let mut best = in_place;
+        for dy in -MAX_SHIFT..=MAX_SHIFT {
+            for dx in -MAX_SHIFT..=MAX_SHIFT {
+                if dx != 0 || dy != 0 {
+                    best = best.min(error(dx, dy));
+                }
+            }
+        }
+        best < 0.7 * in_place
     }
 
     fn learn_initial(&mut self) {
@@ -255,7 +307,7 @@ impl MotionDetector {
         }
     }
 
-    fn collect_stats(&mut self, labels: &image::ImageBuffer<Luma<u32>, Vec<u32>>) {
+    fn collect_stats(&mut self, labels: &image::ImageBuffer<Luma<u32>, Vec<u32>>, owners: &[(u32, u32, u32, u32)]) {
         self.stats.clear();
         for (x, y, label) in labels.enumerate_pixels() {
             let l = label[0] as usize;
@@ -263,16 +315,7 @@ impl MotionDetector {
                 continue;
             }
             if self.stats.len() <= l {
-                self.stats.resize(
-                    l + 1,
-                    BlobStats {
-                        count: 0,
-                        x1: u32::MAX,
-                        y1: u32::MAX,
-                        x2: 0,
-                        y2: 0,
-                    },
-                );
+                self.stats.resize(l + 1, BlobStats { count: 0, owned: 0, x1: u32::MAX, y1: u32::MAX, x2: 0, y2: 0 });
             }
             let st = &mut self.stats[l];
             st.count += 1;
@@ -280,6 +323,9 @@ impl MotionDetector {
             st.y1 = st.y1.min(y);
             st.x2 = st.x2.max(x);
             st.y2 = st.y2.max(y);
+            if owners.iter().any(|&(x1, y1, x2, y2)| x >= x1 && x < x2 && y >= y1 && y < y2) {
+                st.owned += 1;
+            }
         }
     }
 
@@ -296,21 +342,13 @@ impl MotionDetector {
             .chain(candidates.iter().map(|c| c.bbox.expand(0.15)))
             .map(|b| {
                 let b = b.clamp_to(self.frame_w, self.frame_h);
-                (
-                    (b.x1 / s) as u32,
-                    (b.y1 / s) as u32,
-                    (b.x2 / s).ceil() as u32,
-                    (b.y2 / s).ceil() as u32,
-                )
+                ((b.x1 / s) as u32, (b.y1 / s) as u32, (b.x2 / s).ceil() as u32, (b.y2 / s).ceil() as u32)
             })
             .collect();
         let w = self.work_w as usize;
         for (i, (b, &g)) in self.background.iter_mut().zip(self.grey.iter()).enumerate() {
             let (x, y) = ((i % w) as u32, (i / w) as u32);
-            if keep_out
-                .iter()
-                .any(|&(x1, y1, x2, y2)| x >= x1 && x < x2 && y >= y1 && y < y2)
-            {
+            if keep_out.iter().any(|&(x1, y1, x2, y2)| x >= x1 && x < x2 && y >= y1 && y < y2) {
                 continue;
             }
             *b += alpha * (g as f32 - *b);
@@ -318,33 +356,35 @@ impl MotionDetector {
     }
 }
 
-/// Detections whose box claims the motion inside it: the cat, other animals (a dog), people.
-fn owns_motion(d: &Detection) -> bool {
-    d.role == Role::Cat
-        || (d.role == Role::Other && matches!(d.class_role, ClassRole::Animal | ClassRole::Cat))
-        || &*d.class_name == "person"
+/// The boxes whose motion is theirs, not the rat's: the cat, people, and other animals the classifier
+/// finds dog-like (or, with no classifier, any other animal larger than a rat can be). An animal box the
+/// classifier cannot place owns nothing, however large: the default model calls a mouse seen from above,
+/// tail and all, "bird", and its motion is the rat's.
+pub fn motion_owners(detections: &[Detection], roles: &RoleConfig, frame_w: u32, frame_h: u32) -> Vec<BBox> {
+    let frame_area = (frame_w as f32 * frame_h as f32).max(1.0);
+    detections
+        .iter()
+        .filter(|d| {
+            let other_animal = d.role == Role::Other && matches!(d.class_role, ClassRole::Animal | ClassRole::Cat);
+            let owns = match &d.evidence {
+                Some(e) => e.dog_family >= roles.dog_min_family,
+                None => d.bbox.area() / frame_area > roles.rat_max_frame_area,
+            };
+            d.role == Role::Cat || &*d.class_name == "person" || (other_animal && owns)
+        })
+        .map(|d| d.bbox)
+        .collect()
 }
 
 /// Adds motion candidates to the detections as `rat` detections, unless a rat detection already covers
 /// them. A candidate as large as the cat is not the rat.
-pub fn fuse(
-    detections: &mut Vec<Detection>,
-    motion: &MotionResult,
-    config: &MotionConfig,
-    max_cat_area_ratio: f32,
-) {
-    let largest_cat = detections
-        .iter()
-        .filter(|d| d.role == Role::Cat)
-        .map(|d| d.bbox.area())
-        .fold(0.0f32, f32::max);
+pub fn fuse(detections: &mut Vec<Detection>, motion: &MotionResult, config: &MotionConfig, max_cat_area_ratio: f32) {
+    let largest_cat = detections.iter().filter(|d| d.role == Role::Cat).map(|d| d.bbox.area()).fold(0.0f32, f32::max);
     let class_name: Arc<str> = Arc::from(MOTION_CLASS);
     for blob in &motion.candidates {
         let covered = detections.iter().any(|d| {
             d.role == Role::Rat
-                && (d.bbox.iou(&blob.bbox) > 0.1
-                    || d.bbox
-                        .contains_point(blob.bbox.center().0, blob.bbox.center().1))
+                && (d.bbox.iou(&blob.bbox) > 0.1 || d.bbox.contains_point(blob.bbox.center().0, blob.bbox.center().1))
         });
         let too_big = largest_cat > 0.0 && blob.bbox.area() > max_cat_area_ratio * largest_cat;
         if covered || too_big {
@@ -353,7 +393,7 @@ pub fn fuse(
         detections.push(Detection {
             role: Role::Rat,
             class_name: class_name.clone(),
-            score: config.candidate_score,
+            score: if blob.at_edge { config.edge_candidate_score } else { config.candidate_score },
             bbox: blob.bbox,
             evidence: None,
             class_role: ClassRole::Rat,
@@ -374,9 +414,7 @@ fn downscale_grey(image: &RgbImage, scale: u32, out: &mut GrayImage) {
                 let row = ((y * scale + dy) as usize) * stride;
                 for dx in 0..scale {
                     let i = row + ((x * scale + dx) as usize) * 3;
-                    sum +=
-                        (299 * raw[i] as u32 + 587 * raw[i + 1] as u32 + 114 * raw[i + 2] as u32)
-                            / 1000;
+                    sum += (299 * raw[i] as u32 + 587 * raw[i + 1] as u32 + 114 * raw[i + 2] as u32) / 1000;
                 }
             }
             out.put_pixel(x, y, Luma([(sum / n) as u8]));
@@ -399,6 +437,7 @@ fn median_into(frames: &[&[u8]], out: &mut [f32]) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::detect::RoleEvidence;
     use image::Rgb;
 
     const W: u32 = 640;
@@ -436,12 +475,7 @@ mod tests {
     fn specks_and_cat_sized_blobs_are_not_rodents() {
         let mut m = seeded();
         // a 4x4 speck and a blob covering a quarter of the frame
-        let r = m.analyse(
-            &scene(&[(10, 10, 14, 14), (300, 150, 620, 470)]),
-            0.1,
-            &[],
-            &[],
-        );
+        let r = m.analyse(&scene(&[(10, 10, 14, 14), (300, 150, 620, 470)]), 0.1, &[], &[]);
         assert!(r.candidates.is_empty(), "{r:?}");
     }
 
@@ -456,8 +490,48 @@ mod tests {
             evidence: None,
             class_role: ClassRole::Cat,
         };
-        let r = m.analyse(&scene(&[(300, 200, 360, 240)]), 0.1, &[cat], &[]);
+        let owners = motion_owners(&[cat], &RoleConfig::default(), W, H);
+        let r = m.analyse(&scene(&[(300, 200, 360, 240)]), 0.1, &owners, &[]);
         assert!(r.candidates.is_empty(), "{r:?}");
+    }
+
+    #[test]
+    fn a_camera_shift_is_not_motion() {
+        // A textured scene (stripes), then the same scene shifted by 8 pixels.
+        let textured = |shift: u32| {
+            RgbImage::from_fn(W, H, |x, y| {
+                let v = if ((x + shift) / 24 + y / 24).is_multiple_of(2) { 40 } else { 210 };
+                Rgb([v, v, v])
+            })
+        };
+        let mut m = MotionDetector::new(&MotionConfig::default(), W, H);
+        let seed = m.working_copy(&textured(0));
+        m.seed_background(&[seed]);
+        assert!(m.analyse(&textured(0), 0.1, &[], &[]).candidates.is_empty());
+        let r = m.analyse(&textured(8), 0.2, &[], &[]);
+        assert!(r.scene_changed && r.candidates.is_empty(), "{r:?}");
+    }
+
+    #[test]
+    fn a_large_unplaced_animal_does_not_own_the_rats_motion() {
+        let det = |evidence: RoleEvidence| Detection {
+            role: Role::Other,
+            class_name: Arc::from("bird"),
+            score: 0.9,
+            bbox: BBox::new(200.0, 200.0, 440.0, 380.0), // 14% of the frame
+            evidence: Some(evidence),
+            class_role: ClassRole::Animal,
+        };
+        let ev = |dog: f32| RoleEvidence {
+            cat_family: 0.0,
+            rodent_like: 0.01,
+            dog_family: dog,
+            top_label: "x".into(),
+            top_score: 0.2,
+        };
+        let roles = RoleConfig::default();
+        assert!(motion_owners(&[det(ev(0.0))], &roles, W, H).is_empty());
+        assert_eq!(motion_owners(&[det(ev(0.9))], &roles, W, H).len(), 1, "a dog owns its motion");
     }
 
     #[test]
@@ -499,14 +573,8 @@ mod tests {
     #[test]
     fn fusion_adds_uncovered_blobs_as_rats_only() {
         let config = MotionConfig::default();
-        let blob = |x: f32| MotionBlob {
-            bbox: BBox::new(x, 100.0, x + 40.0, 130.0),
-            area: 0.004,
-        };
-        let motion = MotionResult {
-            candidates: vec![blob(100.0), blob(400.0)],
-            ..Default::default()
-        };
+        let blob = |x: f32| MotionBlob { bbox: BBox::new(x, 100.0, x + 40.0, 130.0), area: 0.004, at_edge: false };
+        let motion = MotionResult { candidates: vec![blob(100.0), blob(400.0)], ..Default::default() };
         let mut dets = vec![Detection {
             role: Role::Rat,
             class_name: Arc::from("dog"),

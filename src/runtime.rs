@@ -16,7 +16,8 @@ use crate::error::{Error, Result};
 /// The ONNX Runtime version set-up installs and `ort`'s `api-31` feature expects.
 pub const ORT_VERSION: &str = "1.31.1";
 
-const SETUP_HINT: &str = "run `scripts/setup.sh` (it installs ONNX Runtime), or pass --ort-lib PATH / set ORT_DYLIB_PATH";
+const SETUP_HINT: &str =
+    "run `scripts/setup.sh` (it installs ONNX Runtime), or pass --ort-lib PATH / set ORT_DYLIB_PATH";
 
 static ENVIRONMENT: OnceLock<Environment> = OnceLock::new();
 static INIT_LOCK: Mutex<()> = Mutex::new(());
@@ -26,11 +27,7 @@ pub fn default_library_path() -> Option<PathBuf> {
     let cache = std::env::var_os("CHAPERONE_CACHE")
         .map(PathBuf::from)
         .or_else(|| dirs::cache_dir().map(|d| d.join("chaperone")))?;
-    Some(
-        cache
-            .join("onnxruntime")
-            .join(format!("libonnxruntime.so.{ORT_VERSION}")),
-    )
+    Some(cache.join("onnxruntime").join(format!("libonnxruntime.so.{ORT_VERSION}")))
 }
 
 /// The library to load: the explicit path (flag or config) if given, else `ORT_DYLIB_PATH`, else
@@ -43,9 +40,7 @@ pub fn resolve_library_path(explicit: Option<&Path>) -> Result<PathBuf> {
     } else if let Some(p) = default_library_path() {
         (p, "set-up's cache")
     } else {
-        return Err(Error::Runtime(format!(
-            "cannot locate the ONNX Runtime library: {SETUP_HINT}"
-        )));
+        return Err(Error::Runtime(format!("cannot locate the ONNX Runtime library: {SETUP_HINT}")));
     };
     if !path.is_file() {
         return Err(Error::Runtime(format!(
@@ -61,9 +56,7 @@ pub fn environment(explicit_library: Option<&Path>) -> Result<&'static Environme
     if let Some(env) = ENVIRONMENT.get() {
         return Ok(env);
     }
-    let _guard = INIT_LOCK
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    let _guard = INIT_LOCK.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
     if let Some(env) = ENVIRONMENT.get() {
         return Ok(env);
     }
@@ -74,12 +67,10 @@ pub fn environment(explicit_library: Option<&Path>) -> Result<&'static Environme
             path.display()
         ))
     })?;
-    let env = builder.with_name("chaperone").build().map_err(|e| {
-        Error::Runtime(format!(
-            "cannot start ONNX Runtime from {}: {e}",
-            path.display()
-        ))
-    })?;
+    let env = builder
+        .with_name("chaperone")
+        .build()
+        .map_err(|e| Error::Runtime(format!("cannot start ONNX Runtime from {}: {e}", path.display())))?;
     Ok(ENVIRONMENT.get_or_init(|| env))
 }
 
@@ -99,13 +90,10 @@ pub fn open_session(env: &Environment, model: &Path, threads: usize) -> Result<S
             .with_intra_threads(threads)?
             .commit_from_file(model)
     }
-    build(env, model, threads)
-        .map_err(|e| Error::model(model, format!("not a loadable ONNX model: {e}")))
+    build(env, model, threads).map_err(|e| Error::model(model, format!("not a loadable ONNX model: {e}")))
 }
 
 /// How many threads inference should use: all cores, as the detector is the pipeline's bottleneck.
 pub fn default_threads() -> usize {
-    std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(1)
+    std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
 }

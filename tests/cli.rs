@@ -7,11 +7,7 @@ use std::path::Path;
 use std::process::{Command, Output};
 
 fn chaperone(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_chaperone"))
-        .current_dir(common::repo())
-        .args(args)
-        .output()
-        .unwrap()
+    Command::new(env!("CARGO_BIN_EXE_chaperone")).current_dir(common::repo()).args(args).output().unwrap()
 }
 
 /// Asserts a failure reported as exactly one line containing every one of `needles`.
@@ -22,11 +18,7 @@ fn assert_one_line_error(out: &Output, needles: &[&str]) {
     let lines: Vec<&str> = stderr.lines().filter(|l| !l.trim().is_empty()).collect();
     assert_eq!(lines.len(), 1, "one line expected, got: {stderr}");
     for needle in needles {
-        assert!(
-            lines[0].contains(needle),
-            "`{needle}` missing from: {}",
-            lines[0]
-        );
+        assert!(lines[0].contains(needle), "`{needle}` missing from: {}", lines[0]);
     }
 }
 
@@ -36,12 +28,7 @@ fn chelsea() -> String {
 
 #[test]
 fn missing_model_file() {
-    let out = chaperone(&[
-        "detect",
-        &chelsea(),
-        "--model",
-        "/nonexistent/detector.onnx",
-    ]);
+    let out = chaperone(&["detect", &chelsea(), "--model", "/nonexistent/detector.onnx"]);
     assert_one_line_error(&out, &["/nonexistent/detector.onnx", "not found"]);
 }
 
@@ -49,10 +36,7 @@ fn missing_model_file() {
 fn model_of_the_wrong_family() {
     let model = common::generated("not_a_detector.onnx");
     let out = chaperone(&["detect", &chelsea(), "--model", model.to_str().unwrap()]);
-    assert_one_line_error(
-        &out,
-        &["not a supported detector", "YOLO", "x float32 [1, 10]"],
-    );
+    assert_one_line_error(&out, &["not a supported detector", "YOLO", "x float32 [1, 10]"]);
 }
 
 #[test]
@@ -71,37 +55,20 @@ fn corrupt_and_empty_images() {
     let mut bytes = std::fs::read(common::generated("chelsea.png")).unwrap();
     bytes.truncate(200);
     std::fs::write(&corrupt, &bytes).unwrap();
-    assert_one_line_error(
-        &chaperone(&["detect", corrupt.to_str().unwrap()]),
-        &["corrupt.png", "not a readable image"],
-    );
+    assert_one_line_error(&chaperone(&["detect", corrupt.to_str().unwrap()]), &["corrupt.png", "not a readable image"]);
 
     let empty = dir.path().join("empty.jpg");
     std::fs::write(&empty, b"").unwrap();
-    assert_one_line_error(
-        &chaperone(&["detect", empty.to_str().unwrap()]),
-        &["empty.jpg", "empty"],
-    );
+    assert_one_line_error(&chaperone(&["detect", empty.to_str().unwrap()]), &["empty.jpg", "empty"]);
 
     let missing = dir.path().join("missing.png");
-    assert_one_line_error(
-        &chaperone(&["detect", missing.to_str().unwrap()]),
-        &["missing.png"],
-    );
+    assert_one_line_error(&chaperone(&["detect", missing.to_str().unwrap()]), &["missing.png"]);
 }
 
 #[test]
 fn missing_or_wrong_runtime_library() {
-    let out = chaperone(&[
-        "detect",
-        &chelsea(),
-        "--ort-lib",
-        "/nonexistent/libonnxruntime.so",
-    ]);
-    assert_one_line_error(
-        &out,
-        &["ONNX Runtime library not found", "scripts/setup.sh"],
-    );
+    let out = chaperone(&["detect", &chelsea(), "--ort-lib", "/nonexistent/libonnxruntime.so"]);
+    assert_one_line_error(&out, &["ONNX Runtime library not found", "scripts/setup.sh"]);
 
     let dir = tempfile::tempdir().unwrap();
     let fake = dir.path().join("libonnxruntime.so");
@@ -130,39 +97,24 @@ fn good_image_json_and_annotation_survive_a_bad_neighbour() {
     let bad = dir.path().join("bad.png");
     std::fs::write(&bad, b"garbage").unwrap();
     let annotated = dir.path().join("annotated");
-    let out = chaperone(&[
-        "detect",
-        &chelsea(),
-        bad.to_str().unwrap(),
-        "--json",
-        "--annotate",
-        annotated.to_str().unwrap(),
-    ]);
+    let out =
+        chaperone(&["detect", &chelsea(), bad.to_str().unwrap(), "--json", "--annotate", annotated.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        stderr.contains("bad.png") && !stderr.contains("panicked"),
-        "{stderr}"
-    );
+    assert!(stderr.contains("bad.png") && !stderr.contains("panicked"), "{stderr}");
 
     let reports: serde_json::Value = serde_json::from_slice(&out.stdout).expect("stdout is JSON");
     let reports = reports.as_array().unwrap();
     assert_eq!(reports.len(), 1);
-    let cats: Vec<&serde_json::Value> = reports[0]["detections"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|d| d["role"] == "cat")
-        .collect();
+    let cats: Vec<&serde_json::Value> =
+        reports[0]["detections"].as_array().unwrap().iter().filter(|d| d["role"] == "cat").collect();
     assert_eq!(cats.len(), 1, "{reports:?}");
     assert_eq!(cats[0]["class"], "cat");
     assert_eq!(cats[0]["box"].as_object().unwrap().len(), 4);
 
     let png = annotated.join("chelsea.annotated.png");
     let drawn = image::open(&png).unwrap().to_rgb8();
-    let original = image::open(common::generated("chelsea.png"))
-        .unwrap()
-        .to_rgb8();
+    let original = image::open(common::generated("chelsea.png")).unwrap().to_rgb8();
     assert_eq!(drawn.dimensions(), original.dimensions());
     assert_ne!(drawn.as_raw(), original.as_raw(), "boxes must be drawn");
     assert!(!Path::new(&annotated.join("bad.annotated.png")).exists());
@@ -171,15 +123,8 @@ fn good_image_json_and_annotation_survive_a_bad_neighbour() {
 #[test]
 fn table_output_names_role_class_and_score() {
     let out = chaperone(&["detect", &chelsea()]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let stdout = String::from_utf8_lossy(&out.stdout);
-    let cat_line = stdout
-        .lines()
-        .find(|l| l.trim_start().starts_with("cat "))
-        .expect("a cat line");
+    let cat_line = stdout.lines().find(|l| l.trim_start().starts_with("cat ")).expect("a cat line");
     assert!(cat_line.contains("crop: "), "{cat_line}");
 }

@@ -15,10 +15,7 @@ fn default_detector() -> std::sync::MutexGuard<'static, AnimalDetector> {
     static DETECTOR: OnceLock<Mutex<AnimalDetector>> = OnceLock::new();
     DETECTOR
         .get_or_init(|| {
-            Mutex::new(
-                AnimalDetector::load(&Config::default())
-                    .expect("default models load (run scripts/setup.sh)"),
-            )
+            Mutex::new(AnimalDetector::load(&Config::default()).expect("default models load (run scripts/setup.sh)"))
         })
         .lock()
         .unwrap_or_else(|p| p.into_inner())
@@ -30,16 +27,10 @@ fn of_role(dets: &[Detection], role: Role) -> Vec<&Detection> {
 
 #[test]
 fn chelsea_is_exactly_one_cat_on_the_true_box_and_no_rat() {
-    let truth: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(common::repo().join("fixtures/chelsea_truth.json")).unwrap(),
-    )
-    .unwrap();
-    let t: Vec<f32> = truth["cat"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|v| v.as_f64().unwrap() as f32)
-        .collect();
+    let truth: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(common::repo().join("fixtures/chelsea_truth.json")).unwrap())
+            .unwrap();
+    let t: Vec<f32> = truth["cat"].as_array().unwrap().iter().map(|v| v.as_f64().unwrap() as f32).collect();
     let true_box = BBox::new(t[0], t[1], t[2], t[3]);
 
     let image = detect::read_image(&common::generated("chelsea.png")).unwrap();
@@ -48,23 +39,13 @@ fn chelsea_is_exactly_one_cat_on_the_true_box_and_no_rat() {
     assert_eq!(cats.len(), 1, "exactly one cat expected: {dets:#?}");
     assert!(cats[0].score >= 0.8, "cat score {}", cats[0].score);
     let iou = cats[0].bbox.iou(&true_box);
+    assert!(iou >= 0.7, "cat box {:?} overlaps the true box {true_box:?} by IoU {iou:.2}", cats[0].bbox);
     assert!(
-        iou >= 0.7,
-        "cat box {:?} overlaps the true box {true_box:?} by IoU {iou:.2}",
-        cats[0].bbox
-    );
-    assert!(
-        cats[0]
-            .evidence
-            .as_ref()
-            .is_some_and(|e| e.cat_family >= 0.5),
+        cats[0].evidence.as_ref().is_some_and(|e| e.cat_family >= 0.5),
         "classifier must agree: {:?}",
         cats[0].evidence
     );
-    assert!(
-        of_role(&dets, Role::Rat).is_empty(),
-        "no rat in chelsea.png: {dets:#?}"
-    );
+    assert!(of_role(&dets, Role::Rat).is_empty(), "no rat in chelsea.png: {dets:#?}");
 }
 
 /// The bounding box of the largest 8-connected blob of dark pixels inside `region` (x1, y1, x2, y2):
@@ -72,9 +53,7 @@ fn chelsea_is_exactly_one_cat_on_the_true_box_and_no_rat() {
 fn dark_blob(image: &RgbImage, region: (u32, u32, u32, u32), max_luma: u8) -> BBox {
     let grey: GrayImage = image::DynamicImage::ImageRgb8(image.clone()).to_luma8();
     let (rx1, ry1, rx2, ry2) = region;
-    let dark = |x: u32, y: u32| {
-        x >= rx1 && y >= ry1 && x < rx2 && y < ry2 && grey.get_pixel(x, y)[0] <= max_luma
-    };
+    let dark = |x: u32, y: u32| x >= rx1 && y >= ry1 && x < rx2 && y < ry2 && grey.get_pixel(x, y)[0] <= max_luma;
     let mut seen = vec![false; (grey.width() * grey.height()) as usize];
     let mut best: Option<(usize, BBox)> = None;
     for y in ry1..ry2 {
@@ -82,10 +61,7 @@ fn dark_blob(image: &RgbImage, region: (u32, u32, u32, u32), max_luma: u8) -> BB
             if seen[(y * grey.width() + x) as usize] || !dark(x, y) {
                 continue;
             }
-            let (mut n, mut b) = (
-                0,
-                BBox::new(x as f32, y as f32, x as f32 + 1.0, y as f32 + 1.0),
-            );
+            let (mut n, mut b) = (0, BBox::new(x as f32, y as f32, x as f32 + 1.0, y as f32 + 1.0));
             let mut stack = vec![(x, y)];
             seen[(y * grey.width() + x) as usize] = true;
             while let Some((px, py)) = stack.pop() {
@@ -96,16 +72,7 @@ fn dark_blob(image: &RgbImage, region: (u32, u32, u32, u32), max_luma: u8) -> BB
                     b.x2.max(px as f32 + 1.0),
                     b.y2.max(py as f32 + 1.0),
                 );
-                for (dx, dy) in [
-                    (-1i32, -1i32),
-                    (0, -1),
-                    (1, -1),
-                    (-1, 0),
-                    (1, 0),
-                    (-1, 1),
-                    (0, 1),
-                    (1, 1),
-                ] {
+                for (dx, dy) in [(-1i32, -1i32), (0, -1), (1, -1), (-1, 0), (1, 0), (-1, 1), (0, 1), (1, 1)] {
                     let (nx, ny) = (px as i32 + dx, py as i32 + dy);
                     if nx < 0 || ny < 0 {
                         continue;
@@ -123,29 +90,17 @@ fn dark_blob(image: &RgbImage, region: (u32, u32, u32, u32), max_luma: u8) -> BB
         }
     }
     let (n, b) = best.expect("no dark pixels at all");
-    assert!(
-        n >= 300,
-        "no mouse-sized dark blob found (largest has {n} pixels)"
-    );
+    assert!(n >= 300, "no mouse-sized dark blob found (largest has {n} pixels)");
     b
 }
 
 /// Presents `bbox` to the role logic as each animal class the default model mislabels rodents with.
 fn roles_of_crop(image: &RgbImage, bbox: BBox) -> Vec<Detection> {
     let mut detector = default_detector();
-    let raw: Vec<RawDetection> = [
-        ("cat", 0.6),
-        ("dog", 0.9),
-        ("bird", 0.9),
-        ("teddy bear", 0.9),
-    ]
-    .iter()
-    .map(|(class, score)| RawDetection {
-        bbox,
-        score: *score,
-        class_id: detector.class_id(class).unwrap(),
-    })
-    .collect();
+    let raw: Vec<RawDetection> = [("cat", 0.6), ("dog", 0.9), ("bird", 0.9), ("teddy bear", 0.9)]
+        .iter()
+        .map(|(class, score)| RawDetection { bbox, score: *score, class_id: detector.class_id(class).unwrap() })
+        .collect();
     let mut out = Vec::new();
     for r in raw {
         out.extend(detector.assign_roles(image, &[r]).unwrap());
@@ -161,13 +116,9 @@ fn openfield_mouse_is_never_the_cat() {
     let dir = tempfile::tempdir().unwrap();
     let mut as_rat = 0;
     for seconds in [2.0, 20.0, 45.0, 70.0] {
-        let image =
-            detect::read_image(&common::extract_frame(&video, seconds, dir.path())).unwrap();
+        let image = detect::read_image(&common::extract_frame(&video, seconds, dir.path())).unwrap();
         let whole = default_detector().detect(&image).unwrap();
-        assert!(
-            of_role(&whole, Role::Cat).is_empty(),
-            "t={seconds}: a cat in the open field: {whole:#?}"
-        );
+        assert!(of_role(&whole, Role::Cat).is_empty(), "t={seconds}: a cat in the open field: {whole:#?}");
         let mouse = dark_blob(&image, (25, 50, 605, 455), 60);
         let crops = roles_of_crop(&image, mouse);
         assert!(
@@ -180,10 +131,7 @@ fn openfield_mouse_is_never_the_cat() {
             as_rat += 1;
         }
     }
-    assert!(
-        as_rat >= 2,
-        "the mouse came out as the rat in only {as_rat} of 4 frames"
-    );
+    assert!(as_rat >= 2, "the mouse came out as the rat in only {as_rat} of 4 frames");
 }
 
 #[test]
@@ -194,20 +142,11 @@ fn homecage_mice_are_never_the_cat() {
     let dir = tempfile::tempdir().unwrap();
     let image = detect::read_image(&common::extract_frame(&video, 0.0, dir.path())).unwrap();
     let whole = default_detector().detect(&image).unwrap();
-    assert!(
-        of_role(&whole, Role::Cat).is_empty(),
-        "a cat in the home cage: {whole:#?}"
-    );
+    assert!(of_role(&whole, Role::Cat).is_empty(), "a cat in the home cage: {whole:#?}");
     // Hand-located in the first frame (1280x1024): the white mouse and the black mouse beside it.
-    for mouse in [
-        BBox::new(365.0, 540.0, 512.0, 670.0),
-        BBox::new(376.0, 468.0, 525.0, 566.0),
-    ] {
+    for mouse in [BBox::new(365.0, 540.0, 512.0, 670.0), BBox::new(376.0, 468.0, 525.0, 566.0)] {
         let crops = roles_of_crop(&image, mouse);
-        assert!(
-            crops.iter().all(|d| d.role != Role::Cat),
-            "mouse at {mouse:?} came out as a cat: {crops:#?}"
-        );
+        assert!(crops.iter().all(|d| d.role != Role::Cat), "mouse at {mouse:?} came out as a cat: {crops:#?}");
     }
 }
 
@@ -219,8 +158,7 @@ fn the_dog_is_neither_cat_nor_rat() {
     let dir = tempfile::tempdir().unwrap();
     let mut dogs_seen = 0;
     for seconds in [1.0, 4.0, 8.0] {
-        let image =
-            detect::read_image(&common::extract_frame(&video, seconds, dir.path())).unwrap();
+        let image = detect::read_image(&common::extract_frame(&video, seconds, dir.path())).unwrap();
         let dets = default_detector().detect(&image).unwrap();
         assert!(
             dets.iter().all(|d| d.role == Role::Other),
@@ -228,10 +166,7 @@ fn the_dog_is_neither_cat_nor_rat() {
         );
         dogs_seen += dets.iter().filter(|d| &*d.class_name == "dog").count();
     }
-    assert!(
-        dogs_seen >= 2,
-        "the dog should be detected (as other) in most frames, got {dogs_seen}"
-    );
+    assert!(dogs_seen >= 2, "the dog should be detected (as other) in most frames, got {dogs_seen}");
 }
 
 #[test]
@@ -246,36 +181,16 @@ fn yolo_export_is_decoded_letterboxed_and_suppressed() {
     // padding on top, so frame = ((x, y - 40)) / 0.5.
     let expected = [
         (Role::Rat, "rat", 0.95, BBox::new(50.0, 300.0, 110.0, 340.0)),
-        (
-            Role::Cat,
-            "cat",
-            0.90,
-            BBox::new(120.0, 160.0, 280.0, 280.0),
-        ),
-        (
-            Role::Rat,
-            "rat",
-            0.70,
-            BBox::new(160.0, 190.0, 240.0, 250.0),
-        ),
+        (Role::Cat, "cat", 0.90, BBox::new(120.0, 160.0, 280.0, 280.0)),
+        (Role::Rat, "rat", 0.70, BBox::new(160.0, 190.0, 240.0, 250.0)),
         (Role::Cat, "cat", 0.60, BBox::new(470.0, 40.0, 570.0, 120.0)),
-        (
-            Role::Rat,
-            "rat",
-            0.50,
-            BBox::new(210.0, 190.0, 290.0, 250.0),
-        ),
+        (Role::Rat, "rat", 0.50, BBox::new(210.0, 190.0, 290.0, 250.0)),
     ];
     assert_eq!(dets.len(), expected.len(), "{dets:#?}");
     for (d, (role, class, score, bbox)) in dets.iter().zip(expected) {
         assert_eq!((d.role, &*d.class_name), (role, class));
         assert!((d.score - score).abs() < 1e-5, "{d:?}");
-        for (got, want) in [
-            (d.bbox.x1, bbox.x1),
-            (d.bbox.y1, bbox.y1),
-            (d.bbox.x2, bbox.x2),
-            (d.bbox.y2, bbox.y2),
-        ] {
+        for (got, want) in [(d.bbox.x1, bbox.x1), (d.bbox.y1, bbox.y1), (d.bbox.x2, bbox.x2), (d.bbox.y2, bbox.y2)] {
             assert!((got - want).abs() < 0.5, "{:?} != {bbox:?}", d.bbox);
         }
     }

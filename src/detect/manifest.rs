@@ -68,17 +68,9 @@ impl ModelLocation {
             return Ok(None);
         };
         let path = self.onnx.with_file_name(file);
-        let text = std::fs::read_to_string(&path).map_err(|e| {
-            Error::model(
-                &path,
-                format!("cannot read the labels file ({e}): run `scripts/setup.sh`"),
-            )
-        })?;
-        Ok(Some(
-            text.lines()
-                .map(|l| l.split(',').next().unwrap_or(l).trim().to_string())
-                .collect(),
-        ))
+        let text = std::fs::read_to_string(&path)
+            .map_err(|e| Error::model(&path, format!("cannot read the labels file ({e}): run `scripts/setup.sh`")))?;
+        Ok(Some(text.lines().map(|l| l.split(',').next().unwrap_or(l).trim().to_string()).collect()))
     }
 }
 
@@ -104,10 +96,7 @@ pub fn locate(model: &str, config: &DetectorConfig) -> Result<ModelLocation> {
         as_path.to_path_buf()
     } else {
         let dirs = model_dirs(config);
-        let found = dirs
-            .iter()
-            .map(|d| d.join(format!("{model}.onnx")))
-            .find(|p| p.is_file());
+        let found = dirs.iter().map(|d| d.join(format!("{model}.onnx"))).find(|p| p.is_file());
         match found {
             Some(p) => p,
             None => {
@@ -123,22 +112,18 @@ pub fn locate(model: &str, config: &DetectorConfig) -> Result<ModelLocation> {
         }
     };
     if !onnx.is_file() {
-        return Err(Error::model(
-            &onnx,
-            "file not found: check the path, or run `scripts/setup.sh`",
-        ));
+        return Err(Error::model(&onnx, "file not found: check the path, or run `scripts/setup.sh`"));
     }
     let manifest_path = onnx.with_extension("toml");
-    let manifest =
-        if manifest_path.is_file() {
-            let text = std::fs::read_to_string(&manifest_path)
-                .map_err(|e| Error::io(&manifest_path, e))?;
-            Some(toml::from_str::<ModelManifest>(&text).map_err(|e| {
-                Error::model(&manifest_path, format!("bad manifest: {}", e.message()))
-            })?)
-        } else {
-            None
-        };
+    let manifest = if manifest_path.is_file() {
+        let text = std::fs::read_to_string(&manifest_path).map_err(|e| Error::io(&manifest_path, e))?;
+        Some(
+            toml::from_str::<ModelManifest>(&text)
+                .map_err(|e| Error::model(&manifest_path, format!("bad manifest: {}", e.message())))?,
+        )
+    } else {
+        None
+    };
     Ok(ModelLocation { onnx, manifest })
 }
 
@@ -155,12 +140,8 @@ mod tests {
             let path = entry.unwrap().path();
             if path.extension().is_some_and(|e| e == "toml") {
                 let text = std::fs::read_to_string(&path).unwrap();
-                let m: ModelManifest =
-                    toml::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-                assert_eq!(
-                    Path::new(&m.file).with_extension("toml"),
-                    path.file_name().map(PathBuf::from).unwrap()
-                );
+                let m: ModelManifest = toml::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+                assert_eq!(Path::new(&m.file).with_extension("toml"), path.file_name().map(PathBuf::from).unwrap());
                 seen += 1;
             }
         }
@@ -169,10 +150,9 @@ mod tests {
 
     #[test]
     fn coco_labels_sit_at_their_ids() {
-        let text = std::fs::read_to_string(
-            Path::new(env!("CARGO_MANIFEST_DIR")).join("models/ssd_mobilenet_v2_coco.toml"),
-        )
-        .unwrap();
+        let text =
+            std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("models/ssd_mobilenet_v2_coco.toml"))
+                .unwrap();
         let m: ModelManifest = toml::from_str(&text).unwrap();
         assert_eq!(m.labels.len(), 91);
         assert_eq!(m.labels[1], "person");

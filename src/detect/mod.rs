@@ -25,6 +25,7 @@ use crate::config::{ClassRole, Config};
 use crate::error::{Error, Result};
 use crate::geometry::BBox;
 use crate::runtime;
+use crate::source::Frame;
 
 pub use manifest::{ModelFamily, ModelLocation};
 
@@ -102,7 +103,18 @@ pub trait ObjectModel: Send {
 
 /// Anything that turns an image into detections: the real [`AnimalDetector`], or a scripted fake in tests.
 pub trait Detector: Send {
+    /// Detects in a still image, with no memory of other images.
     fn detect(&mut self, image: &RgbImage) -> Result<Vec<Detection>>;
+
+    /// Detects in a frame of a sequence, where what was learnt in the last moments may be reused.
+    fn detect_frame(&mut self, frame: &Frame) -> Result<Vec<Detection>> {
+        self.detect(&frame.image)
+    }
+
+    /// Time spent per step so far, for detectors that keep it.
+    fn timings(&self) -> StageTimings {
+        StageTimings::default()
+    }
 }
 
 /// Time spent per step, summed over the frames seen.
@@ -119,6 +131,10 @@ pub struct StageTimings {
 pub struct AnimalDetector {
     model: Box<dyn ObjectModel>,
     classifier: Option<classifier::CropClassifier>,
+    /// In a sequence, an animal's species is re-checked at most this often (the classifier costs twice
+    /// the detector per crop): evidence for a box overlapping one classified recently is reused.
+    evidence_refresh_s: f64,
+    evidence_cache: Vec<classifier::CachedEvidence>,
     roles: roles::RoleResolver,
     min_score: f32,
     raw: Vec<RawDetection>,
@@ -129,10 +145,7 @@ impl AnimalDetector {
     /// Loads the models named in `config`, failing with a message that says what to do.
     pub fn load(config: &Config) -> Result<AnimalDetector> {
         let env = runtime::environment(config.runtime.ort_lib.as_deref())?;
-        let threads = config
-            .runtime
-            .threads
-            .unwrap_or_else(runtime::default_threads);
+        let threads = config.runtime.threads.unwrap_or_else(runtime::default_threads);
         let location = manifest::locate(&config.detector.model, &config.detector)?;
         let session = runtime::open_session(env, &location.onnx, threads)?;
         let model = load_object_model(session, &location, config)?;
@@ -143,15 +156,13 @@ impl AnimalDetector {
             let session = runtime::open_session(env, &loc.onnx, threads)?;
             Some(classifier::CropClassifier::new(session, &loc)?)
         };
-        let roles = roles::RoleResolver::new(
-            &config.roles,
-            model.class_names(),
-            location.manifest.as_ref(),
-        );
+        let roles = roles::RoleResolver::new(&config.roles, model.class_names(), location.manifest.as_ref());
         let min_score = config.detector.min_score.min(config.roles.animal_min_score);
         Ok(AnimalDetector {
             model,
             classifier,
+            evidence_refresh_s: config.detector.evidence_refresh_s,
+            evidence_cache: Vec::new(),
             roles,
             min_score,
             raw: Vec::new(),
@@ -161,12 +172,40 @@ impl AnimalDetector {
 
     /// Runs the role logic (classifier and resolver) on boxes proposed by someone else: how the role
     /// logic is checked on hand-located animals, and how fused detections get roles.
-    pub fn assign_roles(
-        &mut self,
-        image: &RgbImage,
-        raw: &[RawDetection],
-    ) -> Result<Vec<Detection>> {
-        self.roles.resolve(image, raw, self.classifier.as_mut())
+    pub fn assign_roles(&mut self, image: &RgbImage, raw: &[RawDetection]) -> Result<Vec<Detection>> {
+        let classifier = self.classifier.as_mut().map(|c| c as &mut dyn classifier::EvidenceSource);
+        self.roles.resolve(image, raw, classifier)
+    }
+
+    fn run(&mut self, image: &RgbImage, time_s: Option<f64>) -> Result<Vec<Detection>> {
+        let t0 = Instant::now();
+        self.model.preprocess(image)?;
+        let t1 = Instant::now();
+        self.model.infer()?;
+        let t2 = Instant::now();
+        self.model.postprocess(self.min_score, &mut self.raw);
+        let t3 = Instant::now();
+        let detections = match (&mut self.classifier, time_s) {
+            (Some(classifier), Some(time_s)) => {
+                let mut cached = classifier::Cached {
+                    classifier,
+                    cache: &mut self.evidence_cache,
+                    time_s,
+                    refresh_s: self.evidence_refresh_s,
+                };
+                self.roles.resolve(image, &self.raw, Some(&mut cached))?
+            }
+            (Some(classifier), None) => self.roles.resolve(image, &self.raw, Some(classifier))?,
+            (None, _) => self.roles.resolve(image, &self.raw, None)?,
+        };
+        let t4 = Instant::now();
+        let t = &mut self.timings;
+        t.frames += 1;
+        t.preprocess += t1 - t0;
+        t.inference += t2 - t1;
+        t.postprocess += t3 - t2;
+        t.classify += t4 - t3;
+        Ok(detections)
     }
 
     /// The id of a class name in the object model, if it has that class.
@@ -182,32 +221,19 @@ impl AnimalDetector {
 
 impl Detector for AnimalDetector {
     fn detect(&mut self, image: &RgbImage) -> Result<Vec<Detection>> {
-        let t0 = Instant::now();
-        self.model.preprocess(image)?;
-        let t1 = Instant::now();
-        self.model.infer()?;
-        let t2 = Instant::now();
-        self.model.postprocess(self.min_score, &mut self.raw);
-        let t3 = Instant::now();
-        let detections = self
-            .roles
-            .resolve(image, &self.raw, self.classifier.as_mut())?;
-        let t4 = Instant::now();
-        let t = &mut self.timings;
-        t.frames += 1;
-        t.preprocess += t1 - t0;
-        t.inference += t2 - t1;
-        t.postprocess += t3 - t2;
-        t.classify += t4 - t3;
-        Ok(detections)
+        self.run(image, None)
+    }
+
+    fn detect_frame(&mut self, frame: &Frame) -> Result<Vec<Detection>> {
+        self.run(&frame.image, Some(frame.time_s))
+    }
+
+    fn timings(&self) -> StageTimings {
+        self.timings.clone()
     }
 }
 
-fn load_object_model(
-    session: Session,
-    location: &ModelLocation,
-    config: &Config,
-) -> Result<Box<dyn ObjectModel>> {
+fn load_object_model(session: Session, location: &ModelLocation, config: &Config) -> Result<Box<dyn ObjectModel>> {
     let family = match location.manifest.as_ref().map(|m| m.family) {
         Some(ModelFamily::Classifier) => {
             return Err(Error::model(
@@ -228,11 +254,7 @@ fn load_object_model(
     };
     Ok(match family {
         ModelFamily::TfSsd => Box::new(ssd::SsdModel::new(session, location)?),
-        ModelFamily::Yolo => Box::new(yolo::YoloModel::new(
-            session,
-            location,
-            config.detector.nms_iou,
-        )?),
+        ModelFamily::Yolo => Box::new(yolo::YoloModel::new(session, location, config.detector.nms_iou)?),
         ModelFamily::Classifier => unreachable!("handled above"),
     })
 }
@@ -255,16 +277,8 @@ pub fn recognise_family(session: &Session) -> Option<ModelFamily> {
         {
             return Some(ModelFamily::TfSsd);
         }
-        if elem == Some(TensorElementType::Float32)
-            && shape.len() == 4
-            && shape[1] == 3
-            && outputs.len() == 1
-        {
-            let out_shape = outputs[0]
-                .dtype()
-                .tensor_shape()
-                .map(|s| s.to_vec())
-                .unwrap_or_default();
+        if elem == Some(TensorElementType::Float32) && shape.len() == 4 && shape[1] == 3 && outputs.len() == 1 {
+            let out_shape = outputs[0].dtype().tensor_shape().map(|s| s.to_vec()).unwrap_or_default();
             if out_shape.len() == 3 && (out_shape[1] < 0 || out_shape[1] >= 5) {
                 return Some(ModelFamily::Yolo);
             }
@@ -279,49 +293,27 @@ pub fn describe_io(session: &Session) -> String {
         outlets
             .iter()
             .map(|o| {
-                let ty = o
-                    .dtype()
-                    .tensor_type()
-                    .map(|t| format!("{t:?}").to_lowercase())
-                    .unwrap_or("non-tensor".into());
-                let shape = o
-                    .dtype()
-                    .tensor_shape()
-                    .map(|s| format!("{:?}", s.to_vec()))
-                    .unwrap_or_default();
+                let ty =
+                    o.dtype().tensor_type().map(|t| format!("{t:?}").to_lowercase()).unwrap_or("non-tensor".into());
+                let shape = o.dtype().tensor_shape().map(|s| format!("{:?}", s.to_vec())).unwrap_or_default();
                 format!("{} {ty} {shape}", o.name())
             })
             .collect::<Vec<_>>()
             .join(", ")
     };
-    format!(
-        "inputs: {}; outputs: {}",
-        list(session.inputs()),
-        list(session.outputs())
-    )
+    format!("inputs: {}; outputs: {}", list(session.inputs()), list(session.outputs()))
 }
 
 /// Reads an image file as RGB, with a one-line error for a missing, empty or corrupt file.
 pub fn read_image(path: &Path) -> Result<RgbImage> {
-    let bytes = std::fs::read(path).map_err(|e| Error::Image {
-        path: path.into(),
-        message: e.to_string(),
-    })?;
+    let bytes = std::fs::read(path).map_err(|e| Error::Image { path: path.into(), message: e.to_string() })?;
     if bytes.is_empty() {
-        return Err(Error::Image {
-            path: path.into(),
-            message: "the file is empty".into(),
-        });
+        return Err(Error::Image { path: path.into(), message: "the file is empty".into() });
     }
-    let image = image::load_from_memory(&bytes).map_err(|e| Error::Image {
-        path: path.into(),
-        message: format!("not a readable image ({e})"),
-    })?;
+    let image = image::load_from_memory(&bytes)
+        .map_err(|e| Error::Image { path: path.into(), message: format!("not a readable image ({e})") })?;
     if image.width() == 0 || image.height() == 0 {
-        return Err(Error::Image {
-            path: path.into(),
-            message: "the image has no pixels".into(),
-        });
+        return Err(Error::Image { path: path.into(), message: "the image has no pixels".into() });
     }
     Ok(image.to_rgb8())
 }

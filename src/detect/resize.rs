@@ -14,9 +14,7 @@ pub struct FrameResizer {
 
 impl Default for FrameResizer {
     fn default() -> Self {
-        FrameResizer {
-            resizer: Resizer::new(),
-        }
+        FrameResizer { resizer: Resizer::new() }
     }
 }
 
@@ -30,15 +28,12 @@ impl FrameResizer {
         dst_w: u32,
         dst_h: u32,
     ) -> Result<()> {
-        let fail = |what: &str, e: &dyn std::fmt::Display| {
-            Error::inference("frame resize", format!("{what}: {e}"))
-        };
-        let src_view = ImageRef::new(src.width(), src.height(), src.as_raw(), PixelType::U8x3)
-            .map_err(|e| fail("source", &e))?;
-        let mut dst_view = Image::from_slice_u8(dst_w, dst_h, dst, PixelType::U8x3)
-            .map_err(|e| fail("destination", &e))?;
-        let mut options =
-            ResizeOptions::new().resize_alg(ResizeAlg::Convolution(FilterType::Bilinear));
+        let fail = |what: &str, e: &dyn std::fmt::Display| Error::inference("frame resize", format!("{what}: {e}"));
+        let src_view =
+            ImageRef::new(src.width(), src.height(), src.as_raw(), PixelType::U8x3).map_err(|e| fail("source", &e))?;
+        let mut dst_view =
+            Image::from_slice_u8(dst_w, dst_h, dst, PixelType::U8x3).map_err(|e| fail("destination", &e))?;
+        let mut options = ResizeOptions::new().resize_alg(ResizeAlg::Convolution(FilterType::Bilinear));
         if let Some(b) = crop {
             // In f64 and cut to the image: f32 boxes at the right or bottom edge can overshoot it by a
             // rounding error, which the resizer rejects.
@@ -49,9 +44,7 @@ impl FrameResizer {
             let height = (b.y2 as f64 - top).clamp(1.0, h - top);
             options = options.crop(left, top, width, height);
         }
-        self.resizer
-            .resize(&src_view, &mut dst_view, &options)
-            .map_err(|e| fail("resize", &e))
+        self.resizer.resize(&src_view, &mut dst_view, &options).map_err(|e| fail("resize", &e))
     }
 }
 
@@ -70,9 +63,7 @@ mod tests {
             BBox::new(640.0, 480.0, 640.0, 480.0),
             BBox::new(-10.0, -10.0, 5.0, 5.0),
         ] {
-            resizer
-                .resize_into(&src, Some(crop), &mut dst, 32, 32)
-                .unwrap_or_else(|e| panic!("{crop:?}: {e}"));
+            resizer.resize_into(&src, Some(crop), &mut dst, 32, 32).unwrap_or_else(|e| panic!("{crop:?}: {e}"));
         }
     }
 
@@ -80,9 +71,7 @@ mod tests {
     fn resize_keeps_colours() {
         let src = RgbImage::from_pixel(64, 48, image::Rgb([10, 200, 30]));
         let mut dst = vec![0; 16 * 16 * 3];
-        FrameResizer::default()
-            .resize_into(&src, None, &mut dst, 16, 16)
-            .unwrap();
+        FrameResizer::default().resize_into(&src, None, &mut dst, 16, 16).unwrap();
         assert!(dst.chunks_exact(3).all(|p| p == [10, 200, 30]));
     }
 }

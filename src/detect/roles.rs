@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use image::RgbImage;
 
-use super::classifier::CropClassifier;
+use super::classifier::EvidenceSource;
 use super::manifest::ModelManifest;
 use super::{Detection, RawDetection, Role, RoleEvidence};
 use crate::config::{ClassRole, RoleConfig};
@@ -22,14 +22,7 @@ use crate::geometry::BBox;
 /// Class names that mean something to us in any model that has no manifest saying otherwise.
 /// "mouse" is deliberately absent: in COCO it is the computer mouse.
 const CAT_NAMES: &[&str] = &["cat", "kitten", "domestic cat"];
-const RAT_NAMES: &[&str] = &[
-    "rat",
-    "rodent",
-    "hamster",
-    "mouse (animal)",
-    "mouse_animal",
-    "pet rat",
-];
+const RAT_NAMES: &[&str] = &["rat", "rodent", "hamster", "mouse (animal)", "mouse_animal", "pet rat"];
 const ANIMAL_NAMES: &[&str] = &[
     "dog",
     "bird",
@@ -63,20 +56,9 @@ pub struct Candidate<'a> {
 }
 
 impl RoleResolver {
-    pub fn new(
-        config: &RoleConfig,
-        class_names: &[Arc<str>],
-        manifest: Option<&ModelManifest>,
-    ) -> RoleResolver {
-        let class_roles = class_names
-            .iter()
-            .map(|name| class_role(name, config, manifest))
-            .collect();
-        RoleResolver {
-            config: config.clone(),
-            class_names: class_names.to_vec(),
-            class_roles,
-        }
+    pub fn new(config: &RoleConfig, class_names: &[Arc<str>], manifest: Option<&ModelManifest>) -> RoleResolver {
+        let class_roles = class_names.iter().map(|name| class_role(name, config, manifest)).collect();
+        RoleResolver { config: config.clone(), class_names: class_names.to_vec(), class_roles }
     }
 
     /// Turns raw detections into detections with roles, running the classifier on animal candidates.
@@ -84,28 +66,20 @@ impl RoleResolver {
         &self,
         image: &RgbImage,
         raw: &[RawDetection],
-        mut classifier: Option<&mut CropClassifier>,
+        mut classifier: Option<&mut dyn EvidenceSource>,
     ) -> Result<Vec<Detection>> {
         let frame_area = (image.width() as f32 * image.height() as f32).max(1.0);
-        let mut kept: Vec<(RawDetection, ClassRole, Option<RoleEvidence>)> =
-            Vec::with_capacity(raw.len());
+        let mut kept: Vec<(RawDetection, ClassRole, Option<RoleEvidence>)> = Vec::with_capacity(raw.len());
         for det in raw {
-            let class_role = self
-                .class_roles
-                .get(det.class_id)
-                .copied()
-                .unwrap_or(ClassRole::Other);
+            let class_role = self.class_roles.get(det.class_id).copied().unwrap_or(ClassRole::Other);
             let is_candidate = matches!(class_role, ClassRole::Cat | ClassRole::Animal);
-            let threshold = if is_candidate || class_role == ClassRole::Rat {
-                self.config.animal_min_score
-            } else {
-                0.0
-            };
+            let threshold =
+                if is_candidate || class_role == ClassRole::Rat { self.config.animal_min_score } else { 0.0 };
             if det.score < threshold {
                 continue;
             }
             let evidence = match (&mut classifier, is_candidate) {
-                (Some(c), true) => Some(c.classify(image, &det.bbox)?),
+                (Some(c), true) => Some(c.evidence(image, &det.bbox)?),
                 _ => None,
             };
             kept.push((*det, class_role, evidence));
@@ -127,11 +101,7 @@ impl RoleResolver {
             .map(|((det, class_role, evidence), role)| Detection {
                 role,
                 class_role: *class_role,
-                class_name: self
-                    .class_names
-                    .get(det.class_id)
-                    .cloned()
-                    .unwrap_or_else(|| Arc::from("unknown")),
+                class_name: self.class_names.get(det.class_id).cloned().unwrap_or_else(|| Arc::from("unknown")),
                 score: det.score,
                 bbox: det.bbox,
                 evidence: evidence.clone(),
@@ -152,10 +122,8 @@ const DUPLICATE_IOU: f32 = 0.7;
 fn drop_duplicate_animals(detections: &mut Vec<Detection>) {
     let mut kept: Vec<Detection> = Vec::with_capacity(detections.len());
     for d in detections.drain(..) {
-        let duplicate = d.role != Role::Other
-            && kept
-                .iter()
-                .any(|k| k.role == d.role && k.bbox.iou(&d.bbox) > DUPLICATE_IOU);
+        let duplicate =
+            d.role != Role::Other && kept.iter().any(|k| k.role == d.role && k.bbox.iou(&d.bbox) > DUPLICATE_IOU);
         if !duplicate {
             kept.push(d);
         }
@@ -193,12 +161,7 @@ fn class_role(name: &str, config: &RoleConfig, manifest: Option<&ModelManifest>)
 
 /// The role of every candidate, in order. Cats are decided first, since a rat is judged by its size
 /// against the cat.
-pub fn decide_roles(
-    config: &RoleConfig,
-    candidates: &[Candidate],
-    frame_w: u32,
-    frame_h: u32,
-) -> Vec<Role> {
+pub fn decide_roles(config: &RoleConfig, candidates: &[Candidate], frame_w: u32, frame_h: u32) -> Vec<Role> {
     let cats: Vec<bool> = candidates.iter().map(|c| is_cat(config, c)).collect();
     let largest_cat_area = candidates
         .iter()
@@ -222,16 +185,13 @@ pub fn decide_roles(
 }
 
 fn is_cat(config: &RoleConfig, c: &Candidate) -> bool {
-    if !matches!(c.class_role, ClassRole::Cat | ClassRole::Animal)
-        || c.frame_area < config.cat_min_frame_area
-    {
+    if !matches!(c.class_role, ClassRole::Cat | ClassRole::Animal) || c.frame_area < config.cat_min_frame_area {
         return false;
     }
     match c.evidence {
         Some(e) => {
-            let looks_cat = e.cat_family >= config.cat_min_family
-                && e.cat_family >= e.dog_family
-                && e.cat_family >= e.rodent_like;
+            let looks_cat =
+                e.cat_family >= config.cat_min_family && e.cat_family >= e.dog_family && e.cat_family >= e.rodent_like;
             let rat_sized = c.frame_area <= config.rat_max_frame_area;
             let model_says_cat_uncontradicted = c.class_role == ClassRole::Cat
                 && c.score >= config.cat_min_score
@@ -244,13 +204,7 @@ fn is_cat(config: &RoleConfig, c: &Candidate) -> bool {
     }
 }
 
-fn is_rat(
-    config: &RoleConfig,
-    c: &Candidate,
-    largest_cat_area: Option<f32>,
-    frame_w: u32,
-    frame_h: u32,
-) -> bool {
+fn is_rat(config: &RoleConfig, c: &Candidate, largest_cat_area: Option<f32>, frame_w: u32, frame_h: u32) -> bool {
     if !in_enclosure(config, &c.bbox, frame_w, frame_h) {
         return false;
     }
@@ -259,8 +213,7 @@ fn is_rat(
         ClassRole::Other => return false,
         ClassRole::Cat | ClassRole::Animal => {}
     }
-    let smaller_than_cat =
-        |ratio: f32| largest_cat_area.is_none_or(|cat| c.bbox.area() <= ratio * cat);
+    let smaller_than_cat = |ratio: f32| largest_cat_area.is_none_or(|cat| c.bbox.area() <= ratio * cat);
     if let Some(e) = c.evidence {
         if e.dog_family >= config.dog_min_family {
             return false;
@@ -270,8 +223,7 @@ fn is_rat(
         }
     }
     let small_in_frame = c.frame_area <= config.rat_max_frame_area;
-    let small_beside_cat =
-        largest_cat_area.is_some_and(|cat| c.bbox.area() <= config.rat_max_cat_area_ratio * cat);
+    let small_beside_cat = largest_cat_area.is_some_and(|cat| c.bbox.area() <= config.rat_max_cat_area_ratio * cat);
     (small_in_frame && smaller_than_cat(config.rat_max_cat_area_ratio)) || small_beside_cat
 }
 
@@ -293,168 +245,91 @@ mod tests {
     const H: u32 = 480;
 
     fn evidence(cat: f32, rodent: f32, dog: f32) -> RoleEvidence {
-        RoleEvidence {
-            cat_family: cat,
-            rodent_like: rodent,
-            dog_family: dog,
-            top_label: "x".into(),
-            top_score: 0.5,
-        }
+        RoleEvidence { cat_family: cat, rodent_like: rodent, dog_family: dog, top_label: "x".into(), top_score: 0.5 }
     }
 
-    fn cand(
-        class_role: ClassRole,
-        score: f32,
-        bbox: BBox,
-        e: Option<&RoleEvidence>,
-    ) -> Candidate<'_> {
-        Candidate {
-            class_role,
-            score,
-            bbox,
-            frame_area: bbox.area() / (W * H) as f32,
-            evidence: e,
-        }
+    fn cand(class_role: ClassRole, score: f32, bbox: BBox, e: Option<&RoleEvidence>) -> Candidate<'_> {
+        Candidate { class_role, score, bbox, frame_area: bbox.area() / (W * H) as f32, evidence: e }
     }
 
     fn roles(cands: &[Candidate]) -> Vec<Role> {
         decide_roles(&RoleConfig::default(), cands, W, H)
     }
 
-    const BIG: BBox = BBox {
-        x1: 100.0,
-        y1: 100.0,
-        x2: 400.0,
-        y2: 400.0,
-    }; // 29% of the frame
-    const SMALL: BBox = BBox {
-        x1: 450.0,
-        y1: 300.0,
-        x2: 520.0,
-        y2: 340.0,
-    }; // 0.9%
+    const BIG: BBox = BBox { x1: 100.0, y1: 100.0, x2: 400.0, y2: 400.0 }; // 29% of the frame
+    const SMALL: BBox = BBox { x1: 450.0, y1: 300.0, x2: 520.0, y2: 340.0 }; // 0.9%
 
     #[test]
     fn cat_confirmed_by_classifier_is_cat() {
         let e = evidence(0.86, 0.0, 0.02);
-        assert_eq!(
-            roles(&[cand(ClassRole::Cat, 0.91, BIG, Some(&e))]),
-            vec![Role::Cat]
-        );
+        assert_eq!(roles(&[cand(ClassRole::Cat, 0.91, BIG, Some(&e))]), vec![Role::Cat]);
     }
 
     #[test]
     fn small_cat_detection_the_classifier_cannot_place_is_the_rat() {
         // Seen on the black mouse of mice-homecage: COCO "cat" 0.6, classifier "cowboy boot".
         let e = evidence(0.027, 0.016, 0.047);
-        assert_eq!(
-            roles(&[cand(ClassRole::Cat, 0.6, SMALL, Some(&e))]),
-            vec![Role::Rat]
-        );
+        assert_eq!(roles(&[cand(ClassRole::Cat, 0.6, SMALL, Some(&e))]), vec![Role::Rat]);
         // The same weak evidence on a cat-sized box keeps the model's word (a cat seen from behind).
-        assert_eq!(
-            roles(&[cand(ClassRole::Cat, 0.6, BIG, Some(&e))]),
-            vec![Role::Cat]
-        );
+        assert_eq!(roles(&[cand(ClassRole::Cat, 0.6, BIG, Some(&e))]), vec![Role::Cat]);
     }
 
     #[test]
     fn small_rodent_looking_cat_detection_is_the_rat() {
         // COCO calls a rat "cat" at 0.45; the classifier sees a squirrel-like animal.
         let e = evidence(0.05, 0.5, 0.1);
-        assert_eq!(
-            roles(&[cand(ClassRole::Cat, 0.45, SMALL, Some(&e))]),
-            vec![Role::Rat]
-        );
+        assert_eq!(roles(&[cand(ClassRole::Cat, 0.45, SMALL, Some(&e))]), vec![Role::Rat]);
     }
 
     #[test]
     fn rat_seen_as_dog_beside_a_cat() {
         let cat = evidence(0.8, 0.0, 0.05);
         let rat = evidence(0.02, 0.12, 0.2);
-        let got = roles(&[
-            cand(ClassRole::Cat, 0.9, BIG, Some(&cat)),
-            cand(ClassRole::Animal, 0.97, SMALL, Some(&rat)),
-        ]);
+        let got =
+            roles(&[cand(ClassRole::Cat, 0.9, BIG, Some(&cat)), cand(ClassRole::Animal, 0.97, SMALL, Some(&rat))]);
         assert_eq!(got, vec![Role::Cat, Role::Rat]);
     }
 
     #[test]
     fn a_dog_is_other_whatever_its_size() {
         let e = evidence(0.01, 0.02, 0.9);
-        assert_eq!(
-            roles(&[cand(ClassRole::Animal, 0.9, BIG, Some(&e))]),
-            vec![Role::Other]
-        );
-        assert_eq!(
-            roles(&[cand(ClassRole::Animal, 0.9, SMALL, Some(&e))]),
-            vec![Role::Other]
-        );
+        assert_eq!(roles(&[cand(ClassRole::Animal, 0.9, BIG, Some(&e))]), vec![Role::Other]);
+        assert_eq!(roles(&[cand(ClassRole::Animal, 0.9, SMALL, Some(&e))]), vec![Role::Other]);
         // even when the detector says "cat"
-        assert_eq!(
-            roles(&[cand(ClassRole::Cat, 0.7, BIG, Some(&e))]),
-            vec![Role::Other]
-        );
+        assert_eq!(roles(&[cand(ClassRole::Cat, 0.7, BIG, Some(&e))]), vec![Role::Other]);
     }
 
     #[test]
     fn people_and_furniture_never_become_animals() {
         let e = evidence(0.9, 0.9, 0.0);
-        assert_eq!(
-            roles(&[cand(ClassRole::Other, 0.99, SMALL, Some(&e))]),
-            vec![Role::Other]
-        );
-        assert_eq!(
-            roles(&[cand(ClassRole::Other, 0.99, BIG, None)]),
-            vec![Role::Other]
-        );
+        assert_eq!(roles(&[cand(ClassRole::Other, 0.99, SMALL, Some(&e))]), vec![Role::Other]);
+        assert_eq!(roles(&[cand(ClassRole::Other, 0.99, BIG, None)]), vec![Role::Other]);
     }
 
     #[test]
     fn large_unknown_animal_is_not_the_rat() {
         let e = evidence(0.05, 0.05, 0.1);
-        assert_eq!(
-            roles(&[cand(ClassRole::Animal, 0.8, BIG, Some(&e))]),
-            vec![Role::Other]
-        );
+        assert_eq!(roles(&[cand(ClassRole::Animal, 0.8, BIG, Some(&e))]), vec![Role::Other]);
     }
 
     #[test]
     fn a_speck_is_never_the_cat() {
         let speck = BBox::new(10.0, 10.0, 20.0, 20.0);
         let e = evidence(0.9, 0.0, 0.0);
-        assert_ne!(
-            roles(&[cand(ClassRole::Cat, 0.9, speck, Some(&e))]),
-            vec![Role::Cat]
-        );
+        assert_ne!(roles(&[cand(ClassRole::Cat, 0.9, speck, Some(&e))]), vec![Role::Cat]);
     }
 
     #[test]
     fn without_classifier_the_class_and_size_decide() {
-        assert_eq!(
-            roles(&[cand(ClassRole::Cat, 0.8, BIG, None)]),
-            vec![Role::Cat]
-        );
-        assert_eq!(
-            roles(&[cand(ClassRole::Animal, 0.5, SMALL, None)]),
-            vec![Role::Rat]
-        );
-        assert_eq!(
-            roles(&[cand(ClassRole::Animal, 0.5, BIG, None)]),
-            vec![Role::Other]
-        );
+        assert_eq!(roles(&[cand(ClassRole::Cat, 0.8, BIG, None)]), vec![Role::Cat]);
+        assert_eq!(roles(&[cand(ClassRole::Animal, 0.5, SMALL, None)]), vec![Role::Rat]);
+        assert_eq!(roles(&[cand(ClassRole::Animal, 0.5, BIG, None)]), vec![Role::Other]);
     }
 
     #[test]
     fn a_model_rat_class_is_trusted_but_kept_to_the_enclosure() {
-        assert_eq!(
-            roles(&[cand(ClassRole::Rat, 0.6, BIG, None)]),
-            vec![Role::Rat]
-        );
-        let config = RoleConfig {
-            enclosure: Some([0.0, 0.0, 0.3, 0.3]),
-            ..RoleConfig::default()
-        };
+        assert_eq!(roles(&[cand(ClassRole::Rat, 0.6, BIG, None)]), vec![Role::Rat]);
+        let config = RoleConfig { enclosure: Some([0.0, 0.0, 0.3, 0.3]), ..RoleConfig::default() };
         let far = BBox::new(500.0, 400.0, 540.0, 430.0);
         let got = decide_roles(&config, &[cand(ClassRole::Rat, 0.6, far, None)], W, H);
         assert_eq!(got, vec![Role::Other]);
@@ -484,23 +359,12 @@ mod tests {
     #[test]
     fn class_mapping_prefers_config_then_manifest_then_names() {
         let config = RoleConfig {
-            classes: [("teddy bear".to_string(), ClassRole::Other)]
-                .into_iter()
-                .collect(),
+            classes: [("teddy bear".to_string(), ClassRole::Other)].into_iter().collect(),
             ..RoleConfig::default()
         };
         assert_eq!(class_role("teddy bear", &config, None), ClassRole::Other);
-        assert_eq!(
-            class_role("rat", &RoleConfig::default(), None),
-            ClassRole::Rat
-        );
-        assert_eq!(
-            class_role("mouse", &RoleConfig::default(), None),
-            ClassRole::Other
-        );
-        assert_eq!(
-            class_role("Dog", &RoleConfig::default(), None),
-            ClassRole::Animal
-        );
+        assert_eq!(class_role("rat", &RoleConfig::default(), None), ClassRole::Rat);
+        assert_eq!(class_role("mouse", &RoleConfig::default(), None), ClassRole::Other);
+        assert_eq!(class_role("Dog", &RoleConfig::default(), None), ClassRole::Animal);
     }
 }

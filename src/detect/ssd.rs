@@ -33,30 +33,18 @@ pub struct SsdModel {
 impl SsdModel {
     pub fn new(session: Session, location: &ModelLocation) -> Result<SsdModel> {
         let find = |needle: &str| -> Result<String> {
-            session
-                .outputs()
-                .iter()
-                .find(|o| o.name().contains(needle))
-                .map(|o| o.name().to_string())
-                .ok_or_else(|| {
+            session.outputs().iter().find(|o| o.name().contains(needle)).map(|o| o.name().to_string()).ok_or_else(
+                || {
                     Error::model(
                         &location.onnx,
-                        format!(
-                            "an SSD export needs a `{needle}` output; found {}",
-                            super::describe_io(&session)
-                        ),
+                        format!("an SSD export needs a `{needle}` output; found {}", super::describe_io(&session)),
                     )
-                })
+                },
+            )
         };
-        let output_names = [
-            find("detection_boxes")?,
-            find("detection_scores")?,
-            find("detection_classes")?,
-        ];
+        let output_names = [find("detection_boxes")?, find("detection_scores")?, find("detection_classes")?];
         let labels: Vec<Arc<str>> = match &location.manifest {
-            Some(m) if !m.labels.is_empty() => {
-                m.labels.iter().map(|l| Arc::from(l.as_str())).collect()
-            }
+            Some(m) if !m.labels.is_empty() => m.labels.iter().map(|l| Arc::from(l.as_str())).collect(),
             _ => {
                 return Err(Error::model(
                     &location.onnx,
@@ -87,22 +75,16 @@ impl ObjectModel for SsdModel {
 
     fn preprocess(&mut self, image: &RgbImage) -> Result<()> {
         self.frame_size = image.dimensions();
-        self.resizer
-            .resize_into(image, None, &mut self.input, INPUT_SIZE, INPUT_SIZE)
+        self.resizer.resize_into(image, None, &mut self.input, INPUT_SIZE, INPUT_SIZE)
     }
 
     fn infer(&mut self) -> Result<()> {
         let shape = [1usize, INPUT_SIZE as usize, INPUT_SIZE as usize, 3];
-        let input = TensorRef::from_array_view((shape, self.input.as_slice()))
-            .map_err(|e| Error::inference(&self.name, e))?;
-        let outputs = self
-            .session
-            .run(ort::inputs![input])
-            .map_err(|e| Error::inference(&self.name, e))?;
+        let input =
+            TensorRef::from_array_view((shape, self.input.as_slice())).map_err(|e| Error::inference(&self.name, e))?;
+        let outputs = self.session.run(ort::inputs![input]).map_err(|e| Error::inference(&self.name, e))?;
         let copy = |name: &str, dst: &mut Vec<f32>| -> Result<usize> {
-            let (_, data) = outputs[name]
-                .try_extract_tensor::<f32>()
-                .map_err(|e| Error::inference(&self.name, e))?;
+            let (_, data) = outputs[name].try_extract_tensor::<f32>().map_err(|e| Error::inference(&self.name, e))?;
             dst.clear();
             dst.extend_from_slice(data);
             Ok(data.len())
@@ -128,13 +110,8 @@ impl ObjectModel for SsdModel {
                 continue;
             }
             let b = &self.boxes[i * 4..i * 4 + 4];
-            let bbox = BBox::new(b[1] * w, b[0] * h, b[3] * w, b[2] * h)
-                .clamp_to(self.frame_size.0, self.frame_size.1);
-            out.push(RawDetection {
-                bbox,
-                score,
-                class_id,
-            });
+            let bbox = BBox::new(b[1] * w, b[0] * h, b[3] * w, b[2] * h).clamp_to(self.frame_size.0, self.frame_size.1);
+            out.push(RawDetection { bbox, score, class_id });
         }
     }
 }

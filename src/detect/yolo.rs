@@ -38,13 +38,7 @@ impl Letterbox {
         let scale = (dst_w as f32 / src_w as f32).min(dst_h as f32 / src_h as f32);
         let resized_w = ((src_w as f32 * scale).round() as u32).clamp(1, dst_w);
         let resized_h = ((src_h as f32 * scale).round() as u32).clamp(1, dst_h);
-        Letterbox {
-            scale,
-            resized_w,
-            resized_h,
-            pad_left: (dst_w - resized_w) / 2,
-            pad_top: (dst_h - resized_h) / 2,
-        }
+        Letterbox { scale, resized_w, resized_h, pad_left: (dst_w - resized_w) / 2, pad_top: (dst_h - resized_h) / 2 }
     }
 
     /// A box in input pixels, back in frame pixels.
@@ -79,31 +73,18 @@ pub struct YoloModel {
 impl YoloModel {
     pub fn new(session: Session, location: &ModelLocation, nms_iou: f32) -> Result<YoloModel> {
         let bad = |message: String| Error::model(&location.onnx, message);
-        let input_shape = session.inputs()[0]
-            .dtype()
-            .tensor_shape()
-            .map(|s| s.to_vec())
-            .unwrap_or_default();
+        let input_shape = session.inputs()[0].dtype().tensor_shape().map(|s| s.to_vec()).unwrap_or_default();
         if input_shape.len() != 4 || input_shape[1] != 3 {
-            return Err(bad(format!(
-                "a YOLO export needs input [1, 3, H, W]; found {}",
-                super::describe_io(&session)
-            )));
+            return Err(bad(format!("a YOLO export needs input [1, 3, H, W]; found {}", super::describe_io(&session))));
         }
         let (meta_size, meta_names) = match session.metadata() {
-            Ok(m) => (
-                m.custom("imgsz").and_then(|s| parse_imgsz(&s)),
-                m.custom("names"),
-            ),
+            Ok(m) => (m.custom("imgsz").and_then(|s| parse_imgsz(&s)), m.custom("names")),
             Err(_) => (None, None),
         };
         let dim = |d: i64, fallback: u32| if d > 0 { d as u32 } else { fallback };
         let (input_h, input_w) = match meta_size {
             Some((h, w)) => (dim(input_shape[2], h), dim(input_shape[3], w)),
-            None => (
-                dim(input_shape[2], DEFAULT_INPUT_SIZE),
-                dim(input_shape[3], DEFAULT_INPUT_SIZE),
-            ),
+            None => (dim(input_shape[2], DEFAULT_INPUT_SIZE), dim(input_shape[3], DEFAULT_INPUT_SIZE)),
         };
         let labels: Vec<String> = match &location.manifest {
             Some(m) if !m.labels.is_empty() => m.labels.clone(),
@@ -149,19 +130,13 @@ impl ObjectModel for YoloModel {
             self.letterbox = Some(lb);
         }
         self.frame_size = (w, h);
-        self.resized
-            .resize((lb.resized_w * lb.resized_h * 3) as usize, 0);
-        self.resizer
-            .resize_into(image, None, &mut self.resized, lb.resized_w, lb.resized_h)?;
+        self.resized.resize((lb.resized_w * lb.resized_h * 3) as usize, 0);
+        self.resizer.resize_into(image, None, &mut self.resized, lb.resized_w, lb.resized_h)?;
         // HWC u8 -> CHW f32 in the letterbox's inner rectangle.
         let plane = (self.input_w * self.input_h) as usize;
         let (r, rest) = self.input.split_at_mut(plane);
         let (g, b) = rest.split_at_mut(plane);
-        for (y, row) in self
-            .resized
-            .chunks_exact((lb.resized_w * 3) as usize)
-            .enumerate()
-        {
+        for (y, row) in self.resized.chunks_exact((lb.resized_w * 3) as usize).enumerate() {
             let start = (lb.pad_top as usize + y) * self.input_w as usize + lb.pad_left as usize;
             let (r, g, b) = (&mut r[start..], &mut g[start..], &mut b[start..]);
             for (x, px) in row.chunks_exact(3).enumerate() {
@@ -175,20 +150,12 @@ impl ObjectModel for YoloModel {
 
     fn infer(&mut self) -> Result<()> {
         let shape = [1usize, 3, self.input_h as usize, self.input_w as usize];
-        let input = TensorRef::from_array_view((shape, self.input.as_slice()))
-            .map_err(|e| Error::inference(&self.name, e))?;
-        let outputs = self
-            .session
-            .run(ort::inputs![input])
-            .map_err(|e| Error::inference(&self.name, e))?;
-        let (shape, data) = outputs[0]
-            .try_extract_tensor::<f32>()
-            .map_err(|e| Error::inference(&self.name, e))?;
+        let input =
+            TensorRef::from_array_view((shape, self.input.as_slice())).map_err(|e| Error::inference(&self.name, e))?;
+        let outputs = self.session.run(ort::inputs![input]).map_err(|e| Error::inference(&self.name, e))?;
+        let (shape, data) = outputs[0].try_extract_tensor::<f32>().map_err(|e| Error::inference(&self.name, e))?;
         if shape.len() != 3 {
-            return Err(Error::inference(
-                &self.name,
-                format!("expected a [1, 4+C, N] output, got {shape:?}"),
-            ));
+            return Err(Error::inference(&self.name, format!("expected a [1, 4+C, N] output, got {shape:?}")));
         }
         self.output_shape = [shape[1] as usize, shape[2] as usize];
         self.output.clear();
@@ -210,11 +177,7 @@ impl ObjectModel for YoloModel {
             return;
         }
         let at = |c: usize, i: usize| {
-            if channel_major {
-                self.output[c * n + i]
-            } else {
-                self.output[i * channels + c]
-            }
+            if channel_major { self.output[c * n + i] } else { self.output[i * channels + c] }
         };
         for i in 0..n {
             let (mut best, mut best_score) = (0, f32::MIN);
@@ -228,14 +191,8 @@ impl ObjectModel for YoloModel {
                 continue;
             }
             let input_box = BBox::from_center(at(0, i), at(1, i), at(2, i), at(3, i));
-            let bbox = lb
-                .to_frame(input_box)
-                .clamp_to(self.frame_size.0, self.frame_size.1);
-            out.push(RawDetection {
-                bbox,
-                score: best_score,
-                class_id: best,
-            });
+            let bbox = lb.to_frame(input_box).clamp_to(self.frame_size.0, self.frame_size.1);
+            out.push(RawDetection { bbox, score: best_score, class_id: best });
         }
         non_max_suppression(out, self.nms_iou);
     }
@@ -248,9 +205,8 @@ pub fn non_max_suppression(dets: &mut Vec<RawDetection>, iou: f32) {
     let mut kept = 0;
     for i in 0..dets.len() {
         let candidate = dets[i];
-        let suppressed = dets[..kept]
-            .iter()
-            .any(|k| k.class_id == candidate.class_id && k.bbox.iou(&candidate.bbox) > iou);
+        let suppressed =
+            dets[..kept].iter().any(|k| k.class_id == candidate.class_id && k.bbox.iou(&candidate.bbox) > iou);
         if !suppressed {
             dets[kept] = candidate;
             kept += 1;
@@ -320,22 +276,13 @@ mod tests {
             frame_box.y2 * lb.scale + lb.pad_top as f32,
         );
         let back = lb.to_frame(input_box);
-        for (a, b) in [
-            (back.x1, 100.0),
-            (back.y1, 50.0),
-            (back.x2, 400.0),
-            (back.y2, 300.0),
-        ] {
+        for (a, b) in [(back.x1, 100.0), (back.y1, 50.0), (back.x2, 400.0), (back.y2, 300.0)] {
             assert!((a - b).abs() < 1e-3, "{back:?}");
         }
     }
 
     fn raw(x: f32, score: f32, class_id: usize) -> RawDetection {
-        RawDetection {
-            bbox: BBox::new(x, 0.0, x + 10.0, 10.0),
-            score,
-            class_id,
-        }
+        RawDetection { bbox: BBox::new(x, 0.0, x + 10.0, 10.0), score, class_id }
     }
 
     #[test]
@@ -354,22 +301,10 @@ mod tests {
 
     #[test]
     fn names_metadata_parses() {
-        assert_eq!(
-            parse_names("{0: 'cat', 1: 'rat'}").unwrap(),
-            vec!["cat", "rat"]
-        );
-        assert_eq!(
-            parse_names("{1: \"b, c\", 0: 'a'}").unwrap(),
-            vec!["a", "b, c"]
-        );
-        assert_eq!(
-            parse_names("{0: 'teddy bear'}").unwrap(),
-            vec!["teddy bear"]
-        );
-        assert!(
-            parse_names("{0: 'a', 2: 'c'}").is_none(),
-            "ids must be dense"
-        );
+        assert_eq!(parse_names("{0: 'cat', 1: 'rat'}").unwrap(), vec!["cat", "rat"]);
+        assert_eq!(parse_names("{1: \"b, c\", 0: 'a'}").unwrap(), vec!["a", "b, c"]);
+        assert_eq!(parse_names("{0: 'teddy bear'}").unwrap(), vec!["teddy bear"]);
+        assert!(parse_names("{0: 'a', 2: 'c'}").is_none(), "ids must be dense");
         assert!(parse_names("cat,rat").is_none());
         assert!(parse_names("{}").is_none());
     }

@@ -29,18 +29,12 @@ impl CameraSource {
         let fail = |what: &str, e: &dyn std::fmt::Display| {
             Error::video(
                 &name,
-                format!(
-                    "{what}: {e} (is a camera connected? list them with `v4l2-ctl --list-devices`)"
-                ),
+                format!("{what}: {e} (is a camera connected? list them with `v4l2-ctl --list-devices`)"),
             )
         };
-        let format =
-            RequestedFormat::new::<RgbFormat>(RequestedFormatType::AbsoluteHighestFrameRate);
-        let mut camera =
-            Camera::new(CameraIndex::Index(index), format).map_err(|e| fail("cannot open", &e))?;
-        camera
-            .open_stream()
-            .map_err(|e| fail("cannot start streaming", &e))?;
+        let format = RequestedFormat::new::<RgbFormat>(RequestedFormatType::AbsoluteHighestFrameRate);
+        let mut camera = Camera::new(CameraIndex::Index(index), format).map_err(|e| fail("cannot open", &e))?;
+        camera.open_stream().map_err(|e| fail("cannot start streaming", &e))?;
         let res = camera.resolution();
         let info = SourceInfo {
             name,
@@ -51,12 +45,7 @@ impl CameraSource {
             expected_frames: None,
             live: true,
         };
-        Ok(CameraSource {
-            camera,
-            info,
-            start: Instant::now(),
-            next_index: 0,
-        })
+        Ok(CameraSource { camera, info, start: Instant::now(), next_index: 0 })
     }
 }
 
@@ -66,10 +55,7 @@ impl FrameSource for CameraSource {
     }
 
     fn next_frame(&mut self) -> Result<Option<Frame>> {
-        let buffer = self
-            .camera
-            .frame()
-            .map_err(|e| Error::video(&self.info.name, format!("camera lost: {e}")))?;
+        let buffer = self.camera.frame().map_err(|e| Error::video(&self.info.name, format!("camera lost: {e}")))?;
         let time_s = self.start.elapsed().as_secs_f64();
         let decoded = buffer
             .decode_image::<RgbFormat>()
@@ -77,11 +63,7 @@ impl FrameSource for CameraSource {
         let (w, h) = (decoded.width(), decoded.height());
         let image = RgbImage::from_raw(w, h, decoded.into_raw())
             .ok_or_else(|| Error::video(&self.info.name, "camera frame of the wrong size"))?;
-        let frame = Frame {
-            index: self.next_index,
-            time_s,
-            image,
-        };
+        let frame = Frame { index: self.next_index, time_s, image };
         self.next_index += 1;
         Ok(Some(frame))
     }

@@ -20,9 +20,7 @@ impl ImageDir {
     /// Lists the images in `dir`; frame `i` is at `i / fps` seconds.
     pub fn open(dir: &Path, fps: f64) -> Result<ImageDir> {
         if !(fps > 0.0 && fps.is_finite()) {
-            return Err(Error::Config(format!(
-                "--fps must be a positive number of frames per second, got {fps}"
-            )));
+            return Err(Error::Config(format!("--fps must be a positive number of frames per second, got {fps}")));
         }
         let entries = std::fs::read_dir(dir).map_err(|e| Error::io(dir, e))?;
         let mut files: Vec<PathBuf> = entries
@@ -34,9 +32,7 @@ impl ImageDir {
             })
             .collect();
         files.sort();
-        let first = files
-            .first()
-            .ok_or_else(|| Error::video(dir, "the directory holds no PNG, JPEG or BMP images"))?;
+        let first = files.first().ok_or_else(|| Error::video(dir, "the directory holds no PNG, JPEG or BMP images"))?;
         let first_image = read_image(first)?;
         let info = SourceInfo {
             name: dir.display().to_string(),
@@ -47,13 +43,7 @@ impl ImageDir {
             expected_frames: Some(files.len() as u64),
             live: false,
         };
-        Ok(ImageDir {
-            files,
-            next: 0,
-            info,
-            fps,
-            problems: Vec::new(),
-        })
+        Ok(ImageDir { files, next: 0, info, fps, problems: Vec::new() })
     }
 }
 
@@ -69,11 +59,7 @@ impl FrameSource for ImageDir {
             // A bad or differently sized image is skipped and reported; the rest of the sequence goes on.
             match read_image(&self.files[index]) {
                 Ok(image) if image.dimensions() == (self.info.width, self.info.height) => {
-                    return Ok(Some(Frame {
-                        index: index as u64,
-                        time_s: index as f64 / self.fps,
-                        image,
-                    }));
+                    return Ok(Some(Frame { index: index as u64, time_s: index as f64 / self.fps, image }));
                 }
                 Ok(image) => self.problems.push(format!(
                     "{}: skipped, {}x{} where the sequence is {}x{}",

@@ -14,15 +14,8 @@ pub struct Paced<S> {
 
 impl<S: FrameSource> Paced<S> {
     pub fn new(inner: S) -> Paced<S> {
-        let info = SourceInfo {
-            live: true,
-            ..inner.info().clone()
-        };
-        Paced {
-            inner,
-            info,
-            start: None,
-        }
+        let info = SourceInfo { live: true, ..inner.info().clone() };
+        Paced { inner, info, start: None }
     }
 }
 

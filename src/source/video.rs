@@ -71,10 +71,7 @@ pub fn probe(path: &Path) -> Result<Probe> {
     let width = stream["width"].as_u64().unwrap_or(0) as u32;
     let height = stream["height"].as_u64().unwrap_or(0) as u32;
     if width == 0 || height == 0 {
-        return Err(Error::video(
-            path,
-            "its video stream has no picture size (corrupt header?)",
-        ));
+        return Err(Error::video(path, "its video stream has no picture size (corrupt header?)"));
     }
     let rate = |key: &str| -> Option<f64> {
         let text = stream[key].as_str()?;
@@ -89,10 +86,7 @@ pub fn probe(path: &Path) -> Result<Probe> {
         fps: rate("avg_frame_rate").or_else(|| rate("r_frame_rate")),
         duration_s: number(&stream["duration"]).or_else(|| number(&json["format"]["duration"])),
         frames: stream["nb_frames"].as_str().and_then(|s| s.parse().ok()),
-        codec: stream["codec_name"]
-            .as_str()
-            .unwrap_or("unknown")
-            .to_string(),
+        codec: stream["codec_name"].as_str().unwrap_or("unknown").to_string(),
     })
 }
 
@@ -100,24 +94,9 @@ impl VideoFile {
     pub fn open(path: &Path) -> Result<VideoFile> {
         let probe = probe(path)?;
         let mut child = Command::new("ffmpeg")
-            .args([
-                "-hide_banner",
-                "-nostdin",
-                "-nostats",
-                "-loglevel",
-                "info",
-                "-noautorotate",
-                "-i",
-            ])
+            .args(["-hide_banner", "-nostdin", "-nostats", "-loglevel", "info", "-noautorotate", "-i"])
             .arg(path)
-            .args([
-                "-map",
-                "0:v:0",
-                "-vf",
-                "showinfo",
-                "-fps_mode",
-                "passthrough",
-            ])
+            .args(["-map", "0:v:0", "-vf", "showinfo", "-fps_mode", "passthrough"])
             .args(["-f", "rawvideo", "-pix_fmt", "rgb24", "pipe:1"])
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
@@ -154,9 +133,7 @@ impl VideoFile {
             height: probe.height,
             fps: probe.fps,
             duration_s: probe.duration_s,
-            expected_frames: probe
-                .frames
-                .or_else(|| Some((probe.duration_s? * probe.fps?).round() as u64)),
+            expected_frames: probe.frames.or_else(|| Some((probe.duration_s? * probe.fps?).round() as u64)),
             live: false,
         };
         Ok(VideoFile {
@@ -184,17 +161,9 @@ fn showinfo_time(line: &str) -> Option<f64> {
 
 fn is_problem(line: &str) -> bool {
     let l = line.to_ascii_lowercase();
-    [
-        "error",
-        "invalid",
-        "corrupt",
-        "truncat",
-        "missing",
-        "partial file",
-        "could not find",
-    ]
-    .iter()
-    .any(|w| l.contains(w))
+    ["error", "invalid", "corrupt", "truncat", "missing", "partial file", "could not find"]
+        .iter()
+        .any(|w| l.contains(w))
 }
 
 impl FrameSource for VideoFile {
@@ -215,10 +184,7 @@ impl FrameSource for VideoFile {
                 Ok(n) => filled += n,
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
                 Err(e) => {
-                    return Err(Error::video(
-                        &self.path,
-                        format!("reading decoded frames failed: {e}"),
-                    ));
+                    return Err(Error::video(&self.path, format!("reading decoded frames failed: {e}")));
                 }
             }
         }
@@ -227,10 +193,7 @@ impl FrameSource for VideoFile {
             let status = self.child.wait().map_err(|e| Error::io(&self.path, e))?;
             let mut problems = self.problems.lock().unwrap_or_else(|e| e.into_inner());
             if filled > 0 {
-                problems.push(format!(
-                    "the last frame was cut short ({filled} of {} bytes)",
-                    buf.len()
-                ));
+                problems.push(format!("the last frame was cut short ({filled} of {} bytes)", buf.len()));
             }
             if !status.success() {
                 problems.push(format!("ffmpeg stopped with {status}"));
@@ -240,26 +203,16 @@ impl FrameSource for VideoFile {
         // showinfo reports each frame before ffmpeg writes it, so its time is (nearly) always there; if
         // ffmpeg's log was lost, fall back to the nominal rate.
         let fallback = self.next_index as f64 / self.info.fps.unwrap_or(25.0);
-        let pts = self
-            .times
-            .recv_timeout(std::time::Duration::from_secs(2))
-            .unwrap_or(fallback);
+        let pts = self.times.recv_timeout(std::time::Duration::from_secs(2)).unwrap_or(fallback);
         let time_s = pts - *self.first_time.get_or_insert(pts);
         let image = RgbImage::from_raw(w, h, buf).expect("buffer sized to the frame");
-        let frame = Frame {
-            index: self.next_index,
-            time_s,
-            image,
-        };
+        let frame = Frame { index: self.next_index, time_s, image };
         self.next_index += 1;
         Ok(Some(frame))
     }
 
     fn problems(&self) -> Vec<String> {
-        self.problems
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone()
+        self.problems.lock().unwrap_or_else(|e| e.into_inner()).clone()
     }
 }
 
@@ -273,6 +226,66 @@ impl Drop for VideoFile {
     }
 }
 
+/// Up to `max` frames spread over the whole video, for a background that no animal's pause can fool:
+/// the key frames when there are enough of them (only those are decoded: fast), else every n-th frame.
+/// Memory stays bounded however long the video is.
+pub fn sample_frames(path: &Path, expected_frames: Option<u64>, max: usize) -> Result<Vec<RgbImage>> {
+    let probe = probe(path)?;
+    let keyframes = decode_sampled(path, &probe, &["-skip_frame", "nokey"], None, max)?;
+    if keyframes.len() >= 7 {
+        return Ok(keyframes);
+    }
+    let every = (expected_frames.unwrap_or(300) / max as u64).max(1);
+    let select = format!("select='not(mod(n\\,{every}))'");
+    decode_sampled(path, &probe, &[], Some(&select), max)
+}
+
+fn decode_sampled(
+    path: &Path,
+    probe: &Probe,
+    input_args: &[&str],
+    filter: Option<&str>,
+    max: usize,
+) -> Result<Vec<RgbImage>> {
+    let mut cmd = Command::new("ffmpeg");
+    cmd.args(["-hide_banner", "-nostdin", "-loglevel", "quiet", "-noautorotate"]).args(input_args).arg("-i").arg(path);
+    cmd.args(["-map", "0:v:0", "-fps_mode", "passthrough"]);
+    if let Some(f) = filter {
+        cmd.args(["-vf", f]);
+    }
+    let mut child = cmd
+        .args(["-f", "rawvideo", "-pix_fmt", "rgb24", "pipe:1"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .map_err(|_| Error::video(path, ffmpeg_missing("ffmpeg")))?;
+    let mut stdout = child.stdout.take().expect("stdout was piped");
+    let size = (probe.width * probe.height * 3) as usize;
+    let (mut kept, mut stride, mut seen) = (Vec::new(), 1usize, 0usize);
+    loop {
+        let mut buf = vec![0u8; size];
+        if stdout.read_exact(&mut buf).is_err() {
+            break;
+        }
+        if seen % stride == 0 {
+            kept.push(RgbImage::from_raw(probe.width, probe.height, buf).expect("sized to the frame"));
+            if kept.len() >= 2 * max {
+                // Thin out: keep every other frame and sample half as often from now on.
+                kept = kept.into_iter().step_by(2).collect();
+                stride *= 2;
+            }
+        }
+        seen += 1;
+    }
+    let _ = child.wait();
+    if kept.len() > max {
+        let step = kept.len().div_ceil(max);
+        kept = kept.into_iter().step_by(step).collect();
+    }
+    Ok(kept)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -281,10 +294,7 @@ mod tests {
     fn showinfo_lines_give_times() {
         let line = "[Parsed_showinfo_0 @ 0x55d] n:  12 pts:  12288 pts_time:0.48    duration:512 pos: 1234 fmt:yuv420p";
         assert_eq!(showinfo_time(line), Some(0.48));
-        assert_eq!(
-            showinfo_time("[h264 @ 0x1] error while decoding MB 3 0"),
-            None
-        );
+        assert_eq!(showinfo_time("[h264 @ 0x1] error while decoding MB 3 0"), None);
         assert!(is_problem("[h264 @ 0x1] error while decoding MB 3 0"));
         assert!(!is_problem("Stream mapping:"));
     }

@@ -18,10 +18,7 @@ pub struct KalmanNoise {
 
 impl Default for KalmanNoise {
     fn default() -> Self {
-        KalmanNoise {
-            measurement: 0.05,
-            acceleration: 4.0,
-        }
+        KalmanNoise { measurement: 0.05, acceleration: 4.0 }
     }
 }
 
@@ -36,13 +33,7 @@ struct Axis {
 
 impl Axis {
     fn new(x: f32, pos_std: f32, vel_std: f32) -> Axis {
-        Axis {
-            x,
-            v: 0.0,
-            p00: pos_std * pos_std,
-            p01: 0.0,
-            p11: vel_std * vel_std,
-        }
+        Axis { x, v: 0.0, p00: pos_std * pos_std, p01: 0.0, p11: vel_std * vel_std }
     }
 
     /// Moves the state `dt` seconds on; `q` is the acceleration variance.
@@ -119,12 +110,7 @@ impl BoxFilter {
     }
 
     pub fn bbox(&self) -> BBox {
-        BBox::from_center(
-            self.axes[0].x,
-            self.axes[1].x,
-            self.axes[2].x,
-            self.axes[3].x,
-        )
+        BBox::from_center(self.axes[0].x, self.axes[1].x, self.axes[2].x, self.axes[3].x)
     }
 
     /// Velocity of the box centre in pixels per second.
@@ -139,25 +125,14 @@ mod tests {
 
     #[test]
     fn learns_a_steady_motion_and_predicts_it() {
-        let mut f = BoxFilter::new(
-            &BBox::from_center(100.0, 100.0, 40.0, 20.0),
-            KalmanNoise::default(),
-        );
+        let mut f = BoxFilter::new(&BBox::from_center(100.0, 100.0, 40.0, 20.0), KalmanNoise::default());
         // 50 px/s to the right, observed at 10 fps for 2 s
         for i in 1..=20 {
             f.predict(0.1);
-            f.update(&BBox::from_center(
-                100.0 + 5.0 * i as f32,
-                100.0,
-                40.0,
-                20.0,
-            ));
+            f.update(&BBox::from_center(100.0 + 5.0 * i as f32, 100.0, 40.0, 20.0));
         }
         let (vx, vy) = f.velocity();
-        assert!(
-            (vx - 50.0).abs() < 5.0 && vy.abs() < 2.0,
-            "velocity {vx}, {vy}"
-        );
+        assert!((vx - 50.0).abs() < 5.0 && vy.abs() < 2.0, "velocity {vx}, {vy}");
         f.predict(1.0);
         let (cx, _) = f.bbox().center();
         assert!((cx - 250.0).abs() < 8.0, "predicted centre {cx}");

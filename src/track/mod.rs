@@ -37,6 +37,9 @@ pub struct TrackerConfig {
     pub weak_match_iou: f32,
     /// Matches a tentative track needs to be confirmed.
     pub confirm_hits: u32,
+    /// Matches after which a role's only track may jump to a detection anywhere in the frame (before
+    /// that, a few lucky blobs could carry a false track around).
+    pub established_hits: u32,
     /// How long an unseen track coasts on its predicted motion before it is `lost`, seconds.
     pub coast_s: f64,
     /// How long a lost track is remembered when its role allows several animals, seconds. A role's only
@@ -50,12 +53,13 @@ pub struct TrackerConfig {
 impl Default for TrackerConfig {
     fn default() -> Self {
         TrackerConfig {
-            high_score: 0.5,
+            high_score: 0.35,
             low_score: 0.1,
-            new_track_score: 0.55,
+            new_track_score: 0.4,
             match_iou: 0.2,
             weak_match_iou: 0.4,
-            confirm_hits: 2,
+            confirm_hits: 3,
+            established_hits: 10,
             coast_s: 1.0,
             forget_s: 30.0,
             max_cats: 1,
@@ -156,45 +160,29 @@ impl Tracker {
         self.slots.iter().map(|s| s.track.clone()).collect()
     }
 
-    fn update_role(
-        &mut self,
-        role: Role,
-        time_s: f64,
-        detections: &[Detection],
-        first_frame: bool,
-    ) {
+    fn update_role(&mut self, role: Role, time_s: f64, detections: &[Detection], first_frame: bool) {
         let c = self.config.clone();
         let mut unmatched: Vec<usize> = (0..detections.len())
             .filter(|&i| detections[i].role == role && detections[i].score >= c.low_score)
             .collect();
         let is_high = |i: usize| detections[i].score >= c.high_score;
         let slots_where = |slots: &[Slot], pred: &dyn Fn(&Track) -> bool| -> Vec<usize> {
-            (0..slots.len())
-                .filter(|&s| slots[s].track.role == role && pred(&slots[s].track))
-                .collect()
+            (0..slots.len()).filter(|&s| slots[s].track.role == role && pred(&slots[s].track)).collect()
         };
 
         // 1. Confident detections against confirmed tracks (lost ones at their last-seen box).
         let confirmed = slots_where(&self.slots, &|t| t.state != TrackState::Tentative);
         let high: Vec<usize> = unmatched.iter().copied().filter(|&i| is_high(i)).collect();
         let matched = self.associate(&confirmed, &high, detections, c.match_iou);
-        let mut free_tracks: Vec<usize> = confirmed
-            .iter()
-            .copied()
-            .filter(|s| !matched.iter().any(|(ms, _)| ms == s))
-            .collect();
+        let mut free_tracks: Vec<usize> =
+            confirmed.iter().copied().filter(|s| !matched.iter().any(|(ms, _)| ms == s)).collect();
         self.apply(&matched, detections, time_s, &mut unmatched);
 
         // 2. Weak detections against tracks still moving (tracked or coasting).
         let moving: Vec<usize> = free_tracks
             .iter()
             .copied()
-            .filter(|&s| {
-                matches!(
-                    self.slots[s].track.state,
-                    TrackState::Tracked | TrackState::Coasting
-                )
-            })
+            .filter(|&s| matches!(self.slots[s].track.state, TrackState::Tracked | TrackState::Coasting))
             .collect();
         let weak: Vec<usize> = unmatched.iter().copied().filter(|&i| !is_high(i)).collect();
         let matched = self.associate(&moving, &weak, detections, c.weak_match_iou);
@@ -212,25 +200,20 @@ impl Tracker {
             .map(|&s| self.slots[s].track.id)
             .collect();
         self.slots.retain(|s| !dropped.contains(&s.track.id));
-        free_tracks = slots_where(&self.slots, &|t| {
-            t.state != TrackState::Tentative && t.detection.is_none()
-        });
+        free_tracks = slots_where(&self.slots, &|t| t.state != TrackState::Tentative && t.detection.is_none());
 
-        // 4. A role's only animal: its one track takes the nearest confident detection left.
-        if self.max_for(role) == 1 && free_tracks.len() == 1 {
+        // 4. A role's only animal: its one track, once established, takes the nearest confident detection
+        //    left, wherever it is.
+        if self.max_for(role) == 1 && free_tracks.len() == 1 && self.slots[free_tracks[0]].hits >= c.established_hits {
             let s = free_tracks[0];
             let (tx, ty) = self.slots[s].track.bbox.center();
-            let nearest = unmatched
-                .iter()
-                .copied()
-                .filter(|&i| is_high(i))
-                .min_by(|&a, &b| {
-                    let d = |i: usize| {
-                        let (x, y) = detections[i].bbox.center();
-                        (x - tx).powi(2) + (y - ty).powi(2)
-                    };
-                    d(a).total_cmp(&d(b))
-                });
+            let nearest = unmatched.iter().copied().filter(|&i| is_high(i)).min_by(|&a, &b| {
+                let d = |i: usize| {
+                    let (x, y) = detections[i].bbox.center();
+                    (x - tx).powi(2) + (y - ty).powi(2)
+                };
+                d(a).total_cmp(&d(b))
+            });
             if let Some(i) = nearest {
                 self.apply(&[(s, i)], detections, time_s, &mut unmatched);
             }
@@ -238,11 +221,8 @@ impl Tracker {
 
         // 5. New tracks from confident leftovers, up to the role's limit.
         let existing = self.slots.iter().filter(|s| s.track.role == role).count();
-        let mut fresh: Vec<usize> = unmatched
-            .iter()
-            .copied()
-            .filter(|&i| detections[i].score >= c.new_track_score)
-            .collect();
+        let mut fresh: Vec<usize> =
+            unmatched.iter().copied().filter(|&i| detections[i].score >= c.new_track_score).collect();
         fresh.sort_by(|&a, &b| detections[b].score.total_cmp(&detections[a].score));
         for (count, i) in (existing..).zip(fresh) {
             if count >= self.max_for(role) {
@@ -250,11 +230,7 @@ impl Tracker {
             }
             let d = &detections[i];
             // Tracks present from the very first frame are trusted at once, as in ByteTrack.
-            let state = if first_frame {
-                TrackState::Tracked
-            } else {
-                TrackState::Tentative
-            };
+            let state = if first_frame { TrackState::Tracked } else { TrackState::Tentative };
             self.slots.push(Slot {
                 track: Track {
                     id: self.next_id,
@@ -287,50 +263,25 @@ impl Tracker {
         if tracks.is_empty() || dets.is_empty() {
             return Vec::new();
         }
-        let iou = |t: usize, d: usize| {
-            self.slots[tracks[t]]
-                .track
-                .bbox
-                .iou(&detections[dets[d]].bbox)
-        };
+        let iou = |t: usize, d: usize| self.slots[tracks[t]].track.bbox.iou(&detections[dets[d]].bbox);
         // kuhn_munkres wants rows <= columns and integer weights: transpose when needed, scale IoU.
         let transpose = tracks.len() > dets.len();
-        let (rows, cols) = if transpose {
-            (dets.len(), tracks.len())
-        } else {
-            (tracks.len(), dets.len())
-        };
+        let (rows, cols) = if transpose { (dets.len(), tracks.len()) } else { (tracks.len(), dets.len()) };
         let weight = |r: usize, c: usize| -> f32 { if transpose { iou(c, r) } else { iou(r, c) } };
         let matrix = Matrix::from_fn(rows, cols, |(r, c)| {
             let w = weight(r, c);
-            if w >= min_iou {
-                (w * 1_000_000.0) as i64
-            } else {
-                0
-            }
+            if w >= min_iou { (w * 1_000_000.0) as i64 } else { 0 }
         });
         let (_, assignment) = kuhn_munkres(&matrix);
         assignment
             .into_iter()
             .enumerate()
             .filter(|&(r, c)| weight(r, c) >= min_iou)
-            .map(|(r, c)| {
-                if transpose {
-                    (tracks[c], dets[r])
-                } else {
-                    (tracks[r], dets[c])
-                }
-            })
+            .map(|(r, c)| if transpose { (tracks[c], dets[r]) } else { (tracks[r], dets[c]) })
             .collect()
     }
 
-    fn apply(
-        &mut self,
-        matches: &[(usize, usize)],
-        detections: &[Detection],
-        time_s: f64,
-        unmatched: &mut Vec<usize>,
-    ) {
+    fn apply(&mut self, matches: &[(usize, usize)], detections: &[Detection], time_s: f64, unmatched: &mut Vec<usize>) {
         for &(s, i) in matches {
             let d = &detections[i];
             let slot = &mut self.slots[s];
@@ -406,11 +357,7 @@ mod tests {
     }
 
     fn ids(tracks: &[Track], role: Role) -> Vec<u32> {
-        tracks
-            .iter()
-            .filter(|t| t.role == role)
-            .map(|t| t.id)
-            .collect()
+        tracks.iter().filter(|t| t.role == role).map(|t| t.id).collect()
     }
 
     #[test]
@@ -419,17 +366,7 @@ mod tests {
         let mut seen = Vec::new();
         for i in 0..50 {
             let t = i as f64 / 25.0;
-            let tracks = tracker.update(
-                t,
-                &[det(
-                    Role::Rat,
-                    0.6,
-                    100.0 + 4.0 * i as f32,
-                    200.0,
-                    40.0,
-                    25.0,
-                )],
-            );
+            let tracks = tracker.update(t, &[det(Role::Rat, 0.6, 100.0 + 4.0 * i as f32, 200.0, 40.0, 25.0)]);
             seen.extend(ids(&tracks, Role::Rat));
         }
         seen.dedup();
@@ -447,10 +384,7 @@ mod tests {
             // The rat runs right under the cat's box.
             let tracks = tracker.update(
                 t,
-                &[
-                    det(Role::Cat, 0.9, 100.0, 100.0, 120.0, 80.0),
-                    det(Role::Rat, 0.6, x, 130.0, 30.0, 20.0),
-                ],
+                &[det(Role::Cat, 0.9, 100.0, 100.0, 120.0, 80.0), det(Role::Rat, 0.6, x, 130.0, 30.0, 20.0)],
             );
             for tr in tracks.iter().filter(|t| t.is_observed()) {
                 match tr.role {
@@ -490,13 +424,10 @@ mod tests {
     #[test]
     fn weak_detections_keep_a_track_but_cannot_start_one() {
         let mut tracker = Tracker::new(&TrackerConfig::default());
-        assert!(
-            tracker
-                .update(0.0, &[det(Role::Rat, 0.3, 10.0, 10.0, 30.0, 20.0)])
-                .is_empty()
-        );
+        assert!(tracker.update(0.0, &[det(Role::Rat, 0.3, 10.0, 10.0, 30.0, 20.0)]).is_empty());
         tracker.update(0.1, &[det(Role::Rat, 0.7, 100.0, 100.0, 30.0, 20.0)]);
         tracker.update(0.2, &[det(Role::Rat, 0.7, 101.0, 100.0, 30.0, 20.0)]);
+        tracker.update(0.25, &[det(Role::Rat, 0.7, 101.5, 100.0, 30.0, 20.0)]);
         let tracks = tracker.update(0.3, &[det(Role::Rat, 0.2, 102.0, 100.0, 30.0, 20.0)]);
         assert!(tracks[0].is_observed(), "{tracks:?}");
     }
@@ -514,26 +445,16 @@ mod tests {
     #[test]
     fn only_as_many_animals_as_configured() {
         let mut tracker = Tracker::new(&TrackerConfig::default());
-        let two_rats = [
-            det(Role::Rat, 0.9, 10.0, 10.0, 30.0, 20.0),
-            det(Role::Rat, 0.8, 300.0, 300.0, 30.0, 20.0),
-        ];
+        let two_rats = [det(Role::Rat, 0.9, 10.0, 10.0, 30.0, 20.0), det(Role::Rat, 0.8, 300.0, 300.0, 30.0, 20.0)];
         let tracks = tracker.update(0.0, &two_rats);
         assert_eq!(ids(&tracks, Role::Rat).len(), 1);
-        let mut two = Tracker::new(&TrackerConfig {
-            max_rats: 2,
-            ..TrackerConfig::default()
-        });
+        let mut two = Tracker::new(&TrackerConfig { max_rats: 2, ..TrackerConfig::default() });
         assert_eq!(ids(&two.update(0.0, &two_rats), Role::Rat).len(), 2);
     }
 
     #[test]
     fn other_roles_are_never_tracked() {
         let mut tracker = Tracker::new(&TrackerConfig::default());
-        assert!(
-            tracker
-                .update(0.0, &[det(Role::Other, 0.99, 0.0, 0.0, 50.0, 50.0)])
-                .is_empty()
-        );
+        assert!(tracker.update(0.0, &[det(Role::Other, 0.99, 0.0, 0.0, 50.0, 50.0)]).is_empty());
     }
 }

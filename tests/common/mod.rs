@@ -12,11 +12,7 @@ pub fn repo() -> PathBuf {
 /// A file that `scripts/setup.sh` generates under `fixtures/generated/`.
 pub fn generated(name: &str) -> PathBuf {
     let path = repo().join("fixtures/generated").join(name);
-    assert!(
-        path.exists(),
-        "{} is missing: run `scripts/setup.sh` first",
-        path.display()
-    );
+    assert!(path.exists(), "{} is missing: run `scripts/setup.sh` first", path.display());
     path
 }
 
@@ -41,10 +37,7 @@ pub fn media(relative: &str) -> Option<PathBuf> {
 /// Decodes the frame at `seconds` of `video` with ffmpeg into a PNG in `dir`. The seek is after `-i`
 /// (decode from the start): input seeking lands on undecodable frames in openfield-mouse.mp4.
 pub fn extract_frame(video: &Path, seconds: f64, dir: &Path) -> PathBuf {
-    let out = dir.join(format!(
-        "{}-{seconds:.2}.png",
-        video.file_stem().unwrap().to_string_lossy()
-    ));
+    let out = dir.join(format!("{}-{seconds:.2}.png", video.file_stem().unwrap().to_string_lossy()));
     let status = Command::new("ffmpeg")
         .args(["-loglevel", "error", "-y", "-i"])
         .arg(video)
@@ -52,10 +45,6 @@ pub fn extract_frame(video: &Path, seconds: f64, dir: &Path) -> PathBuf {
         .arg(&out)
         .status()
         .expect("ffmpeg must be installed: run `scripts/setup.sh`");
-    assert!(
-        status.success() && out.is_file(),
-        "ffmpeg could not extract a frame of {}",
-        video.display()
-    );
+    assert!(status.success() && out.is_file(), "ffmpeg could not extract a frame of {}", video.display());
     out
 }
