@@ -128,7 +128,7 @@ pub fn analyze_input(
 ) -> Result<Summary> {
     let mut source = open_source(input, options.image_fps)?;
     let info = source.info().clone();
-    std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+    std::fs::create_dir_all(dir).map_err(|e| Error::video(dir, format!("cannot create this output directory: {e}")))?;
 
     let mut analyser = Analyser::new(config, info.width, info.height);
     if let Some(motion) = &mut analyser.motion {

@@ -181,7 +181,9 @@ fn run_analyze(config: &Config, args: &AnalyzeArgs) -> Result<ExitCode> {
         image_fps: args.fps,
         progress: !args.quiet,
     };
-    std::fs::create_dir_all(&args.out).map_err(|e| Error::io(&args.out, e))?;
+    std::fs::create_dir_all(&args.out).map_err(|e| {
+        Error::Config(format!("cannot create the output directory {}: {e}; pass another --out", args.out.display()))
+    })?;
     // Inputs that cannot even be opened are reported before the models load (which takes seconds).
     let mut failed = false;
     let mut readable = Vec::new();

@@ -1,0 +1,206 @@
+//! `chaperone analyze` end to end on real video: the real ffmpeg, the real models, the real tracker.
+//! Release build (`cargo test --release`): it decodes and runs inference on thousands of frames.
+
+mod common;
+
+use std::collections::BTreeSet;
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn analyze(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_chaperone"))
+        .current_dir(common::repo())
+        .arg("analyze")
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+struct Row {
+    frame: u64,
+    track_id: u32,
+    role: String,
+}
+
+fn read_tracks(path: &Path) -> Vec<Row> {
+    let text = std::fs::read_to_string(path).unwrap();
+    let mut lines = text.lines();
+    assert_eq!(lines.next(), Some("time_s,frame,track_id,role,x1,y1,x2,y2,score"));
+    lines
+        .map(|l| {
+            let f: Vec<&str> = l.split(',').collect();
+            assert_eq!(f.len(), 9, "{l}");
+            Row { frame: f[1].parse().unwrap(), track_id: f[2].parse().unwrap(), role: f[3].to_string() }
+        })
+        .collect()
+}
+
+fn summary(dir: &Path) -> serde_json::Value {
+    serde_json::from_str(&std::fs::read_to_string(dir.join("summary.json")).unwrap()).unwrap()
+}
+
+fn frames_with(rows: &[Row], role: &str) -> BTreeSet<u64> {
+    rows.iter().filter(|r| r.role == role).map(|r| r.frame).collect()
+}
+
+fn ids_of(rows: &[Row], role: &str) -> BTreeSet<u32> {
+    rows.iter().filter(|r| r.role == role).map(|r| r.track_id).collect()
+}
+
+#[test]
+fn openfield_mouse_is_one_rat_track_through_the_clip_and_never_a_cat() {
+    let Some(video) = common::media("mouse-openfield/openfield-mouse.mp4") else { return };
+    let out = tempfile::tempdir().unwrap();
+    let run = analyze(&[video.to_str().unwrap(), "--out", out.path().to_str().unwrap(), "--no-video", "--quiet"]);
+    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    let dir = out.path().join("openfield-mouse");
+    let s = summary(&dir);
+    assert_eq!(s["frames"], 2330);
+    assert_eq!(s["complete"], true);
+    let rows = read_tracks(&dir.join("tracks.csv"));
+    let found = frames_with(&rows, "rat").len() as f64 / 2330.0;
+    assert!(found >= 0.95, "the mouse was found in {:.1}% of frames", 100.0 * found);
+    assert_eq!(ids_of(&rows, "rat").len(), 1, "identity switches: {:?}", ids_of(&rows, "rat"));
+    assert!(frames_with(&rows, "cat").is_empty(), "a cat in the open field");
+    assert_eq!(s["animals"]["rat"]["track_ids"].as_array().unwrap().len(), 1);
+}
+
+#[test]
+fn climbing_cat_is_one_cat_track_and_never_a_rat_with_a_playable_annotated_video() {
+    let Some(video) = common::media("cat-home/cat-armchair.mp4") else { return };
+    let out = tempfile::tempdir().unwrap();
+    let run = analyze(&[video.to_str().unwrap(), "--out", out.path().to_str().unwrap(), "--quiet"]);
+    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    let dir = out.path().join("cat-armchair");
+    let rows = read_tracks(&dir.join("tracks.csv"));
+    let present = frames_with(&rows, "cat").len() as f64 / 223.0;
+    assert!(present >= 0.90, "the cat was tracked in {:.1}% of frames", 100.0 * present);
+    assert_eq!(ids_of(&rows, "cat").len(), 1);
+    assert!(frames_with(&rows, "rat").is_empty(), "a moving cat is not a rodent: {:?}", frames_with(&rows, "rat"));
+
+    // The annotated video decodes, frame for frame, at the source's size.
+    let probe = Command::new("ffprobe")
+        .args(["-v", "error", "-count_frames", "-select_streams", "v:0"])
+        .args(["-show_entries", "stream=width,height,nb_read_frames", "-of", "csv=p=0"])
+        .arg(dir.join("annotated.mp4"))
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&probe.stdout).trim(), "640,338,223");
+    let s = summary(&dir);
+    for stage in ["decode", "inference", "motion", "track", "output"] {
+        assert!(s["timings_ms_per_frame"][stage].as_f64().is_some(), "timing for {stage}");
+    }
+}
+
+#[test]
+fn empty_chamber_in_an_odd_codec_has_no_animals() {
+    let Some(video) = common::media("negatives/empty-chamber.wmv") else { return };
+    let out = tempfile::tempdir().unwrap();
+    let run = analyze(&[video.to_str().unwrap(), "--out", out.path().to_str().unwrap(), "--no-video", "--quiet"]);
+    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    let dir = out.path().join("empty-chamber");
+    assert!(read_tracks(&dir.join("tracks.csv")).is_empty());
+    let s = summary(&dir);
+    assert!(s["frames"].as_u64().unwrap() >= 290, "{s}");
+    assert_eq!(s["source"]["width"], 320);
+}
+
+#[test]
+fn the_dog_in_the_room_becomes_neither_animal() {
+    let Some(video) = common::media("negatives/dog-livingroom.avi") else { return };
+    let out = tempfile::tempdir().unwrap();
+    let run = analyze(&[video.to_str().unwrap(), "--out", out.path().to_str().unwrap(), "--no-video", "--quiet"]);
+    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    let rows = read_tracks(&out.path().join("dog-livingroom/tracks.csv"));
+    assert!(rows.is_empty(), "{} rows, roles {:?}", rows.len(), rows.iter().map(|r| &r.role).collect::<BTreeSet<_>>());
+}
+
+/// Bad inputs among good ones: each bad one is one clear line, the good one is still analysed, partial
+/// results of a truncated file are kept and marked, and the exit code says something failed.
+#[test]
+fn bad_inputs_are_reported_and_the_rest_still_processed() {
+    let Some(video) = common::media("cat-home/cat-armchair.mp4") else { return };
+    let work = tempfile::tempdir().unwrap();
+    let garbage = work.path().join("garbage.mp4");
+    std::fs::write(&garbage, b"not a video at all").unwrap();
+    // A Matroska copy cut in half: decodable up to the cut.
+    let truncated = work.path().join("truncated.mkv");
+    let ok = Command::new("ffmpeg")
+        .args(["-loglevel", "error", "-y", "-i"])
+        .arg(&video)
+        .args(["-c", "copy"])
+        .arg(&truncated)
+        .status()
+        .unwrap();
+    assert!(ok.success());
+    let bytes = std::fs::read(&truncated).unwrap();
+    std::fs::write(&truncated, &bytes[..bytes.len() / 2]).unwrap();
+    // A valid file with no video stream at all.
+    let no_video = work.path().join("silence.wav");
+    let ok = Command::new("ffmpeg")
+        .args(["-loglevel", "error", "-y", "-f", "lavfi", "-i", "anullsrc=d=1"])
+        .arg(&no_video)
+        .status()
+        .unwrap();
+    assert!(ok.success());
+
+    let out = work.path().join("out");
+    let run = analyze(&[
+        garbage.to_str().unwrap(),
+        truncated.to_str().unwrap(),
+        no_video.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--no-video",
+        "--quiet",
+    ]);
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert_eq!(run.status.code(), Some(1), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert!(stderr.lines().any(|l| l.contains("garbage.mp4") && l.contains("not a readable video")), "{stderr}");
+    assert!(stderr.lines().any(|l| l.contains("silence.wav") && l.contains("no video stream")), "{stderr}");
+    assert!(stderr.lines().any(|l| l.contains("truncated.mkv") && l.contains("truncated")), "{stderr}");
+
+    let s = summary(&out.join("truncated"));
+    assert_eq!(s["complete"], false);
+    let frames = s["frames"].as_u64().unwrap();
+    assert!(frames > 20 && frames < 223, "{frames} frames kept");
+    let rows = read_tracks(&out.join("truncated/tracks.csv"));
+    assert!(!frames_with(&rows, "cat").is_empty(), "partial results are kept");
+}
+
+#[test]
+fn unwritable_output_directory_is_one_clear_line() {
+    let Some(video) = common::media("negatives/empty-chamber.wmv") else { return };
+    let work = tempfile::tempdir().unwrap();
+    let file = work.path().join("a-file");
+    std::fs::write(&file, b"").unwrap();
+    let run = analyze(&[video.to_str().unwrap(), "--out", file.to_str().unwrap(), "--quiet"]);
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert_eq!(run.status.code(), Some(1));
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("cannot create the output directory"), "{stderr}");
+}
+
+#[test]
+fn a_directory_of_images_is_a_source_too() {
+    let Some(video) = common::media("cat-home/cat-armchair.mp4") else { return };
+    let work = tempfile::tempdir().unwrap();
+    let frames = work.path().join("frames");
+    std::fs::create_dir(&frames).unwrap();
+    let ok = Command::new("ffmpeg")
+        .args(["-loglevel", "error", "-i"])
+        .arg(&video)
+        .args(["-vf", "select='lt(n\\,40)'", "-fps_mode", "passthrough"])
+        .arg(frames.join("%04d.png"))
+        .status()
+        .unwrap();
+    assert!(ok.success());
+    let out = work.path().join("out");
+    let run = analyze(&[frames.to_str().unwrap(), "--fps", "25", "--out", out.to_str().unwrap(), "--quiet"]);
+    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    let s = summary(&out.join("frames"));
+    assert_eq!(s["frames"], 40);
+    assert!((s["duration_s"].as_f64().unwrap() - 1.6).abs() < 1e-6, "{s}");
+    assert!(!frames_with(&read_tracks(&out.join("frames/tracks.csv")), "cat").is_empty());
+}
