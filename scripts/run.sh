@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
-# Set-up, then the main job on the bundled default input. Output lands in out/ (git-ignored).
+# Set-up, then the main job on the bundled default input: `chaperone analyze` on a rendered meeting.
+# Output lands in out/demo-meeting/ (git-ignored): tracks.csv, annotated.mp4, summary.json.
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 "$ROOT/scripts/setup.sh"
 cd "$ROOT"
-mkdir -p out
-echo "==> chaperone detect fixtures/generated/chelsea.png --annotate out/chelsea.annotated.png"
-target/release/chaperone detect fixtures/generated/chelsea.png --annotate out/chelsea.annotated.png
-echo "==> annotated image written to out/chelsea.annotated.png"
+echo "==> chaperone analyze fixtures/generated/demo-meeting.mp4 --out out"
+target/release/chaperone analyze fixtures/generated/demo-meeting.mp4 --out out
+echo "==> results in out/demo-meeting/: tracks.csv, annotated.mp4, summary.json"

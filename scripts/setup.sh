@@ -75,6 +75,19 @@ os.replace(dest + ".part", dest)
 PY
 fi
 
+# --- Default input for the main job: a synthetic meeting -------------------------------------------
+# The real cat's face (chelsea.png) drifting right, a dark rodent-sized shape crossing the floor, sensor
+# noise on top. A stand-in until the scenario renderer composites real sprites.
+DEMO="$CACHE/demo-meeting.mp4"
+if [ ! -f "$DEMO" ]; then
+    step "rendering the default input (demo-meeting.mp4)"
+    ffmpeg -loglevel error -y -f lavfi -i "color=c=0xd9d2c5:s=640x480:r=25:d=12" -loop 1 -i "$CHELSEA" \
+        -f lavfi -i "color=c=0x3a3028:s=46x24:r=25:d=12" \
+        -filter_complex "[1]scale=240:-1[cat];[0][cat]overlay=x='20+12*t':y=40:shortest=1[s];[s][2]overlay=x='560-22*t':y='380-8*t':shortest=1,noise=alls=6:allf=t" \
+        -t 12 -c:v libx264 -preset veryfast -pix_fmt yuv420p "$DEMO.part.mp4"
+    mv "$DEMO.part.mp4" "$DEMO"
+fi
+
 # --- Conversion environment (only when something must be converted or generated) ------------------
 VENV="$CACHE/convert-venv"
 # The test models are rebuilt whenever the script that defines them changes.
@@ -115,6 +128,7 @@ ln -sfn "$CACHE/models/ssd_mobilenet_v2_coco.onnx" "$ROOT/models/ssd_mobilenet_v
 ln -sfn "$CACHE/models/efficientnet_lite3.onnx" "$ROOT/models/efficientnet_lite3.onnx"
 ln -sfn "$CACHE/models/efficientnet_lite3.labels.txt" "$ROOT/models/efficientnet_lite3.labels.txt"
 ln -sfn "$CHELSEA" "$ROOT/fixtures/generated/chelsea.png"
+ln -sfn "$DEMO" "$ROOT/fixtures/generated/demo-meeting.mp4"
 for f in "$CACHE/test-models/"*.onnx; do ln -sfn "$f" "$ROOT/fixtures/generated/$(basename "$f")"; done
 
 # --- Build ---------------------------------------------------------------------------------------------

@@ -49,6 +49,21 @@ enum Command {
     Detect(DetectArgs),
     /// Track the cat and the rat through recorded videos (or image directories).
     Analyze(AnalyzeArgs),
+    /// Measure a video's pipeline speed against the detector's bare inference speed on its frames.
+    Bench(BenchArgs),
+}
+
+#[derive(Args)]
+struct BenchArgs {
+    /// The video to measure on.
+    #[arg(value_name = "VIDEO")]
+    video: PathBuf,
+    /// Frames held in memory for the bare-inference measurement.
+    #[arg(long, default_value_t = 200)]
+    frames: usize,
+    /// Also write annotated.mp4 during the pipeline run.
+    #[arg(long)]
+    with_video: bool,
 }
 
 #[derive(Args)]
@@ -92,6 +107,7 @@ fn main() -> ExitCode {
     let result = load_config(&cli.common).and_then(|config| match &cli.command {
         Command::Detect(args) => run_detect(&config, args),
         Command::Analyze(args) => run_analyze(&config, args),
+        Command::Bench(args) => run_bench(&config, args),
     });
     match result {
         Ok(code) => code,
@@ -220,6 +236,53 @@ fn run_analyze(config: &Config, args: &AnalyzeArgs) -> Result<ExitCode> {
         }
     }
     Ok(if failed { ExitCode::from(exit::ERROR) } else { ExitCode::SUCCESS })
+}
+
+/// Bare inference: the first frames decoded into memory beforehand, then preprocess + inference +
+/// postprocess alone, one frame after another. Pipeline: `analyze` on the whole video (decode, detection
+/// with crop classification, motion, tracking and output, overlapping on their threads).
+fn run_bench(config: &Config, args: &BenchArgs) -> Result<ExitCode> {
+    use chaperone::source::FrameSource;
+    let mut source = chaperone::source::video::VideoFile::open(&args.video)?;
+    let mut frames = Vec::new();
+    while frames.len() < args.frames.max(1) {
+        match source.next_frame()? {
+            Some(f) => frames.push(f.image),
+            None => break,
+        }
+    }
+    drop(source);
+    if frames.is_empty() {
+        return Err(Error::video(&args.video, "no frame could be decoded"));
+    }
+    let mut detector = AnimalDetector::load(config)?;
+    let model = detector.object_model();
+    let mut raw = Vec::new();
+    model.preprocess(&frames[0])?;
+    model.infer()?; // warm-up
+    let started = std::time::Instant::now();
+    for image in &frames {
+        model.preprocess(image)?;
+        model.infer()?;
+        model.postprocess(config.detector.min_score, &mut raw);
+    }
+    let bare_fps = frames.len() as f64 / started.elapsed().as_secs_f64();
+    let out = std::env::temp_dir().join(format!("chaperone-bench-{}", std::process::id()));
+    let options =
+        AnalyzeOptions { out_dir: out.clone(), annotated_video: args.with_video, image_fps: 10.0, progress: false };
+    let summary = analyze::analyze_input(&args.video, &out, config, &mut detector, &options);
+    let _ = std::fs::remove_dir_all(&out);
+    let summary = summary?;
+    let (w, h) = (summary.source.width, summary.source.height);
+    println!("video: {} ({w}x{h}, {} frames)", args.video.display(), summary.frames);
+    println!("bare inference (pre + inference + post, {} frames in memory): {bare_fps:.1} frames/s", frames.len());
+    println!(
+        "pipeline (decode, detect + classify, motion, track, tracks.csv{}): {:.1} frames/s",
+        if args.with_video { ", annotated.mp4" } else { "" },
+        summary.fps_processed
+    );
+    println!("pipeline / bare inference: {:.0}%", 100.0 * summary.fps_processed / bare_fps);
+    Ok(ExitCode::SUCCESS)
 }
 
 fn print_summary(s: &Summary, dir: &Path) {

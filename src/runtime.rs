@@ -88,6 +88,9 @@ pub fn open_session(env: &Environment, model: &Path, threads: usize) -> Result<S
         Session::builder(env)?
             .with_optimization_level(GraphOptimizationLevel::All)?
             .with_intra_threads(threads)?
+            // Idle inference threads sleep instead of spinning: on a 2-core laptop, decoding, motion and
+            // encoding run beside inference and need those cycles.
+            .with_intra_op_spinning(false)?
             .commit_from_file(model)
     }
     build(env, model, threads).map_err(|e| Error::model(model, format!("not a loadable ONNX model: {e}")))

@@ -1,0 +1,101 @@
+//! The pipeline's two modes with a scripted detector (the `Detector` trait boundary): batch loses no frame
+//! however slow inference is; live keeps only the newest frames and counts what it drops.
+
+mod common;
+
+use std::path::Path;
+use std::process::Command;
+use std::time::Duration;
+
+use chaperone::config::Config;
+use chaperone::detect::{Detection, Detector};
+use chaperone::error::Result;
+use chaperone::pipeline::{self, AnalysedFrame, Analyser, Mode, Sink};
+use chaperone::source::FrameSource;
+use chaperone::source::paced::Paced;
+use chaperone::source::video::VideoFile;
+use image::RgbImage;
+
+/// A detector that finds nothing and takes `delay` to do it.
+struct SlowDetector {
+    delay: Duration,
+}
+
+impl Detector for SlowDetector {
+    fn detect(&mut self, _image: &RgbImage) -> Result<Vec<Detection>> {
+        std::thread::sleep(self.delay);
+        Ok(Vec::new())
+    }
+}
+
+/// Records the time of each analysed frame.
+#[derive(Default)]
+struct Times(Vec<f64>);
+
+impl Sink for Times {
+    fn frame(&mut self, a: &AnalysedFrame) -> Result<()> {
+        self.0.push(a.frame.time_s);
+        Ok(())
+    }
+    fn finish(&mut self) -> Result<()> {
+        Ok(())
+    }
+}
+
+/// Two seconds of a 25 fps test pattern, made by the real ffmpeg.
+fn test_clip(dir: &Path) -> std::path::PathBuf {
+    let path = dir.join("pattern.mp4");
+    let ok = Command::new("ffmpeg")
+        .args(["-loglevel", "error", "-y", "-f", "lavfi", "-i", "testsrc=size=320x240:rate=25:duration=2"])
+        .args(["-pix_fmt", "yuv420p"])
+        .arg(&path)
+        .status()
+        .expect("ffmpeg runs (scripts/setup.sh installs it)");
+    assert!(ok.success());
+    path
+}
+
+fn run(source: &mut dyn FrameSource, mode: Mode, delay_ms: u64) -> (pipeline::RunOutcome, Vec<f64>) {
+    let config = Config::default();
+    let info = source.info().clone();
+    let mut detector = SlowDetector { delay: Duration::from_millis(delay_ms) };
+    let mut analyser = Analyser::new(&config, info.width, info.height);
+    let mut times = Times::default();
+    let outcome = {
+        let mut sinks: Vec<&mut dyn Sink> = vec![&mut times];
+        pipeline::run(source, &mut detector, &mut analyser, &mut sinks, mode, &mut |_| {})
+    };
+    (outcome, times.0)
+}
+
+#[test]
+fn batch_mode_loses_no_frame_and_keeps_their_timestamps() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut source = VideoFile::open(&test_clip(dir.path())).unwrap();
+    let (outcome, times) = run(&mut source, Mode::Batch, 5);
+    assert!(outcome.error.is_none(), "{:?}", outcome.error);
+    assert_eq!(outcome.stats.frames, 50);
+    assert_eq!(outcome.stats.dropped_frames, 0);
+    for (i, t) in times.iter().enumerate() {
+        assert!((t - i as f64 / 25.0).abs() < 1e-3, "frame {i} at {t}");
+    }
+}
+
+#[test]
+fn live_mode_works_on_the_newest_frame_and_counts_the_stale_ones() {
+    let dir = tempfile::tempdir().unwrap();
+    // Frames arrive every 40 ms; the detector needs 150 ms: most frames must be dropped, none queued.
+    let mut source = Paced::new(VideoFile::open(&test_clip(dir.path())).unwrap());
+    let started = std::time::Instant::now();
+    let (outcome, times) = run(&mut source, Mode::Live, 150);
+    let wall = started.elapsed().as_secs_f64();
+    assert!(outcome.error.is_none(), "{:?}", outcome.error);
+    let s = &outcome.stats;
+    assert!(s.frames >= 8 && s.frames <= 20, "{} frames analysed", s.frames);
+    assert!(s.dropped_frames >= 25, "{} dropped", s.dropped_frames);
+    assert_eq!(s.frames + s.dropped_frames, 50, "every frame is either analysed or counted as dropped");
+    // Work never queues up: the run ends about when the source does, not 50 x 150 ms later.
+    assert!(wall < 3.0, "took {wall:.1} s");
+    assert!(times.windows(2).all(|w| w[1] > w[0]));
+    assert!(*times.last().unwrap() >= 1.7, "the last frames analysed are the newest: {times:?}");
+}
