@@ -160,13 +160,6 @@ impl Config {
 
     /// Checks every value's range, naming the key and the value found.
     pub fn validate(&self) -> Result<()> {
-        let unit = |key: &str, v: f32| -> Result<()> {
-            if (0.0..=1.0).contains(&v) {
-                Ok(())
-            } else {
-                Err(Error::Config(format!("{key} must be between 0 and 1, got {v}")))
-            }
-        };
         let d = &self.detector;
         unit("detector.min_score", d.min_score)?;
         unit("detector.nms_iou", d.nms_iou)?;
@@ -212,22 +205,26 @@ impl Config {
     }
 }
 
+/// A share, probability or score: between 0 and 1.
+fn unit(key: &str, v: f32) -> Result<()> {
+    if (0.0..=1.0).contains(&v) {
+        Ok(())
+    } else {
+        Err(Error::Config(format!("{key} must be between 0 and 1, got {v}")))
+    }
+}
+
+/// A duration: positive seconds.
+fn positive(key: &str, v: f64) -> Result<()> {
+    if v > 0.0 && v.is_finite() {
+        Ok(())
+    } else {
+        Err(Error::Config(format!("{key} must be a positive number of seconds, got {v}")))
+    }
+}
+
 impl Config {
     fn validate_motion_and_tracker(&self) -> Result<()> {
-        let unit = |key: &str, v: f32| -> Result<()> {
-            if (0.0..=1.0).contains(&v) {
-                Ok(())
-            } else {
-                Err(Error::Config(format!("{key} must be between 0 and 1, got {v}")))
-            }
-        };
-        let positive = |key: &str, v: f64| -> Result<()> {
-            if v > 0.0 && v.is_finite() {
-                Ok(())
-            } else {
-                Err(Error::Config(format!("{key} must be a positive number of seconds, got {v}")))
-            }
-        };
         let m = &self.motion;
         unit("motion.min_area", m.min_area)?;
         unit("motion.max_area", m.max_area)?;

@@ -263,7 +263,7 @@ impl MotionDetector {
     /// over shifts of up to `MAX_SHIFT` working pixels.
     fn camera_moved(&self) -> bool {
         const MAX_SHIFT: i32 = 6;
-        const STEP: usize = 4;
+        const STEP: usize = 8;
         let (w, h) = (self.work_w as i32, self.work_h as i32);
         if w <= 4 * MAX_SHIFT || h <= 4 * MAX_SHIFT {
             return false;
@@ -346,12 +346,15 @@ impl MotionDetector {
             })
             .collect();
         let w = self.work_w as usize;
-        for (i, (b, &g)) in self.background.iter_mut().zip(self.grey.iter()).enumerate() {
-            let (x, y) = ((i % w) as u32, (i / w) as u32);
-            if keep_out.iter().any(|&(x1, y1, x2, y2)| x >= x1 && x < x2 && y >= y1 && y < y2) {
-                continue;
+        for (y, (bg_row, grey_row)) in self.background.chunks_exact_mut(w).zip(self.grey.chunks_exact(w)).enumerate() {
+            let y = y as u32;
+            for (x, (b, &g)) in bg_row.iter_mut().zip(grey_row).enumerate() {
+                let x = x as u32;
+                if keep_out.iter().any(|&(x1, y1, x2, y2)| x >= x1 && x < x2 && y >= y1 && y < y2) {
+                    continue;
+                }
+                *b += alpha * (g as f32 - *b);
             }
-            *b += alpha * (g as f32 - *b);
         }
     }
 }
@@ -403,21 +406,22 @@ pub fn fuse(detections: &mut Vec<Detection>, motion: &MotionResult, config: &Mot
 
 /// Greyscale (ITU-R 601 luma) box-averaged by `scale` into `out`.
 fn downscale_grey(image: &RgbImage, scale: u32, out: &mut GrayImage) {
-    let (w, h) = out.dimensions();
+    let w = out.width() as usize;
+    let scale = scale as usize;
     let stride = image.width() as usize * 3;
     let raw = image.as_raw();
-    let n = scale * scale;
-    for y in 0..h {
-        for x in 0..w {
+    // Luma weights in 1/1024 (299, 587, 114 per mille), summed over the block, divided once.
+    let divisor = (scale * scale) as u32 * 1024;
+    for (y, out_row) in out.chunks_exact_mut(w).enumerate() {
+        for (x, o) in out_row.iter_mut().enumerate() {
             let mut sum = 0u32;
             for dy in 0..scale {
-                let row = ((y * scale + dy) as usize) * stride;
-                for dx in 0..scale {
-                    let i = row + ((x * scale + dx) as usize) * 3;
-                    sum += (299 * raw[i] as u32 + 587 * raw[i + 1] as u32 + 114 * raw[i + 2] as u32) / 1000;
+                let start = (y * scale + dy) * stride + x * scale * 3;
+                for px in raw[start..start + scale * 3].chunks_exact(3) {
+                    sum += 306 * px[0] as u32 + 601 * px[1] as u32 + 117 * px[2] as u32;
                 }
             }
-            out.put_pixel(x, y, Luma([(sum / n) as u8]));
+            *o = (sum / divisor) as u8;
         }
     }
 }

@@ -93,16 +93,7 @@ pub fn probe(path: &Path) -> Result<Probe> {
 impl VideoFile {
     pub fn open(path: &Path) -> Result<VideoFile> {
         let probe = probe(path)?;
-        let mut child = Command::new("ffmpeg")
-            .args(["-hide_banner", "-nostdin", "-nostats", "-loglevel", "info", "-noautorotate", "-i"])
-            .arg(path)
-            .args(["-map", "0:v:0", "-vf", "showinfo", "-fps_mode", "passthrough"])
-            .args(["-f", "rawvideo", "-pix_fmt", "rgb24", "pipe:1"])
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .map_err(|_| Error::video(path, ffmpeg_missing("ffmpeg")))?;
+        let mut child = spawn_decoder(path, &[], Some("showinfo"), true)?;
         let stdout = child.stdout.take().expect("stdout was piped");
         let stderr = child.stderr.take().expect("stderr was piped");
         let (time_tx, times) = crossbeam_channel::unbounded();
@@ -148,6 +139,25 @@ impl VideoFile {
             finished: false,
         })
     }
+}
+
+/// Starts ffmpeg decoding the first video stream of `path` to raw RGB frames on its stdout, every frame
+/// passed through as decoded. With `log`, its stderr is piped at info level (for `showinfo` times and
+/// decoding errors); without, it is silenced.
+fn spawn_decoder(path: &Path, input_args: &[&str], filter: Option<&str>, log: bool) -> Result<Child> {
+    let mut cmd = Command::new("ffmpeg");
+    cmd.args(["-hide_banner", "-nostdin", "-nostats", "-loglevel", if log { "info" } else { "quiet" }]);
+    cmd.arg("-noautorotate").args(input_args).arg("-i").arg(path);
+    cmd.args(["-map", "0:v:0", "-fps_mode", "passthrough"]);
+    if let Some(f) = filter {
+        cmd.args(["-vf", f]);
+    }
+    cmd.args(["-f", "rawvideo", "-pix_fmt", "rgb24", "pipe:1"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(if log { Stdio::piped() } else { Stdio::null() })
+        .spawn()
+        .map_err(|_| Error::video(path, ffmpeg_missing("ffmpeg")))
 }
 
 /// `[Parsed_showinfo_0 @ 0x..] n:   3 pts:  12 pts_time:0.12 ...` -> 0.12
@@ -247,19 +257,7 @@ fn decode_sampled(
     filter: Option<&str>,
     max: usize,
 ) -> Result<Vec<RgbImage>> {
-    let mut cmd = Command::new("ffmpeg");
-    cmd.args(["-hide_banner", "-nostdin", "-loglevel", "quiet", "-noautorotate"]).args(input_args).arg("-i").arg(path);
-    cmd.args(["-map", "0:v:0", "-fps_mode", "passthrough"]);
-    if let Some(f) = filter {
-        cmd.args(["-vf", f]);
-    }
-    let mut child = cmd
-        .args(["-f", "rawvideo", "-pix_fmt", "rgb24", "pipe:1"])
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .map_err(|_| Error::video(path, ffmpeg_missing("ffmpeg")))?;
+    let mut child = spawn_decoder(path, input_args, filter, false)?;
     let mut stdout = child.stdout.take().expect("stdout was piped");
     let size = (probe.width * probe.height * 3) as usize;
     let (mut kept, mut stride, mut seen) = (Vec::new(), 1usize, 0usize);
