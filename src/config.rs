@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use crate::behaviour::freezing::FreezeConfig;
 use crate::error::{Error, Result};
 use crate::motion::MotionConfig;
 use crate::track::TrackerConfig;
@@ -22,6 +23,14 @@ pub struct Config {
     pub roles: RoleConfig,
     pub motion: MotionConfig,
     pub tracker: TrackerConfig,
+    pub behaviour: BehaviourConfig,
+}
+
+/// Thresholds of the behaviour engine, in seconds and body lengths.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct BehaviourConfig {
+    pub freezing: FreezeConfig,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -256,6 +265,16 @@ impl Config {
         }
         positive("tracker.coast_s", t.coast_s)?;
         positive("tracker.forget_s", t.forget_s)?;
+        let f = &self.behaviour.freezing;
+        positive("behaviour.freezing.smoothing_s", f.smoothing_s)?;
+        positive("behaviour.freezing.lag_s", f.lag_s)?;
+        positive("behaviour.freezing.min_duration_s", f.min_duration_s)?;
+        if !(f.max_speed > 0.0 && f.max_speed.is_finite()) {
+            return Err(Error::Config(format!(
+                "behaviour.freezing.max_speed must be a positive number of body lengths per second, got {}",
+                f.max_speed
+            )));
+        }
         if t.confirm_hits == 0 {
             return Err(Error::Config("tracker.confirm_hits must be at least 1".into()));
         }

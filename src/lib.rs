@@ -6,6 +6,7 @@
 
 pub mod analyze;
 pub mod annotate;
+pub mod behaviour;
 pub mod config;
 pub mod detect;
 pub mod error;
@@ -13,6 +14,7 @@ pub mod geometry;
 pub mod motion;
 pub mod output;
 pub mod pipeline;
+pub mod replay;
 pub mod runtime;
 pub mod source;
 pub mod track;

@@ -49,8 +49,37 @@ enum Command {
     Detect(DetectArgs),
     /// Track the cat and the rat through recorded videos (or image directories).
     Analyze(AnalyzeArgs),
+    /// Run the behaviour engine on recorded tracks without video: this program's tracks.csv, or a
+    /// DeepLabCut CSV (so far: rat freezing).
+    AnalyzeTracks(AnalyzeTracksArgs),
     /// Measure a video's pipeline speed against the detector's bare inference speed on its frames.
     Bench(BenchArgs),
+}
+
+#[derive(Args)]
+struct AnalyzeTracksArgs {
+    /// A tracks.csv written by `analyze`, or a DeepLabCut CSV (scorer / bodyparts / coords header rows).
+    #[arg(value_name = "FILE")]
+    file: PathBuf,
+    /// Output directory: events.jsonl and summary.json are written into it.
+    #[arg(long, value_name = "DIR")]
+    out: PathBuf,
+    /// Frame rate of a DeepLabCut file (it records frame numbers, not times).
+    #[arg(long, value_name = "FPS")]
+    fps: Option<f64>,
+    /// Which animal the file tracks (DeepLabCut) or which rows to replay (tracks.csv).
+    #[arg(long, value_enum, default_value = "rat")]
+    role: RoleArg,
+    /// Human-scored freezing bouts (`start_frame,end_frame`, 1-based, ends included): prints per-frame
+    /// agreement, precision, recall and F1 against them.
+    #[arg(long, value_name = "BOUTS.csv")]
+    labels: Option<PathBuf>,
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum RoleArg {
+    Rat,
+    Cat,
 }
 
 #[derive(Args)]
@@ -108,6 +137,7 @@ fn main() -> ExitCode {
         Command::Detect(args) => run_detect(&config, args),
         Command::Analyze(args) => run_analyze(&config, args),
         Command::Bench(args) => run_bench(&config, args),
+        Command::AnalyzeTracks(args) => run_analyze_tracks(&config, args),
     });
     match result {
         Ok(code) => code,
@@ -236,6 +266,65 @@ fn run_analyze(config: &Config, args: &AnalyzeArgs) -> Result<ExitCode> {
         }
     }
     Ok(if failed { ExitCode::from(exit::ERROR) } else { ExitCode::SUCCESS })
+}
+
+fn run_analyze_tracks(config: &Config, args: &AnalyzeTracksArgs) -> Result<ExitCode> {
+    use chaperone::detect::Role;
+    use chaperone::replay::{self, ReplayTrack};
+    let role = match args.role {
+        RoleArg::Rat => Role::Rat,
+        RoleArg::Cat => Role::Cat,
+    };
+    let first_line = std::fs::read_to_string(&args.file)
+        .map_err(|e| Error::io(&args.file, e))?
+        .lines()
+        .next()
+        .unwrap_or("")
+        .to_string();
+    let track = if first_line.starts_with("scorer") {
+        let fps = args.fps.ok_or_else(|| {
+            Error::Config("a DeepLabCut file records frame numbers, not times: pass its frame rate with --fps".into())
+        })?;
+        ReplayTrack::from_dlc(&args.file, fps, role)?
+    } else {
+        ReplayTrack::from_tracks_csv(&args.file, role)?
+    };
+    let truth = args.labels.as_deref().map(replay::read_bouts).transpose()?;
+    std::fs::create_dir_all(&args.out).map_err(|e| {
+        Error::Config(format!("cannot create the output directory {}: {e}; pass another --out", args.out.display()))
+    })?;
+    let events = args.out.join("events.jsonl");
+    let episodes = replay::replay_freezing(&track, &config.behaviour.freezing, &events)?;
+    let scores = truth.as_ref().map(|t| replay::frame_scores(&episodes, t, track.frames, track.fps));
+    let summary = serde_json::json!({
+        "input": args.file.display().to_string(),
+        "animal": role,
+        "frames": track.frames,
+        "fps": track.fps,
+        "body_length": track.body_length,
+        "episodes": episodes,
+        "freezing_vs_labels": scores,
+    });
+    let path = args.out.join("summary.json");
+    std::fs::write(&path, serde_json::to_string_pretty(&summary).expect("summary serialises") + "\n")
+        .map_err(|e| Error::io(&path, e))?;
+    let frozen: f64 = episodes.iter().map(|e| e.end_s.unwrap_or(e.onset_s) - e.onset_s).sum();
+    println!(
+        "{}: {} frames at {:.1} fps; {} freezing episodes, {:.1} s frozen -> {}",
+        args.file.display(),
+        track.frames,
+        track.fps,
+        episodes.len(),
+        frozen,
+        args.out.display()
+    );
+    if let Some(s) = scores {
+        println!(
+            "freezing vs labels, per frame: agreement {:.3}, precision {:.3}, recall {:.3}, F1 {:.3}",
+            s.agreement, s.precision, s.recall, s.f1
+        );
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 /// Bare inference: the first frames decoded into memory beforehand, then preprocess + inference +

@@ -1,0 +1,255 @@
+//! Freezing: "suppression of all movement except respiration".
+//!
+//! Measured per moment as the mean speed of the body's keypoints (or of the box centre when there are
+//! none), in body lengths per second. Keypoint positions jitter from frame to frame far more than a
+//! freezing animal moves, so each position is first averaged over `smoothing_s`, and speed is taken
+//! between smoothed positions `lag_s` apart (FreezeFrame compares frames 250-300 ms apart for the same
+//! reason). Freezing is confirmed once the speed has stayed below `max_speed` for `min_duration_s`
+//! (BehaviorDEPOT's minimum bout is 0.9 s); its onset is back-dated to when the stillness began. Being
+//! causal, the detector runs the same live and on recordings.
+
+use std::collections::{BTreeMap, VecDeque};
+
+use serde::{Deserialize, Serialize};
+
+use super::Episode;
+use crate::detect::Role;
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct FreezeConfig {
+    /// Positions are averaged over this long before speeds are taken, seconds.
+    pub smoothing_s: f64,
+    /// Speed is measured between smoothed positions this far apart, seconds.
+    pub lag_s: f64,
+    /// Below this mean body speed the animal counts as still, body lengths per second.
+    pub max_speed: f64,
+    /// Stillness must last this long to be freezing, seconds.
+    pub min_duration_s: f64,
+}
+
+impl Default for FreezeConfig {
+    fn default() -> Self {
+        FreezeConfig { smoothing_s: 0.15, lag_s: 0.2, max_speed: 0.12, min_duration_s: 0.9 }
+    }
+}
+
+/// What one update changed.
+#[derive(Debug, Clone, PartialEq)]
+pub enum FreezeEvent {
+    /// Freezing confirmed (the episode has no end yet).
+    Started(Episode),
+    /// The freezing episode ended.
+    Ended(Episode),
+}
+
+/// Points of the body at one moment: `None` where a point was not seen (or not trusted).
+pub type BodyPoints = Vec<Option<(f32, f32)>>;
+
+pub struct FreezeDetector {
+    config: FreezeConfig,
+    animal: Role,
+    raw: VecDeque<(f64, BodyPoints)>,
+    smoothed: VecDeque<(f64, BodyPoints)>,
+    /// When the current stillness began (in measurement time), if the animal is still now.
+    still_since: Option<f64>,
+    /// The last moment measured still.
+    last_still: f64,
+    min_speed_in_run: f64,
+    active: Option<Episode>,
+    /// The last speed measured, body lengths per second.
+    pub last_speed: Option<f64>,
+}
+
+impl FreezeDetector {
+    pub fn new(config: &FreezeConfig, animal: Role) -> FreezeDetector {
+        FreezeDetector {
+            config: config.clone(),
+            animal,
+            raw: VecDeque::new(),
+            smoothed: VecDeque::new(),
+            still_since: None,
+            last_still: 0.0,
+            min_speed_in_run: f64::MAX,
+            active: None,
+            last_speed: None,
+        }
+    }
+
+    pub fn is_freezing(&self) -> bool {
+        self.active.is_some()
+    }
+
+    /// Feeds the body's points at `time_s`; `body_length` is in the points' units (pixels).
+    pub fn update(&mut self, time_s: f64, points: BodyPoints, body_length: f64) -> Option<FreezeEvent> {
+        let c = &self.config;
+        self.raw.push_back((time_s, points));
+        while self.raw.front().is_some_and(|(t, _)| *t <= time_s - c.smoothing_s) {
+            self.raw.pop_front();
+        }
+        let smoothed = mean_points(self.raw.iter().map(|(_, p)| p));
+        self.smoothed.push_back((time_s, smoothed));
+        // Keep one smoothed sample at or before `time_s - lag_s`, to measure against.
+        while self.smoothed.len() > 2 && self.smoothed[1].0 <= time_s - c.lag_s {
+            self.smoothed.pop_front();
+        }
+        let (t_ref, ref_points) = self.smoothed.front()?;
+        let dt = time_s - t_ref;
+        if dt < c.lag_s * 0.5 || body_length <= 0.0 {
+            return None; // not enough history yet
+        }
+        let now_points = &self.smoothed.back()?.1;
+        let speeds: Vec<f64> = ref_points
+            .iter()
+            .zip(now_points)
+            .filter_map(|(a, b)| Some(((*a)?, (*b)?)))
+            .map(|((x0, y0), (x1, y1))| ((x1 - x0) as f64).hypot((y1 - y0) as f64) / dt / body_length)
+            .collect();
+        // The measurement describes the middle of the span it covers.
+        let measured_at = time_s - (dt + c.smoothing_s) / 2.0;
+        let speed = (!speeds.is_empty()).then(|| speeds.iter().sum::<f64>() / speeds.len() as f64);
+        self.last_speed = speed;
+        match speed {
+            Some(s) if s < c.max_speed => {
+                let since = *self.still_since.get_or_insert(measured_at);
+                self.last_still = measured_at;
+                self.min_speed_in_run = self.min_speed_in_run.min(s);
+                if self.active.is_none() && measured_at - since >= c.min_duration_s {
+                    let episode = Episode {
+                        behaviour: "freezing".into(),
+                        animal: self.animal,
+                        onset_s: since,
+                        confirmed_s: time_s,
+                        end_s: None,
+                        measurements: BTreeMap::from([
+                            ("speed_body_lengths_per_s".to_string(), s),
+                            ("threshold_body_lengths_per_s".to_string(), c.max_speed),
+                        ]),
+                    };
+                    self.active = Some(episode.clone());
+                    return Some(FreezeEvent::Started(episode));
+                }
+                None
+            }
+            // Moving, or not seen well enough to say it is still: any stillness is over.
+            _ => {
+                self.still_since = None;
+                self.min_speed_in_run = f64::MAX;
+                self.finish_at(self.last_still)
+            }
+        }
+    }
+
+    /// Ends a running episode at `end_s` (also for the end of a recording).
+    pub fn finish_at(&mut self, end_s: f64) -> Option<FreezeEvent> {
+        let mut episode = self.active.take()?;
+        episode.end_s = Some(end_s.max(episode.onset_s));
+        Some(FreezeEvent::Ended(episode))
+    }
+}
+
+/// Per point, the mean of its sightings across `samples`.
+fn mean_points<'a>(samples: impl Iterator<Item = &'a BodyPoints>) -> BodyPoints {
+    let mut sums: Vec<(f64, f64, u32)> = Vec::new();
+    for points in samples {
+        if sums.len() < points.len() {
+            sums.resize(points.len(), (0.0, 0.0, 0));
+        }
+        for (s, p) in sums.iter_mut().zip(points) {
+            if let Some((x, y)) = p {
+                *s = (s.0 + *x as f64, s.1 + *y as f64, s.2 + 1);
+            }
+        }
+    }
+    sums.into_iter().map(|(x, y, n)| (n > 0).then(|| ((x / n as f64) as f32, (y / n as f64) as f32))).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Runs the detector over a body (two points 100 px apart) whose x follows `x_at(t)`, at `fps`.
+    fn episodes(fps: f64, seconds: f64, x_at: impl Fn(f64) -> f64) -> Vec<Episode> {
+        let mut d = FreezeDetector::new(&FreezeConfig::default(), Role::Rat);
+        let mut out = Vec::new();
+        let mut t = 0.0;
+        while t < seconds {
+            let x = x_at(t) as f32;
+            if let Some(FreezeEvent::Ended(e)) = d.update(t, vec![Some((x, 50.0)), Some((x + 100.0, 50.0))], 100.0) {
+                out.push(e);
+            }
+            t += 1.0 / fps;
+        }
+        if let Some(FreezeEvent::Ended(e)) = d.finish_at(t) {
+            out.push(e);
+        }
+        out
+    }
+
+    /// Walks at one body length per second, stands still from 3 s to 6 s, walks on.
+    fn walk_stop_walk(t: f64) -> f64 {
+        100.0
+            * if t < 3.0 {
+                t
+            } else if t < 6.0 {
+                3.0
+            } else {
+                t - 3.0
+            }
+    }
+
+    #[test]
+    fn a_stop_of_three_seconds_is_one_episode_at_any_frame_rate() {
+        for fps in [10.0, 15.0, 30.0, 50.0, 120.0] {
+            let e = episodes(fps, 9.0, walk_stop_walk);
+            assert_eq!(e.len(), 1, "{fps} fps: {e:?}");
+            let (onset, end) = (e[0].onset_s, e[0].end_s.unwrap());
+            assert!((onset - 3.0).abs() < 0.25, "{fps} fps: onset {onset}");
+            assert!((end - 6.0).abs() < 0.25, "{fps} fps: end {end}");
+            assert!(e[0].confirmed_s >= onset + 0.9 && e[0].confirmed_s < onset + 1.4, "{fps} fps: {:?}", e[0]);
+        }
+    }
+
+    #[test]
+    fn jitter_alone_is_still_and_a_short_pause_is_not_freezing() {
+        // +-2 px of keypoint jitter on a 100 px body, never moving: freezing throughout.
+        let e = episodes(30.0, 5.0, |t| 200.0 + 2.0 * ((t * 97.0).sin()));
+        assert_eq!(e.len(), 1);
+        // A 0.5 s pause in a walk is not freezing.
+        let e = episodes(30.0, 6.0, |t| {
+            100.0
+                * if t < 3.0 {
+                    t
+                } else if t < 3.5 {
+                    3.0
+                } else {
+                    t - 0.5
+                }
+        });
+        assert!(e.is_empty(), "{e:?}");
+    }
+
+    #[test]
+    fn same_threshold_holds_at_another_scale() {
+        // Twice the pixels per body length, twice the speed in pixels: the same episodes.
+        let mut d = FreezeDetector::new(&FreezeConfig::default(), Role::Rat);
+        let mut started = None;
+        for i in 0..300 {
+            let t = i as f64 / 30.0;
+            let x = 2.0 * walk_stop_walk(t) as f32;
+            if let Some(FreezeEvent::Started(e)) = d.update(t, vec![Some((x, 0.0)), Some((x + 200.0, 0.0))], 200.0) {
+                started = Some(e.onset_s);
+            }
+        }
+        assert!(started.is_some_and(|s| (s - 3.0).abs() < 0.25), "{started:?}");
+    }
+
+    #[test]
+    fn unseen_points_are_not_stillness() {
+        let mut d = FreezeDetector::new(&FreezeConfig::default(), Role::Rat);
+        for i in 0..100 {
+            assert!(d.update(i as f64 / 30.0, vec![None, None], 100.0).is_none());
+        }
+        assert!(!d.is_freezing());
+    }
+}
