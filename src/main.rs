@@ -227,9 +227,7 @@ fn run_analyze(config: &Config, args: &AnalyzeArgs) -> Result<ExitCode> {
         image_fps: args.fps,
         progress: !args.quiet,
     };
-    std::fs::create_dir_all(&args.out).map_err(|e| {
-        Error::Config(format!("cannot create the output directory {}: {e}; pass another --out", args.out.display()))
-    })?;
+    create_out_dir(&args.out)?;
     // Inputs that cannot even be opened are reported before the models load (which takes seconds).
     let mut failed = false;
     let mut readable = Vec::new();
@@ -290,9 +288,7 @@ fn run_analyze_tracks(config: &Config, args: &AnalyzeTracksArgs) -> Result<ExitC
         ReplayTrack::from_tracks_csv(&args.file, role)?
     };
     let truth = args.labels.as_deref().map(replay::read_bouts).transpose()?;
-    std::fs::create_dir_all(&args.out).map_err(|e| {
-        Error::Config(format!("cannot create the output directory {}: {e}; pass another --out", args.out.display()))
-    })?;
+    create_out_dir(&args.out)?;
     let events = args.out.join("events.jsonl");
     let episodes = replay::replay_freezing(&track, &config.behaviour.freezing, &events)?;
     let scores = truth.as_ref().map(|t| replay::frame_scores(&episodes, t, track.frames, track.fps));
@@ -372,6 +368,12 @@ fn run_bench(config: &Config, args: &BenchArgs) -> Result<ExitCode> {
     );
     println!("pipeline / bare inference: {:.0}%", 100.0 * summary.fps_processed / bare_fps);
     Ok(ExitCode::SUCCESS)
+}
+
+fn create_out_dir(dir: &Path) -> Result<()> {
+    std::fs::create_dir_all(dir).map_err(|e| {
+        Error::Config(format!("cannot create the output directory {}: {e}; pass another --out", dir.display()))
+    })
 }
 
 fn print_summary(s: &Summary, dir: &Path) {

@@ -4,11 +4,9 @@
 mod common;
 
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 
-fn chaperone(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_chaperone")).current_dir(common::repo()).args(args).output().unwrap()
-}
+use common::chaperone;
 
 /// Asserts a failure reported as exactly one line containing every one of `needles`.
 fn assert_one_line_error(out: &Output, needles: &[&str]) {

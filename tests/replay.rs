@@ -3,15 +3,10 @@
 
 mod common;
 
-use std::process::{Command, Output};
+use std::process::Output;
 
 fn analyze_tracks(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_chaperone"))
-        .current_dir(common::repo())
-        .arg("analyze-tracks")
-        .args(args)
-        .output()
-        .unwrap()
+    common::chaperone(&[&["analyze-tracks"], args].concat())
 }
 
 #[test]

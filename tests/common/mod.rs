@@ -3,7 +3,7 @@
 #![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Output};
 
 pub fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -47,4 +47,9 @@ pub fn extract_frame(video: &Path, seconds: f64, dir: &Path) -> PathBuf {
         .expect("ffmpeg must be installed: run `scripts/setup.sh`");
     assert!(status.success() && out.is_file(), "ffmpeg could not extract a frame of {}", video.display());
     out
+}
+
+/// Runs the built `chaperone` binary from the repository root, as a user would.
+pub fn chaperone(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_chaperone")).current_dir(repo()).args(args).output().unwrap()
 }
