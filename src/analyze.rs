@@ -10,6 +10,8 @@ use std::path::{Path, PathBuf};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
 
+use crate::behaviour::Episode;
+use crate::behaviour::engine::BehaviourEngine;
 use crate::config::Config;
 use crate::detect::{Detector, Role};
 use crate::error::{Error, Result};
@@ -54,6 +56,8 @@ pub struct Summary {
     pub animals: BTreeMap<String, AnimalSummary>,
     /// Mean milliseconds per analysed frame, per stage.
     pub timings_ms_per_frame: BTreeMap<String, f64>,
+    /// Behaviour episodes (also in `events.jsonl`, as they happened).
+    pub episodes: Vec<Episode>,
     pub outputs: Vec<String>,
 }
 
@@ -146,8 +150,13 @@ pub fn analyze_input(
     } else {
         None
     };
+    let events_path = dir.join("events.jsonl");
+    // A re-run starts a fresh log rather than appending to an old one.
+    let _ = std::fs::remove_file(&events_path);
+    let mut engine = BehaviourEngine::new(&config.behaviour, &events_path)?;
+    outputs.push(events_path.display().to_string());
     let mut counter = AnimalCounter::default();
-    let mut sinks: Vec<&mut dyn Sink> = vec![&mut tracks_csv, &mut counter];
+    let mut sinks: Vec<&mut dyn Sink> = vec![&mut tracks_csv, &mut counter, &mut engine];
     if let Some(v) = video.as_mut() {
         sinks.push(v);
     }
@@ -188,6 +197,7 @@ pub fn analyze_input(
         scene_changes: stats.scene_changes,
         animals,
         timings_ms_per_frame: per_frame_ms(&stats),
+        episodes: engine.episodes.clone(),
         outputs,
         source: info,
     };

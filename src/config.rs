@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use crate::behaviour::approach::ApproachConfig;
 use crate::behaviour::freezing::FreezeConfig;
 use crate::error::{Error, Result};
 use crate::motion::MotionConfig;
@@ -31,6 +32,7 @@ pub struct Config {
 #[serde(deny_unknown_fields, default)]
 pub struct BehaviourConfig {
     pub freezing: FreezeConfig,
+    pub approach: ApproachConfig,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -273,6 +275,14 @@ impl Config {
             return Err(Error::Config(format!(
                 "behaviour.freezing.max_speed must be a positive number of body lengths per second, got {}",
                 f.max_speed
+            )));
+        }
+        let ap = &self.behaviour.approach;
+        positive("behaviour.approach.window_s", ap.window_s)?;
+        if !(ap.calm_speed < ap.fast_speed && ap.calm_speed >= 0.0 && ap.max_gap > 0.0) {
+            return Err(Error::Config(format!(
+                "behaviour.approach needs 0 <= calm_speed ({}) < fast_speed ({}) and max_gap ({}) > 0",
+                ap.calm_speed, ap.fast_speed, ap.max_gap
             )));
         }
         if t.confirm_hits == 0 {

@@ -1,8 +1,11 @@
 //! The behaviour engine: turns tracks (and poses, when there are keypoints) into behaviour episodes.
 //!
 //! Every threshold is in seconds and body lengths, never frames or pixels, so that the same defaults
-//! hold at any frame rate and camera distance. Built so far: rat freezing ([`freezing`]).
+//! hold at any frame rate and camera distance. Built so far: rat freezing ([`freezing`]) and the cat's fast
+//! approach ([`approach`]).
 
+pub mod approach;
+pub mod engine;
 pub mod freezing;
 
 use std::collections::BTreeMap;

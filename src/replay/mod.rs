@@ -3,12 +3,12 @@
 
 pub mod dlc;
 
-use std::io::{BufWriter, Write};
 use std::path::Path;
 
 use serde::Serialize;
 
 use crate::behaviour::Episode;
+use crate::behaviour::engine::EventLog;
 use crate::behaviour::freezing::{BodyPoints, FreezeConfig, FreezeDetector, FreezeEvent};
 use crate::detect::Role;
 use crate::error::{Error, Result};
@@ -95,23 +95,11 @@ fn check_fps(fps: f64) -> Result<()> {
     }
 }
 
-/// A line of `events.jsonl`.
-#[derive(Serialize)]
-struct EventLine<'a> {
-    event: &'a str,
-    #[serde(flatten)]
-    episode: &'a Episode,
-}
-
 /// Runs the freezing detector over `track`, appending each confirmation and end to `events` as it
 /// happens (flushed per event: a crash loses nothing already seen). Returns the finished episodes.
 pub fn replay_freezing(track: &ReplayTrack, config: &FreezeConfig, events: &Path) -> Result<Vec<Episode>> {
-    let file = std::fs::OpenOptions::new().create(true).append(true).open(events).map_err(|e| Error::io(events, e))?;
-    let mut out = BufWriter::new(file);
-    let mut write = |event: &str, episode: &Episode| -> Result<()> {
-        let line = serde_json::to_string(&EventLine { event, episode }).expect("episodes serialise");
-        writeln!(out, "{line}").and_then(|_| out.flush()).map_err(|e| Error::io(events, e))
-    };
+    let mut log = EventLog::append_to(events)?;
+    let mut write = |event: &str, episode: &Episode| log.write(event, episode);
     let mut detector = FreezeDetector::new(config, track.role);
     let mut episodes = Vec::new();
     for (t, points) in &track.samples {
