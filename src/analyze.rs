@@ -108,6 +108,12 @@ pub fn open_source(input: &Path, image_fps: f64) -> Result<Box<dyn FrameSource>>
     if input.is_dir() { Ok(Box::new(ImageDir::open(input, image_fps)?)) } else { Ok(Box::new(VideoFile::open(input)?)) }
 }
 
+/// Checks that an input can be opened, without starting to decode it: `ffprobe` for a video, the first
+/// image for a directory. Lets a run report unreadable inputs before loading the models.
+pub fn check_input(input: &Path, image_fps: f64) -> Result<()> {
+    if input.is_dir() { ImageDir::open(input, image_fps).map(drop) } else { video::probe(input).map(drop) }
+}
+
 /// A directory under `out_dir` named after `input`, not used by an earlier input of this run.
 pub fn output_dir_for(input: &Path, out_dir: &Path, taken: &mut Vec<PathBuf>) -> PathBuf {
     let stem = input.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "input".into());

@@ -232,8 +232,8 @@ fn run_analyze(config: &Config, args: &AnalyzeArgs) -> Result<ExitCode> {
     let mut failed = false;
     let mut readable = Vec::new();
     for input in &args.inputs {
-        match analyze::open_source(input, args.fps) {
-            Ok(_) => readable.push(input),
+        match analyze::check_input(input, args.fps) {
+            Ok(()) => readable.push(input),
             Err(err) => {
                 eprintln!("chaperone: {err}");
                 failed = true;
@@ -273,12 +273,11 @@ fn run_analyze_tracks(config: &Config, args: &AnalyzeTracksArgs) -> Result<ExitC
         RoleArg::Rat => Role::Rat,
         RoleArg::Cat => Role::Cat,
     };
-    let first_line = std::fs::read_to_string(&args.file)
-        .map_err(|e| Error::io(&args.file, e))?
-        .lines()
-        .next()
-        .unwrap_or("")
-        .to_string();
+    // Only the first line tells the format apart; the reader chosen reads the file itself.
+    let mut first_line = String::new();
+    std::fs::File::open(&args.file)
+        .and_then(|f| std::io::BufRead::read_line(&mut std::io::BufReader::new(f), &mut first_line))
+        .map_err(|e| Error::io(&args.file, e))?;
     let track = if first_line.starts_with("scorer") {
         let fps = args.fps.ok_or_else(|| {
             Error::Config("a DeepLabCut file records frame numbers, not times: pass its frame rate with --fps".into())
