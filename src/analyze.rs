@@ -11,12 +11,11 @@ use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
 
 use crate::behaviour::Episode;
-use crate::behaviour::engine::BehaviourEngine;
 use crate::config::Config;
 use crate::detect::{Detector, Role};
 use crate::error::{Error, Result};
 use crate::motion::MotionDetector;
-use crate::output::{AnnotatedVideo, TracksCsv};
+use crate::output::{AnnotatedVideo, BehaviourLog, TracksCsv};
 use crate::pipeline::{self, AnalysedFrame, Analyser, Mode, RunStats, Sink};
 use crate::source::image_dir::ImageDir;
 use crate::source::video::{self, VideoFile};
@@ -159,7 +158,7 @@ pub fn analyze_input(
     let events_path = dir.join("events.jsonl");
     // A re-run starts a fresh log rather than appending to an old one.
     let _ = std::fs::remove_file(&events_path);
-    let mut engine = BehaviourEngine::new(&config.behaviour, &events_path)?;
+    let mut engine = BehaviourLog::new(config, &events_path)?;
     outputs.push(events_path.display().to_string());
     let mut counter = AnimalCounter::default();
     let mut sinks: Vec<&mut dyn Sink> = vec![&mut tracks_csv, &mut counter, &mut engine];
@@ -203,7 +202,7 @@ pub fn analyze_input(
         scene_changes: stats.scene_changes,
         animals,
         timings_ms_per_frame: per_frame_ms(&stats),
-        episodes: engine.episodes.clone(),
+        episodes: engine.book.episodes.clone(),
         outputs,
         source: info,
     };
@@ -216,7 +215,7 @@ pub fn analyze_input(
     Ok(summary)
 }
 
-fn seed_background(motion: &mut MotionDetector, input: &Path, info: &SourceInfo) -> Result<()> {
+pub fn seed_background(motion: &mut MotionDetector, input: &Path, info: &SourceInfo) -> Result<()> {
     if input.is_dir() {
         return Ok(()); // learnt from the first frames instead
     }

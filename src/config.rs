@@ -11,9 +11,15 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::behaviour::approach::ApproachConfig;
+use crate::behaviour::calm::CalmConfig;
+use crate::behaviour::fixation::FixationConfig;
 use crate::behaviour::freezing::FreezeConfig;
+use crate::behaviour::hiding::HidingConfig;
+use crate::behaviour::stalking::StalkingConfig;
+use crate::behaviour::visibility::VisibilityConfig;
 use crate::error::{Error, Result};
 use crate::motion::MotionConfig;
+use crate::session::controller::SessionConfig;
 use crate::track::TrackerConfig;
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -25,14 +31,20 @@ pub struct Config {
     pub motion: MotionConfig,
     pub tracker: TrackerConfig,
     pub behaviour: BehaviourConfig,
+    pub session: SessionConfig,
 }
 
 /// Thresholds of the behaviour engine, in seconds and body lengths.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct BehaviourConfig {
-    pub freezing: FreezeConfig,
     pub approach: ApproachConfig,
+    pub stalking: StalkingConfig,
+    pub fixation: FixationConfig,
+    pub calm: CalmConfig,
+    pub freezing: FreezeConfig,
+    pub hiding: HidingConfig,
+    pub visibility: VisibilityConfig,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]

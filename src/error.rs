@@ -27,6 +27,18 @@ pub enum Error {
     #[error("{path}: {message}")]
     Video { path: PathBuf, message: String },
 
+    /// A live source stopped delivering frames (camera unplugged, driver hung).
+    #[error(
+        "{source_name}: no frame for {seconds:.1} s: the camera is lost (check its cable and that no other program holds it)"
+    )]
+    SourceStalled { source_name: String, seconds: f64 },
+
+    /// Frames arrive but analysis returned nothing for too long (the machine is overloaded).
+    #[error(
+        "no frame analysed for {seconds:.1} s although frames arrive: the machine cannot keep up (close other programs or use a smaller model)"
+    )]
+    ProcessingStalled { seconds: f64 },
+
     /// A configuration value is wrong.
     #[error("config: {0}")]
     Config(String),

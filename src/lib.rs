@@ -1,7 +1,7 @@
 //! chaperone: supervises a meeting between a pet cat and a pet rat through a camera.
 //!
 //! Data flows one way, one module per stage:
-//! source -> [`detect`] -> tracker -> behaviour engine -> session controller -> sinks.
+//! source -> [`detect`] -> [`track`] -> [`behaviour`] engine -> [`session`] controller -> sinks ([`output`]).
 //! Between stages travel small plain values ([`detect::Detection`], ...), so each stage can be tested alone.
 
 pub mod analyze;
@@ -16,6 +16,7 @@ pub mod output;
 pub mod pipeline;
 pub mod replay;
 pub mod runtime;
+pub mod session;
 pub mod source;
 pub mod track;
 

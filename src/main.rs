@@ -16,6 +16,11 @@ use chaperone::error::{Error, Result};
 mod exit {
     /// A fatal problem: bad config, missing model or runtime, unreadable input.
     pub const ERROR: u8 = 1;
+    /// `live`: the session stopped because of an animal's behaviour.
+    pub const STOPPED: u8 = 3;
+    /// `live`: the session stopped because it could not supervise (camera lost, an animal unseen,
+    /// overload, the model failing).
+    pub const FAULT: u8 = 4;
 }
 
 #[derive(Parser)]
@@ -49,9 +54,14 @@ enum Command {
     Detect(DetectArgs),
     /// Track the cat and the rat through recorded videos (or image directories).
     Analyze(AnalyzeArgs),
-    /// Run the behaviour engine on recorded tracks without video: this program's tracks.csv, or a
-    /// DeepLabCut CSV (so far: rat freezing).
+    /// Run the behaviour engine on recorded tracks without video: this program's tracks.csv, or
+    /// DeepLabCut CSVs.
     AnalyzeTracks(AnalyzeTracksArgs),
+    /// Supervise a meeting: camera (or a recording replayed in real time) in, a stop with an alarm the
+    /// moment the cat fixates or the rat is stressed.
+    Live(LiveArgs),
+    /// Past sessions, and how long the next one should be.
+    History(HistoryArgs),
     /// Measure a video's pipeline speed against the detector's bare inference speed on its frames.
     Bench(BenchArgs),
 }
@@ -67,13 +77,52 @@ struct AnalyzeTracksArgs {
     /// Frame rate of a DeepLabCut file (it records frame numbers, not times).
     #[arg(long, value_name = "FPS")]
     fps: Option<f64>,
-    /// Which animal the file tracks (DeepLabCut) or which rows to replay (tracks.csv).
+    /// Which animal the file tracks (DeepLabCut); for a tracks.csv, the animal that must be in it.
     #[arg(long, value_enum, default_value = "rat")]
     role: RoleArg,
+    /// A second DeepLabCut file tracking the other animal (same frame rate, same frames).
+    #[arg(long, value_name = "FILE")]
+    other: Option<PathBuf>,
     /// Human-scored freezing bouts (`start_frame,end_frame`, 1-based, ends included): prints per-frame
     /// agreement, precision, recall and F1 against them.
     #[arg(long, value_name = "BOUTS.csv")]
     labels: Option<PathBuf>,
+}
+
+#[derive(Args)]
+struct LiveArgs {
+    /// Camera index (0 is the first webcam). The default source.
+    #[arg(long, value_name = "N", conflicts_with = "source")]
+    camera: Option<u32>,
+    /// A recording instead of a camera (tests, demos, drills).
+    #[arg(long, value_name = "VIDEO")]
+    source: Option<PathBuf>,
+    /// Deliver --source at its own frame rate, as a camera would (newest frame wins).
+    #[arg(long, requires = "source")]
+    realtime: bool,
+    /// Planned session length in seconds. Default: the history's recommendation.
+    #[arg(long, value_name = "SECONDS")]
+    duration: Option<f64>,
+    /// Session folder. Default: a new folder under the data directory's sessions/.
+    #[arg(long, value_name = "DIR")]
+    out: Option<PathBuf>,
+    /// Shell command run when the session stops (env: CHAPERONE_STOP_BEHAVIOUR, CHAPERONE_STOP_REASON,
+    /// CHAPERONE_STOP_FAULT, CHAPERONE_EVENTS).
+    #[arg(long, value_name = "CMD")]
+    on_stop: Option<String>,
+    /// No alarm sound (the banner and terminal bell remain).
+    #[arg(long)]
+    no_sound: bool,
+    /// Do not append this session to the history.
+    #[arg(long)]
+    no_history: bool,
+}
+
+#[derive(Args)]
+struct HistoryArgs {
+    /// Print the history as JSON.
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(Clone, Copy, clap::ValueEnum)]
@@ -138,6 +187,8 @@ fn main() -> ExitCode {
         Command::Analyze(args) => run_analyze(&config, args),
         Command::Bench(args) => run_bench(&config, args),
         Command::AnalyzeTracks(args) => run_analyze_tracks(&config, args),
+        Command::Live(args) => run_live(&config, args),
+        Command::History(args) => run_history(args),
     });
     match result {
         Ok(code) => code,
@@ -273,44 +324,56 @@ fn run_analyze_tracks(config: &Config, args: &AnalyzeTracksArgs) -> Result<ExitC
         RoleArg::Rat => Role::Rat,
         RoleArg::Cat => Role::Cat,
     };
-    // Only the first line tells the format apart; the reader chosen reads the file itself.
-    let mut first_line = String::new();
-    std::fs::File::open(&args.file)
-        .and_then(|f| std::io::BufRead::read_line(&mut std::io::BufReader::new(f), &mut first_line))
-        .map_err(|e| Error::io(&args.file, e))?;
-    let track = if first_line.starts_with("scorer") {
+    let other_role = if role == Role::Rat { Role::Cat } else { Role::Rat };
+    let tracks = if is_dlc(&args.file)? {
         let fps = args.fps.ok_or_else(|| {
             Error::Config("a DeepLabCut file records frame numbers, not times: pass its frame rate with --fps".into())
         })?;
-        ReplayTrack::from_dlc(&args.file, fps, role)?
+        let mut tracks = vec![ReplayTrack::from_dlc(&args.file, fps, role)?];
+        if let Some(other) = &args.other {
+            tracks.push(ReplayTrack::from_dlc(other, fps, other_role)?);
+        }
+        tracks
     } else {
-        ReplayTrack::from_tracks_csv(&args.file, role)?
+        // A tracks.csv holds both animals: replay whichever it has, the --role one at least.
+        let mut tracks = vec![ReplayTrack::from_tracks_csv(&args.file, role)?];
+        tracks.extend(ReplayTrack::from_tracks_csv(&args.file, other_role).ok());
+        tracks
     };
     let truth = args.labels.as_deref().map(replay::read_bouts).transpose()?;
     create_out_dir(&args.out)?;
     let events = args.out.join("events.jsonl");
-    let episodes = replay::replay_freezing(&track, &config.behaviour.freezing, &events)?;
-    let scores = truth.as_ref().map(|t| replay::frame_scores(&episodes, t, track.frames, track.fps));
+    let _ = std::fs::remove_file(&events);
+    let refs: Vec<&ReplayTrack> = tracks.iter().collect();
+    let episodes = replay::replay(&replay::moments(&refs), config, &events)?;
+    let main = &tracks[0];
+    let freezing: Vec<_> = episodes.iter().filter(|e| e.behaviour == "freezing").cloned().collect();
+    let scores = truth.as_ref().map(|t| replay::frame_scores(&freezing, t, main.frames, main.fps));
     let summary = serde_json::json!({
         "input": args.file.display().to_string(),
-        "animal": role,
-        "frames": track.frames,
-        "fps": track.fps,
-        "body_length": track.body_length,
+        "animals": tracks.iter().map(|t| t.role).collect::<Vec<_>>(),
+        "frames": main.frames,
+        "fps": main.fps,
+        "body_length": main.body_length,
         "episodes": episodes,
         "freezing_vs_labels": scores,
     });
     let path = args.out.join("summary.json");
     std::fs::write(&path, serde_json::to_string_pretty(&summary).expect("summary serialises") + "\n")
         .map_err(|e| Error::io(&path, e))?;
-    let frozen: f64 = episodes.iter().map(|e| e.end_s.unwrap_or(e.onset_s) - e.onset_s).sum();
+    let mut counts = std::collections::BTreeMap::<&str, (usize, f64)>::new();
+    for e in &episodes {
+        let c = counts.entry(&e.behaviour).or_default();
+        c.0 += 1;
+        c.1 += e.duration_s(e.end_s.unwrap_or(e.onset_s));
+    }
+    let found: Vec<String> = counts.iter().map(|(b, (n, s))| format!("{b} x{n} ({s:.1} s)")).collect();
     println!(
-        "{}: {} frames at {:.1} fps; {} freezing episodes, {:.1} s frozen -> {}",
+        "{}: {} frames at {:.1} fps; {} -> {}",
         args.file.display(),
-        track.frames,
-        track.fps,
-        episodes.len(),
-        frozen,
+        main.frames,
+        main.fps,
+        if found.is_empty() { "no episodes".to_string() } else { found.join(", ") },
         args.out.display()
     );
     if let Some(s) = scores {
@@ -319,6 +382,111 @@ fn run_analyze_tracks(config: &Config, args: &AnalyzeTracksArgs) -> Result<ExitC
             s.agreement, s.precision, s.recall, s.f1
         );
     }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// A DeepLabCut CSV starts with its `scorer` row; only the first line is read to tell.
+fn is_dlc(path: &Path) -> Result<bool> {
+    let mut first_line = String::new();
+    std::fs::File::open(path)
+        .and_then(|f| std::io::BufRead::read_line(&mut std::io::BufReader::new(f), &mut first_line))
+        .map_err(|e| Error::io(path, e))?;
+    Ok(first_line.starts_with("scorer"))
+}
+
+fn run_live(config: &Config, args: &LiveArgs) -> Result<ExitCode> {
+    use chaperone::session::history;
+    use chaperone::session::live::{self, LiveOptions, LiveSource};
+    let source = match (&args.source, args.camera) {
+        (Some(path), _) => {
+            analyze::check_input(path, 10.0)?;
+            LiveSource::File { path: path.clone(), realtime: args.realtime }
+        }
+        (None, camera) => LiveSource::Camera(camera.unwrap_or(0)),
+    };
+    let history_path = if args.no_history { None } else { Some(history::history_path()?) };
+    let duration_s = match args.duration {
+        Some(d) if d > 0.0 && d.is_finite() => d,
+        Some(d) => return Err(Error::Config(format!("--duration must be a positive number of seconds, got {d}"))),
+        None => {
+            let past = history_path.as_deref().map(history::read).transpose()?.unwrap_or_default();
+            let (s, why) = history::recommend(&past);
+            eprintln!("session length {} ({why}); set it with --duration", history::minutes(s));
+            s
+        }
+    };
+    let started = humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();
+    let out_dir = match &args.out {
+        Some(dir) => dir.clone(),
+        None => history::default_session_dir(&started)?,
+    };
+    create_out_dir(&out_dir)?;
+    let options = LiveOptions {
+        source,
+        duration_s,
+        out_dir: out_dir.clone(),
+        history: history_path,
+        on_stop: args.on_stop.clone(),
+        sound: !args.no_sound,
+    };
+    let mut detector = AnimalDetector::load(config)?;
+    let summary = live::run_session(config, &mut detector, &options)?;
+    let latency = summary
+        .latency
+        .as_ref()
+        .map(|l| format!("; capture-to-decision latency p50 {:.0} ms, p95 {:.0} ms", l.p50_ms, l.p95_ms))
+        .unwrap_or_default();
+    let how = match &summary.reason {
+        Some(r) => format!("STOPPED at {:.1} s: {}", r.time_s, r.words),
+        None => format!("ended without a stop ({})", serde_json::to_value(summary.outcome).unwrap_or_default()),
+    };
+    println!(
+        "session {how}; {} of {} planned, {} frames at {:.1} frames/s, {} dropped{latency}; calm {:.0} s -> {}",
+        history::minutes(summary.length_s),
+        history::minutes(summary.planned_s),
+        summary.frames,
+        summary.fps_processed,
+        summary.dropped_frames,
+        summary.calm_s,
+        out_dir.display()
+    );
+    Ok(match &summary.reason {
+        Some(r) if r.fault => ExitCode::from(exit::FAULT),
+        Some(_) => ExitCode::from(exit::STOPPED),
+        None => ExitCode::SUCCESS,
+    })
+}
+
+fn run_history(args: &HistoryArgs) -> Result<ExitCode> {
+    use chaperone::session::history;
+    let path = history::history_path()?;
+    let entries = history::read(&path)?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&entries).expect("history serialises"));
+        return Ok(ExitCode::SUCCESS);
+    }
+    if entries.is_empty() {
+        println!("no sessions yet in {}", path.display());
+    } else {
+        println!("{:<21} {:>7} {:>7} {:>6}  ended", "started (UTC)", "planned", "ran", "calm");
+    }
+    for e in &entries {
+        let how = match &e.reason {
+            Some(r) => format!("{}: {}", if r.fault { "FAULT" } else { "STOP" }, r.words),
+            None => {
+                serde_json::to_value(e.outcome).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default()
+            }
+        };
+        println!(
+            "{:<21} {:>7} {:>7} {:>5.0}s  {how}",
+            e.started,
+            history::minutes(e.planned_s),
+            history::minutes(e.length_s),
+            e.calm_s
+        );
+    }
+    let (next, why) = history::recommend(&entries);
+    println!("next session: {} ({why})", history::minutes(next));
     Ok(ExitCode::SUCCESS)
 }
 

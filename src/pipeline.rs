@@ -13,7 +13,9 @@
 
 use std::time::{Duration, Instant};
 
-use crossbeam_channel::{Receiver, Sender, TrySendError, bounded};
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, TrySendError, bounded};
 use serde::Serialize;
 
 use crate::config::{Config, RoleConfig};
@@ -28,8 +30,9 @@ use crate::track::{Track, TrackState, Tracker};
 pub enum Mode {
     /// Every frame is analysed; the source waits for the pipeline.
     Batch,
-    /// The newest frame wins; stale frames are dropped and counted.
-    Live,
+    /// The newest frame wins; stale frames are dropped and counted. No analysed frame for `stall_after`
+    /// ends the run with [`Error::ProcessingStalled`]: a live run never hangs silently.
+    Live { stall_after: Duration },
 }
 
 /// One frame after analysis, as the sinks see it.
@@ -46,6 +49,10 @@ pub trait Sink {
     fn frame(&mut self, analysed: &AnalysedFrame) -> Result<()>;
     /// Called once at the end (also after an error), to flush and close.
     fn finish(&mut self) -> Result<()>;
+    /// Asked after each frame: true ends the run (a live session that decided to stop).
+    fn wants_stop(&self) -> bool {
+        false
+    }
 }
 
 /// Seconds spent per stage, summed over the run.
@@ -183,22 +190,38 @@ pub fn run(
     let started = Instant::now();
     let (capacity, detect_capacity) = match mode {
         Mode::Batch => (4, 4),
-        Mode::Live => (1, 2),
+        Mode::Live { .. } => (1, 2),
     };
     let (frame_tx, frame_rx) = bounded::<Captured>(capacity);
     let (det_tx, det_rx) = bounded::<Detected>(detect_capacity);
     let mut stats = RunStats::default();
     let mut error = None;
     let timings_before = detector.timings();
+    let stopping = AtomicBool::new(false);
 
     let dropped = std::thread::scope(|scope| {
-        let stale_rx = frame_rx.clone();
+        // Live mode's capture thread takes stale frames back out of the queue itself. (In batch mode it
+        // must not hold a receiver: the queue closing is how it learns the run is over.)
+        let stale_rx = matches!(mode, Mode::Live { .. }).then(|| frame_rx.clone());
         let source = &mut *source;
         let detector = &mut *detector;
-        let capture = scope.spawn(move || capture_loop(source, frame_tx, stale_rx, mode));
+        let stopping = &stopping;
+        let capture = scope.spawn(move || capture_loop(source, frame_tx, stale_rx, stopping));
         scope.spawn(move || detect_loop(detector, frame_rx, det_tx));
 
-        for item in det_rx.iter() {
+        loop {
+            let item = match mode {
+                Mode::Batch => det_rx.recv().ok(),
+                Mode::Live { stall_after } => match det_rx.recv_timeout(stall_after) {
+                    Ok(item) => Some(item),
+                    Err(RecvTimeoutError::Timeout) => {
+                        error = Some(Error::ProcessingStalled { seconds: stall_after.as_secs_f64() });
+                        break;
+                    }
+                    Err(RecvTimeoutError::Disconnected) => None,
+                },
+            };
+            let Some(item) = item else { break };
             let (frame, detections, decode) = match item {
                 Ok(x) => x,
                 Err(e) => {
@@ -221,8 +244,13 @@ pub fn run(
                 error = Some(e);
                 break;
             }
+            if sinks.iter().any(|s| s.wants_stop()) {
+                break;
+            }
         }
-        // Stop the other threads: dropping the receiver makes their sends fail.
+        // Stop the other threads: dropping the receiver makes their sends fail, and the flag stops a live
+        // capture loop (which holds a receiver of its own).
+        stopping.store(true, Ordering::Relaxed);
         drop(det_rx);
         capture.join().unwrap_or(0)
     });
@@ -242,11 +270,16 @@ pub fn run(
     RunOutcome { stats, error, source_problems: source.problems() }
 }
 
-/// Reads frames into the channel; in live mode replaces a frame nobody has taken yet. Returns how many
-/// frames were dropped.
-fn capture_loop(source: &mut dyn FrameSource, tx: Sender<Captured>, stale: Receiver<Captured>, mode: Mode) -> u64 {
+/// Reads frames into the channel; in live mode (`stale` given) replaces a frame nobody has taken yet.
+/// Returns how many frames were dropped.
+fn capture_loop(
+    source: &mut dyn FrameSource,
+    tx: Sender<Captured>,
+    stale: Option<Receiver<Captured>>,
+    stopping: &AtomicBool,
+) -> u64 {
     let mut dropped = 0;
-    loop {
+    while !stopping.load(Ordering::Relaxed) {
         let t0 = Instant::now();
         let item = match source.next_frame() {
             Ok(Some(frame)) => Ok((frame, t0.elapsed())),
@@ -254,9 +287,9 @@ fn capture_loop(source: &mut dyn FrameSource, tx: Sender<Captured>, stale: Recei
             Err(e) => Err(e),
         };
         let failed = item.is_err();
-        let sent = match mode {
-            Mode::Batch => tx.send(item).is_ok(),
-            Mode::Live => match tx.try_send(item) {
+        let sent = match &stale {
+            None => tx.send(item).is_ok(),
+            Some(stale) => match tx.try_send(item) {
                 Ok(()) => true,
                 Err(TrySendError::Full(item)) => {
                     if stale.try_recv().is_ok() {
@@ -271,6 +304,7 @@ fn capture_loop(source: &mut dyn FrameSource, tx: Sender<Captured>, stale: Recei
             return dropped;
         }
     }
+    dropped
 }
 
 fn detect_loop(detector: &mut dyn Detector, rx: Receiver<Captured>, tx: Sender<Detected>) {

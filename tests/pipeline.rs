@@ -87,7 +87,7 @@ fn live_mode_works_on_the_newest_frame_and_counts_the_stale_ones() {
     // Frames arrive every 40 ms; the detector needs 150 ms: most frames must be dropped, none queued.
     let mut source = Paced::new(VideoFile::open(&test_clip(dir.path())).unwrap());
     let started = std::time::Instant::now();
-    let (outcome, times) = run(&mut source, Mode::Live, 150);
+    let (outcome, times) = run(&mut source, Mode::Live { stall_after: std::time::Duration::from_secs(10) }, 150);
     let wall = started.elapsed().as_secs_f64();
     assert!(outcome.error.is_none(), "{:?}", outcome.error);
     let s = &outcome.stats;

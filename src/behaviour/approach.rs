@@ -7,11 +7,11 @@
 //! The gap is measured from the rat's centre to the nearest point of the cat's box, so a large cat
 //! reaching over the rat reads as gap zero rather than as half its own length.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::VecDeque;
 
 use serde::{Deserialize, Serialize};
 
-use super::Episode;
+use super::{Change, Episode};
 use crate::detect::Role;
 use crate::geometry::BBox;
 
@@ -46,27 +46,25 @@ pub struct ApproachDetector {
     pub gap: Option<f64>,
 }
 
-/// What one update changed.
-#[derive(Debug, Clone, PartialEq)]
-pub enum ApproachEvent {
-    Started(Episode),
-    Ended(Episode),
-}
-
 impl ApproachDetector {
+    pub fn active(&self) -> Option<&Episode> {
+        self.active.as_ref()
+    }
+
+    /// Ends a running episode at `end_s` (the end of a recording).
+    pub fn finish_at(&mut self, end_s: f64) -> Option<Change> {
+        let mut episode = self.active.take()?;
+        episode.end_s = Some(end_s.max(episode.onset_s));
+        Some(Change::Ended(episode))
+    }
+
     pub fn new(config: &ApproachConfig) -> ApproachDetector {
         ApproachDetector { config: config.clone(), gaps: VecDeque::new(), active: None, closing_speed: None, gap: None }
     }
 
     /// Feeds one moment: the cat's box and the rat's box (as last seen), and the cat's body length in
     /// the boxes' pixels. With either animal unknown, no speed can be measured and history restarts.
-    pub fn update(
-        &mut self,
-        time_s: f64,
-        cat: Option<&BBox>,
-        rat: Option<&BBox>,
-        cat_length: f64,
-    ) -> Option<ApproachEvent> {
+    pub fn update(&mut self, time_s: f64, cat: Option<&BBox>, rat: Option<&BBox>, cat_length: f64) -> Option<Change> {
         let (Some(cat), Some(rat)) = (cat, rat) else {
             self.gaps.clear();
             self.closing_speed = None;
@@ -92,24 +90,16 @@ impl ApproachDetector {
         match &self.active {
             None if speed >= c.fast_speed && gap <= c.max_gap => {
                 let onset = self.gaps.front().map_or(time_s, |g| g.0);
-                let episode = Episode {
-                    behaviour: "approach".into(),
-                    animal: Role::Cat,
-                    onset_s: onset,
-                    confirmed_s: time_s,
-                    end_s: None,
-                    measurements: BTreeMap::from([
-                        ("closing_speed_body_lengths_per_s".to_string(), speed),
-                        ("gap_body_lengths".to_string(), gap),
-                    ]),
-                };
+                let episode = Episode::new("approach", Role::Cat, onset, time_s)
+                    .with("closing_speed_body_lengths_per_s", speed)
+                    .with("gap_body_lengths", gap);
                 self.active = Some(episode.clone());
-                Some(ApproachEvent::Started(episode))
+                Some(Change::Started(episode))
             }
             Some(_) if speed < c.calm_speed => {
                 let mut episode = self.active.take()?;
                 episode.end_s = Some(time_s);
-                Some(ApproachEvent::Ended(episode))
+                Some(Change::Ended(episode))
             }
             _ => None,
         }
@@ -117,7 +107,7 @@ impl ApproachDetector {
 }
 
 /// Distance from the rat's centre to the nearest point of the cat's box (0 when inside it).
-fn gap_px(cat: &BBox, rat: &BBox) -> f64 {
+pub fn gap_px(cat: &BBox, rat: &BBox) -> f64 {
     let (rx, ry) = rat.center();
     let dx = (cat.x1 - rx).max(0.0).max(rx - cat.x2);
     let dy = (cat.y1 - ry).max(0.0).max(ry - cat.y2);
@@ -125,7 +115,7 @@ fn gap_px(cat: &BBox, rat: &BBox) -> f64 {
 }
 
 /// Least-squares slope of (time, value) points.
-fn slope(points: &VecDeque<(f64, f64)>) -> f64 {
+pub fn slope(points: &VecDeque<(f64, f64)>) -> f64 {
     let n = points.len() as f64;
     let (mt, mv) = points.iter().fold((0.0, 0.0), |(a, b), (t, v)| (a + t / n, b + v / n));
     let (num, den) =
@@ -151,7 +141,7 @@ mod tests {
         let mut d = ApproachDetector::new(&ApproachConfig::default());
         let mut t = 0.0;
         while t < seconds {
-            if let Some(ApproachEvent::Started(e)) = d.update(t, Some(&cat_at(x_at(t))), Some(&RAT), CAT_LEN) {
+            if let Some(Change::Started(e)) = d.update(t, Some(&cat_at(x_at(t))), Some(&RAT), CAT_LEN) {
                 return Some((e.confirmed_s, e.onset_s));
             }
             t += 1.0 / fps;

@@ -1,106 +1,268 @@
-//! The behaviour engine as a pipeline sink: reads each analysed frame's tracks, runs the behaviour rules
-//! and appends every confirmation and end to `events.jsonl` the moment it happens (flushed per event, so
-//! a crash loses nothing already seen). Built so far: the cat's fast approach.
-
-use std::fs::File;
-use std::io::{BufWriter, Write};
-use std::path::{Path, PathBuf};
+//! The behaviour engine: one [`Moment`] in, the episodes it started or ended out. It owns one detector
+//! per behaviour and the few shared measurements they need (the cat's body length, the gap to the rat).
+//! It knows nothing of files, threads or frames: [`VideoObserver`] turns an analysed video frame into a
+//! moment, the replay module turns recorded tracks into moments, and the sinks decide what to do with the
+//! changes (`analyze` logs them, a live session also acts on them).
 
 use serde::Serialize;
 
-use super::Episode;
-use super::approach::{ApproachDetector, ApproachEvent};
+use super::approach::ApproachDetector;
+use super::calm::{CalmDetector, CalmInputs};
+use super::fixation::FixationDetector;
+use super::freezing::FreezeDetector;
+use super::hiding::HidingDetector;
+use super::pixel_change::PixelChange;
+use super::stalking::StalkingDetector;
+use super::visibility::VisibilityWatch;
+use super::{AnimalView, Change, Episode, Moment};
 use crate::config::BehaviourConfig;
 use crate::detect::Role;
-use crate::error::{Error, Result};
-use crate::pipeline::{AnalysedFrame, Sink};
+use crate::geometry::BBox;
+use crate::pipeline::AnalysedFrame;
 use crate::track::TrackState;
 
-/// `events.jsonl`: one JSON object per line, appended and flushed as things happen.
-pub struct EventLog {
-    path: PathBuf,
-    out: BufWriter<File>,
-}
-
-#[derive(Serialize)]
-struct EventLine<'a> {
-    event: &'a str,
-    #[serde(flatten)]
-    episode: &'a Episode,
-}
-
-impl EventLog {
-    pub fn append_to(path: &Path) -> Result<EventLog> {
-        let file = std::fs::OpenOptions::new().create(true).append(true).open(path).map_err(|e| Error::io(path, e))?;
-        Ok(EventLog { path: path.to_path_buf(), out: BufWriter::new(file) })
-    }
-
-    /// Writes `{"event": EVENT, ...episode}` and flushes it to disk.
-    pub fn write(&mut self, event: &str, episode: &Episode) -> Result<()> {
-        let line = serde_json::to_string(&EventLine { event, episode }).expect("episodes serialise");
-        writeln!(self.out, "{line}").and_then(|_| self.out.flush()).map_err(|e| Error::io(&self.path, e))
-    }
-}
-
-/// Smoothing of the cat's body length from its observed boxes (a running mean that follows slowly).
+/// Smoothing of body lengths from observed boxes (a running mean that follows slowly).
 const LENGTH_SMOOTHING: f64 = 0.05;
 
+/// What the engine sees now, for the status line and the live view.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct EngineStatus {
+    pub time_s: f64,
+    /// The cat: `not seen yet`, `unseen`, `in view`, `calm`, `APPROACHING`, `STALKING`, `FIXATING`.
+    pub cat: &'static str,
+    /// The rat: `not seen yet`, `unseen`, `moving`, `still`, `FREEZING`, `HIDING`.
+    pub rat: &'static str,
+    /// Gap from the cat to the rat, cat body lengths.
+    pub gap_body_lengths: Option<f64>,
+    /// How fast that gap closes, body lengths per second (negative: opening).
+    pub closing_speed: Option<f64>,
+    /// Both animals have been seen: unseen faults apply.
+    pub meeting: bool,
+}
+
 pub struct BehaviourEngine {
+    config: BehaviourConfig,
     approach: ApproachDetector,
+    stalking: StalkingDetector,
+    fixation: FixationDetector,
+    freezing: FreezeDetector,
+    hiding: HidingDetector,
+    calm: CalmDetector,
+    visibility: VisibilityWatch,
     cat_length: Option<f64>,
-    log: EventLog,
-    /// Every episode confirmed so far, ended or not.
-    pub episodes: Vec<Episode>,
+    rat_length: Option<f64>,
+    pub status: EngineStatus,
 }
 
 impl BehaviourEngine {
-    pub fn new(config: &BehaviourConfig, events: &Path) -> Result<BehaviourEngine> {
-        Ok(BehaviourEngine {
+    pub fn new(config: &BehaviourConfig) -> BehaviourEngine {
+        BehaviourEngine {
+            config: config.clone(),
             approach: ApproachDetector::new(&config.approach),
+            stalking: StalkingDetector::new(&config.stalking),
+            fixation: FixationDetector::new(&config.fixation),
+            freezing: FreezeDetector::new(&config.freezing, Role::Rat),
+            hiding: HidingDetector::new(&config.hiding),
+            calm: CalmDetector::new(&config.calm),
+            visibility: VisibilityWatch::new(&config.visibility),
             cat_length: None,
-            log: EventLog::append_to(events)?,
-            episodes: Vec::new(),
-        })
+            rat_length: None,
+            status: EngineStatus::default(),
+        }
     }
 
-    fn record(&mut self, event: &str, episode: Episode) -> Result<()> {
-        self.log.write(event, &episode)?;
-        match self.episodes.iter_mut().rev().find(|e| e.behaviour == episode.behaviour && e.onset_s == episode.onset_s)
-        {
-            Some(known) => *known = episode,
-            None => self.episodes.push(episode),
+    /// Episodes running now.
+    pub fn active(&self) -> Vec<&Episode> {
+        [
+            self.approach.active(),
+            self.stalking.active(),
+            self.fixation.active(),
+            self.freezing.active(),
+            self.hiding.active(),
+            self.calm.active(),
+        ]
+        .into_iter()
+        .flatten()
+        .chain(self.visibility.active())
+        .collect()
+    }
+
+    /// One moment in; the episodes confirmed or ended by it out.
+    pub fn step(&mut self, m: &Moment) -> Vec<Change> {
+        let t = m.time_s;
+        let mut changes = Vec::new();
+        let cat = m.cat.as_ref();
+        let rat = m.rat.as_ref();
+        for (view, length) in [(cat, &mut self.cat_length), (rat, &mut self.rat_length)] {
+            if let Some(known) = view.and_then(|v| v.length) {
+                *length = Some(known);
+            } else if let Some(v) = view.filter(|v| v.observed) {
+                let long_side = v.bbox.width().max(v.bbox.height()) as f64;
+                let l = length.get_or_insert(long_side);
+                *l += LENGTH_SMOOTHING * (long_side - *l);
+            }
         }
-        Ok(())
+        let cat_length = self.cat_length.unwrap_or(0.0);
+        let rat_box = rat.map(|r| &r.bbox);
+
+        changes.extend(self.approach.update(t, cat.map(|c| &c.bbox), rat_box, cat_length));
+        let fast = self.config.approach.fast_speed;
+        changes.extend(self.stalking.update(t, cat, rat_box, cat_length, fast));
+        changes.extend(self.fixation.update(t, cat, rat_box, cat_length));
+
+        changes.extend(self.update_freezing(m));
+        let (hiding_change, hidden) = self.hiding.update(t, rat, m.frame_size);
+        changes.extend(hiding_change);
+        let rat_still_in_place = self.freezing.still_now();
+        let rat_seen = rat.is_some_and(|r| r.observed);
+        let cat_seen = cat.is_some_and(|c| c.observed);
+        changes.extend(self.visibility.update(t, rat_seen, hidden || rat_still_in_place, cat_seen));
+
+        let cat_alarm =
+            self.approach.active().is_some() || self.stalking.active().is_some() || self.fixation.active().is_some();
+        let calm_inputs = CalmInputs {
+            cat_in_view: cat.is_some(),
+            gap: self.approach.gap,
+            closing_speed: self.approach.closing_speed,
+            cat_alarm,
+        };
+        changes.extend(self.calm.update(t, &calm_inputs));
+        self.update_status(m, cat_alarm);
+        changes
+    }
+
+    /// Freezing from the rat's keypoints when a pose source gives them, else from the pixels of its box
+    /// when there are pixels, else from its box centre.
+    fn update_freezing(&mut self, m: &Moment) -> Option<Change> {
+        let t = m.time_s;
+        let Some(rat) = &m.rat else {
+            return self.freezing.update(t, vec![None], self.rat_length.unwrap_or(0.0));
+        };
+        if !rat.points.is_empty() || m.rat_pixel_change.is_none() && !m.pixels {
+            return self.freezing.update(t, rat.body_points(), self.rat_length.unwrap_or(0.0));
+        }
+        // A lost rat whose last box is at a shelter or the frame's edge may have gone: no change there says
+        // nothing about the rat.
+        let may_have_gone = !rat.observed
+            && (self.hiding.at_shelter(&rat.bbox, m.frame_size) || at_frame_edge(&rat.bbox, m.frame_size));
+        self.freezing.update_pixels(t, m.rat_pixel_change.filter(|_| !may_have_gone))
+    }
+
+    fn update_status(&mut self, m: &Moment, cat_alarm: bool) {
+        let s = &mut self.status;
+        s.time_s = m.time_s;
+        s.meeting = self.visibility.meeting_started();
+        s.gap_body_lengths = self.approach.gap;
+        s.closing_speed = self.approach.closing_speed;
+        s.cat = if self.approach.active().is_some() {
+            "APPROACHING"
+        } else if self.stalking.active().is_some() {
+            "STALKING"
+        } else if self.fixation.active().is_some() {
+            "FIXATING"
+        } else if self.calm.active().is_some() {
+            "calm"
+        } else if m.cat.is_some() {
+            if cat_alarm { "alert" } else { "in view" }
+        } else if self.cat_length.is_some() {
+            "unseen"
+        } else {
+            "not seen yet"
+        };
+        s.rat = if self.hiding.active().is_some() {
+            "HIDING"
+        } else if self.freezing.active().is_some() {
+            "FREEZING"
+        } else if self.freezing.still_now() {
+            "still"
+        } else if m.rat.as_ref().is_some_and(|r| r.observed) {
+            "moving"
+        } else if self.rat_length.is_some() {
+            "unseen"
+        } else {
+            "not seen yet"
+        };
+    }
+
+    /// Ends every running episode at `end_s` (the end of a recording or session).
+    pub fn finish(&mut self, end_s: f64) -> Vec<Change> {
+        let mut changes: Vec<Change> = [
+            self.approach.finish_at(end_s),
+            self.stalking.finish_at(end_s),
+            self.fixation.finish_at(end_s),
+            self.freezing.finish_at(end_s),
+            self.hiding.finish_at(end_s),
+            self.calm.finish_at(end_s),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
+        changes.extend(self.visibility.finish_at(end_s));
+        changes
     }
 }
 
-impl Sink for BehaviourEngine {
-    fn frame(&mut self, a: &AnalysedFrame) -> Result<()> {
-        let cat = a
-            .tracks
-            .iter()
-            .find(|t| t.role == Role::Cat && matches!(t.state, TrackState::Tracked | TrackState::Coasting));
-        // The rat as last seen, even when lost: where it was is what the cat is heading for.
-        let rat = a.tracks.iter().find(|t| t.role == Role::Rat && t.state != TrackState::Tentative);
-        if let Some(c) = cat.filter(|c| c.is_observed()) {
-            let long_side = c.last_seen_box.width().max(c.last_seen_box.height()) as f64;
-            let length = self.cat_length.get_or_insert(long_side);
-            *length += LENGTH_SMOOTHING * (long_side - *length);
-        }
-        let event = self.approach.update(
-            a.frame.time_s,
-            cat.map(|t| &t.bbox),
-            rat.map(|t| &t.bbox),
-            self.cat_length.unwrap_or(0.0),
-        );
-        match event {
-            Some(ApproachEvent::Started(e)) => self.record("confirmed", e),
-            Some(ApproachEvent::Ended(e)) => self.record("ended", e),
-            None => Ok(()),
+/// Within 2 pixels of the frame's border.
+fn at_frame_edge(b: &BBox, frame_size: Option<(u32, u32)>) -> bool {
+    frame_size.is_some_and(|(w, h)| b.x1 <= 2.0 || b.y1 <= 2.0 || b.x2 >= w as f32 - 2.0 || b.y2 >= h as f32 - 2.0)
+}
+
+/// Every episode of a run, kept up to date as changes come: a confirmed episode is replaced by its ended
+/// form.
+#[derive(Debug, Default, Clone)]
+pub struct EpisodeBook {
+    pub episodes: Vec<Episode>,
+}
+
+impl EpisodeBook {
+    pub fn record(&mut self, change: &Change) {
+        let e = change.episode();
+        match self.episodes.iter_mut().rev().find(|k| k.behaviour == e.behaviour && k.onset_s == e.onset_s) {
+            Some(known) => *known = e.clone(),
+            None => self.episodes.push(e.clone()),
         }
     }
 
-    fn finish(&mut self) -> Result<()> {
-        Ok(())
+    /// Total seconds of `behaviour` by `now`.
+    pub fn total_s(&self, behaviour: &str, now: f64) -> f64 {
+        // (+ 0.0: an empty float sum is -0.0, which prints as "-0")
+        self.episodes.iter().filter(|e| e.behaviour == behaviour).map(|e| e.duration_s(now)).sum::<f64>() + 0.0
+    }
+}
+
+/// Turns analysed video frames into moments: the cat and rat tracks as animal views, and the pixel
+/// change inside the rat's box.
+pub struct VideoObserver {
+    pixels: PixelChange,
+}
+
+impl VideoObserver {
+    pub fn new(config: &BehaviourConfig) -> VideoObserver {
+        VideoObserver { pixels: PixelChange::new(config.freezing.lag_s, config.freezing.pixel_cutoff) }
+    }
+
+    pub fn observe(&mut self, a: &AnalysedFrame) -> Moment {
+        let image = &a.frame.image;
+        self.pixels.push(a.frame.time_s, image);
+        let cat = a
+            .tracks
+            .iter()
+            .find(|t| t.role == Role::Cat && matches!(t.state, TrackState::Tracked | TrackState::Coasting))
+            .map(|t| AnimalView::boxed(t.bbox, t.is_observed()));
+        // The rat as last seen, even when lost: where it was is what the cat heads for, and where a frozen
+        // rat still is.
+        let rat = a.tracks.iter().find(|t| t.role == Role::Rat && t.state != TrackState::Tentative).map(|t| {
+            let bbox = if t.is_observed() || t.state == TrackState::Lost { t.last_seen_box } else { t.bbox };
+            AnimalView::boxed(bbox, t.is_observed())
+        });
+        let rat_pixel_change = rat.as_ref().and_then(|r| self.pixels.changed_share(&r.bbox));
+        Moment {
+            time_s: a.frame.time_s,
+            cat,
+            rat,
+            rat_pixel_change,
+            pixels: true,
+            frame_size: Some(image.dimensions()),
+        }
     }
 }

@@ -8,11 +8,11 @@
 //! (BehaviorDEPOT's minimum bout is 0.9 s); its onset is back-dated to when the stillness began. Being
 //! causal, the detector runs the same live and on recordings.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::VecDeque;
 
 use serde::{Deserialize, Serialize};
 
-use super::Episode;
+use super::{Change, Episode};
 use crate::detect::Role;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -26,21 +26,27 @@ pub struct FreezeConfig {
     pub max_speed: f64,
     /// Stillness must last this long to be freezing, seconds.
     pub min_duration_s: f64,
+    /// With pixels (video): a grey level must change by more than this to count as changed (after a 2x2
+    /// average, which takes out sensor noise; ezTrack's cutoff is 10).
+    pub pixel_cutoff: u8,
+    /// With pixels: below this share of the rat's box changing over `lag_s`, the rat counts as still.
+    pub max_pixel_change: f64,
+    /// Freezing is a warning when confirmed, and stops the session once it has lasted this long, seconds.
+    pub stop_after_s: f64,
 }
 
 impl Default for FreezeConfig {
     fn default() -> Self {
-        FreezeConfig { smoothing_s: 0.15, lag_s: 0.2, max_speed: 0.12, min_duration_s: 0.9 }
+        FreezeConfig {
+            smoothing_s: 0.15,
+            lag_s: 0.2,
+            max_speed: 0.12,
+            min_duration_s: 0.9,
+            pixel_cutoff: 10,
+            max_pixel_change: 0.02,
+            stop_after_s: 3.0,
+        }
     }
-}
-
-/// What one update changed.
-#[derive(Debug, Clone, PartialEq)]
-pub enum FreezeEvent {
-    /// Freezing confirmed (the episode has no end yet).
-    Started(Episode),
-    /// The freezing episode ended.
-    Ended(Episode),
 }
 
 /// Points of the body at one moment: `None` where a point was not seen (or not trusted).
@@ -55,10 +61,11 @@ pub struct FreezeDetector {
     still_since: Option<f64>,
     /// The last moment measured still.
     last_still: f64,
-    min_speed_in_run: f64,
     active: Option<Episode>,
     /// The last speed measured, body lengths per second.
     pub last_speed: Option<f64>,
+    /// The last share of the box measured changing (pixels).
+    pub last_pixel_change: Option<f64>,
 }
 
 impl FreezeDetector {
@@ -70,9 +77,9 @@ impl FreezeDetector {
             smoothed: VecDeque::new(),
             still_since: None,
             last_still: 0.0,
-            min_speed_in_run: f64::MAX,
             active: None,
             last_speed: None,
+            last_pixel_change: None,
         }
     }
 
@@ -80,8 +87,18 @@ impl FreezeDetector {
         self.active.is_some()
     }
 
+    /// Measured still at the last measurement (freezing or not yet).
+    pub fn still_now(&self) -> bool {
+        self.still_since.is_some()
+    }
+
+    /// The running episode, if the animal is freezing now.
+    pub fn active(&self) -> Option<&Episode> {
+        self.active.as_ref()
+    }
+
     /// Feeds the body's points at `time_s`; `body_length` is in the points' units (pixels).
-    pub fn update(&mut self, time_s: f64, points: BodyPoints, body_length: f64) -> Option<FreezeEvent> {
+    pub fn update(&mut self, time_s: f64, points: BodyPoints, body_length: f64) -> Option<Change> {
         let c = &self.config;
         self.raw.push_back((time_s, points));
         while self.raw.front().is_some_and(|(t, _)| *t <= time_s - c.smoothing_s) {
@@ -109,42 +126,55 @@ impl FreezeDetector {
         let measured_at = time_s - (dt + c.smoothing_s) / 2.0;
         let speed = (!speeds.is_empty()).then(|| speeds.iter().sum::<f64>() / speeds.len() as f64);
         self.last_speed = speed;
-        match speed {
-            Some(s) if s < c.max_speed => {
+        let max_speed = c.max_speed;
+        self.judge(time_s, measured_at, speed.map(|s| (s < max_speed, s)), "speed_body_lengths_per_s", max_speed)
+    }
+
+    /// Feeds a measurement from pixels instead of points: the share of the animal's box whose pixels
+    /// changed over the last `lag_s` (`None` when it could not be measured). Motion inside the animal's
+    /// own box, so a moving cat elsewhere cannot hide a frozen rat (ezTrack's whole-frame count can).
+    pub fn update_pixels(&mut self, time_s: f64, changed_share: Option<f64>) -> Option<Change> {
+        let measured_at = time_s - self.config.lag_s / 2.0;
+        self.last_pixel_change = changed_share;
+        let max = self.config.max_pixel_change;
+        self.judge(time_s, measured_at, changed_share.map(|s| (s < max, s)), "changed_share_of_box", max)
+    }
+
+    /// Applies one stillness judgement (`None`: not seen well enough to say) made about `measured_at`.
+    fn judge(
+        &mut self,
+        time_s: f64,
+        measured_at: f64,
+        still: Option<(bool, f64)>,
+        measure: &str,
+        threshold: f64,
+    ) -> Option<Change> {
+        match still {
+            Some((true, value)) => {
                 let since = *self.still_since.get_or_insert(measured_at);
                 self.last_still = measured_at;
-                self.min_speed_in_run = self.min_speed_in_run.min(s);
-                if self.active.is_none() && measured_at - since >= c.min_duration_s {
-                    let episode = Episode {
-                        behaviour: "freezing".into(),
-                        animal: self.animal,
-                        onset_s: since,
-                        confirmed_s: time_s,
-                        end_s: None,
-                        measurements: BTreeMap::from([
-                            ("speed_body_lengths_per_s".to_string(), s),
-                            ("threshold_body_lengths_per_s".to_string(), c.max_speed),
-                        ]),
-                    };
+                if self.active.is_none() && measured_at - since >= self.config.min_duration_s {
+                    let episode = Episode::new("freezing", self.animal, since, time_s)
+                        .with(measure, value)
+                        .with(&format!("threshold_{measure}"), threshold);
                     self.active = Some(episode.clone());
-                    return Some(FreezeEvent::Started(episode));
+                    return Some(Change::Started(episode));
                 }
                 None
             }
             // Moving, or not seen well enough to say it is still: any stillness is over.
             _ => {
                 self.still_since = None;
-                self.min_speed_in_run = f64::MAX;
                 self.finish_at(self.last_still)
             }
         }
     }
 
     /// Ends a running episode at `end_s` (also for the end of a recording).
-    pub fn finish_at(&mut self, end_s: f64) -> Option<FreezeEvent> {
+    pub fn finish_at(&mut self, end_s: f64) -> Option<Change> {
         let mut episode = self.active.take()?;
         episode.end_s = Some(end_s.max(episode.onset_s));
-        Some(FreezeEvent::Ended(episode))
+        Some(Change::Ended(episode))
     }
 }
 
@@ -175,12 +205,12 @@ mod tests {
         let mut t = 0.0;
         while t < seconds {
             let x = x_at(t) as f32;
-            if let Some(FreezeEvent::Ended(e)) = d.update(t, vec![Some((x, 50.0)), Some((x + 100.0, 50.0))], 100.0) {
+            if let Some(Change::Ended(e)) = d.update(t, vec![Some((x, 50.0)), Some((x + 100.0, 50.0))], 100.0) {
                 out.push(e);
             }
             t += 1.0 / fps;
         }
-        if let Some(FreezeEvent::Ended(e)) = d.finish_at(t) {
+        if let Some(Change::Ended(e)) = d.finish_at(t) {
             out.push(e);
         }
         out
@@ -237,7 +267,7 @@ mod tests {
         for i in 0..300 {
             let t = i as f64 / 30.0;
             let x = 2.0 * walk_stop_walk(t) as f32;
-            if let Some(FreezeEvent::Started(e)) = d.update(t, vec![Some((x, 0.0)), Some((x + 200.0, 0.0))], 200.0) {
+            if let Some(Change::Started(e)) = d.update(t, vec![Some((x, 0.0)), Some((x + 200.0, 0.0))], 200.0) {
                 started = Some(e.onset_s);
             }
         }

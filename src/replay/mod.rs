@@ -3,25 +3,27 @@
 
 pub mod dlc;
 
+use std::collections::BTreeMap;
 use std::path::Path;
 
 use serde::Serialize;
 
-use crate::behaviour::Episode;
-use crate::behaviour::engine::EventLog;
-use crate::behaviour::freezing::{BodyPoints, FreezeConfig, FreezeDetector, FreezeEvent};
+use crate::behaviour::engine::{BehaviourEngine, EpisodeBook};
+use crate::behaviour::{AnimalView, Episode, Moment};
+use crate::config::Config;
 use crate::detect::Role;
 use crate::error::{Error, Result};
+use crate::geometry::BBox;
+use crate::output::EventLog;
 
 /// DeepLabCut points below this likelihood are ignored.
 pub const MIN_LIKELIHOOD: f32 = 0.6;
 
-/// One animal's track as the behaviour engine needs it: per moment, body points and the body length.
+/// One animal's recorded track: per frame, how the engine sees it (`None`: not seen in that frame).
 pub struct ReplayTrack {
     pub role: Role,
-    /// (time in seconds, body points) per frame; frames where the animal was not seen have no points.
-    pub samples: Vec<(f64, BodyPoints)>,
-    /// Body length in the points' units.
+    pub samples: Vec<(f64, Option<AnimalView>)>,
+    /// Body length in the track's pixels.
     pub body_length: f64,
     /// Frames the recording has (for per-frame scores).
     pub frames: usize,
@@ -29,21 +31,35 @@ pub struct ReplayTrack {
 }
 
 impl ReplayTrack {
-    /// A DeepLabCut CSV at `fps`, its trunk points as the body.
+    /// A DeepLabCut CSV at `fps`: its trunk points as the body, the box around all trusted points, and
+    /// the facing from body centre to nose when the skeleton has a nose or head.
     pub fn from_dlc(path: &Path, fps: f64, role: Role) -> Result<ReplayTrack> {
         check_fps(fps)?;
         let track = dlc::DlcTrack::read(path)?;
         let trunk = track.trunk_parts();
+        let nose = track.bodyparts.iter().position(|p| {
+            let p = p.to_ascii_lowercase();
+            p.contains("nose") || p.contains("snout") || p == "head"
+        });
         let body_length = track
             .body_length(MIN_LIKELIHOOD)
             .ok_or_else(|| Error::video(path, "no frame has two trusted body points: cannot tell the body's size"))?;
-        let samples =
-            (0..track.frames.len()).map(|i| (i as f64 / fps, track.points(i, &trunk, MIN_LIKELIHOOD))).collect();
+        let samples = (0..track.frames.len())
+            .map(|i| {
+                let time_s = i as f64 / fps;
+                let view = track.bbox(i, MIN_LIKELIHOOD).map(|bbox| {
+                    let points = track.points(i, &trunk, MIN_LIKELIHOOD);
+                    let heading = nose.and_then(|k| heading(&points, track.points(i, &[k], MIN_LIKELIHOOD)[0]));
+                    AnimalView { bbox, observed: true, points, heading, length: Some(body_length) }
+                });
+                (time_s, view)
+            })
+            .collect();
         Ok(ReplayTrack { role, samples, body_length, frames: track.frames.len(), fps })
     }
 
-    /// This program's `tracks.csv`: the `role` animal's box centre as its body, the median of its boxes'
-    /// long sides as its length.
+    /// This program's `tracks.csv`: the `role` animal's boxes (the median of their long sides as its
+    /// length).
     pub fn from_tracks_csv(path: &Path, role: Role) -> Result<ReplayTrack> {
         let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
         let mut lines = text.lines();
@@ -53,8 +69,9 @@ impl ReplayTrack {
                 format!("not a chaperone tracks.csv (its header must be `{}`)", crate::output::tracks_csv::HEADER),
             ));
         }
-        let mut rows: Vec<(u64, f64, (f32, f32), f32)> = Vec::new();
-        let mut last_frame = 0;
+        // Frame times, and this animal's box in the frames it was seen in.
+        let mut times: BTreeMap<u64, f64> = BTreeMap::new();
+        let mut boxes: BTreeMap<u64, BBox> = BTreeMap::new();
         for (i, line) in lines.enumerate() {
             let f: Vec<&str> = line.split(',').collect();
             let parse = |k: usize| f.get(k).and_then(|v| v.trim().parse::<f64>().ok());
@@ -63,28 +80,38 @@ impl ReplayTrack {
             else {
                 return Err(Error::video(path, format!("line {}: not `{}`", i + 2, crate::output::tracks_csv::HEADER)));
             };
-            last_frame = last_frame.max(frame as u64);
+            times.insert(frame as u64, t);
             if f.get(3).map(|r| r.trim()) == Some(&role.to_string()) {
-                let centre = (((x1 + x2) / 2.0) as f32, ((y1 + y2) / 2.0) as f32);
-                rows.push((frame as u64, t, centre, (x2 - x1).max(y2 - y1) as f32));
+                boxes.insert(frame as u64, BBox::new(x1 as f32, y1 as f32, x2 as f32, y2 as f32));
             }
         }
-        if rows.is_empty() {
+        if boxes.is_empty() {
             return Err(Error::video(path, format!("no `{role}` rows: nothing to replay for that animal")));
         }
-        let mut sizes: Vec<f32> = rows.iter().map(|r| r.3).collect();
+        let mut sizes: Vec<f32> = boxes.values().map(|b| b.width().max(b.height())).collect();
         sizes.sort_by(f32::total_cmp);
-        let duration = rows.last().map_or(0.0, |r| r.1) - rows[0].1;
-        let fps = if duration > 0.0 { (rows.len() - 1) as f64 / duration } else { 25.0 };
-        let samples = rows.iter().map(|r| (r.1, vec![Some(r.2)])).collect();
-        Ok(ReplayTrack {
-            role,
-            samples,
-            body_length: sizes[sizes.len() / 2] as f64,
-            frames: last_frame as usize + 1,
-            fps,
-        })
+        let (first, last) =
+            (times.values().next().copied().unwrap_or(0.0), times.values().last().copied().unwrap_or(0.0));
+        let fps = if last > first { (times.len() - 1) as f64 / (last - first) } else { 25.0 };
+        let samples =
+            times.iter().map(|(frame, t)| (*t, boxes.get(frame).map(|b| AnimalView::boxed(*b, true)))).collect();
+        let frames = times.keys().last().map_or(0, |f| *f as usize + 1);
+        Ok(ReplayTrack { role, samples, body_length: sizes[sizes.len() / 2] as f64, frames, fps })
     }
+}
+
+/// Unit vector from the mean of the body points to the nose.
+fn heading(body: &[Option<(f32, f32)>], nose: Option<(f32, f32)>) -> Option<(f32, f32)> {
+    let (nx, ny) = nose?;
+    let seen: Vec<(f32, f32)> = body.iter().flatten().copied().collect();
+    if seen.is_empty() {
+        return None;
+    }
+    let n = seen.len() as f32;
+    let (cx, cy) = seen.iter().fold((0.0, 0.0), |(a, b), p| (a + p.0 / n, b + p.1 / n));
+    let (dx, dy) = (nx - cx, ny - cy);
+    let len = dx.hypot(dy);
+    (len > 1e-3).then(|| (dx / len, dy / len))
 }
 
 fn check_fps(fps: f64) -> Result<()> {
@@ -95,29 +122,55 @@ fn check_fps(fps: f64) -> Result<()> {
     }
 }
 
-/// Runs the freezing detector over `track`, appending each confirmation and end to `events` as it
-/// happens (flushed per event: a crash loses nothing already seen). Returns the finished episodes.
-pub fn replay_freezing(track: &ReplayTrack, config: &FreezeConfig, events: &Path) -> Result<Vec<Episode>> {
-    let mut log = EventLog::append_to(events)?;
-    let mut write = |event: &str, episode: &Episode| log.write(event, episode);
-    let mut detector = FreezeDetector::new(config, track.role);
-    let mut episodes = Vec::new();
-    for (t, points) in &track.samples {
-        match detector.update(*t, points.clone(), track.body_length) {
-            Some(FreezeEvent::Started(e)) => write("confirmed", &e)?,
-            Some(FreezeEvent::Ended(e)) => {
-                write("ended", &e)?;
-                episodes.push(e);
+/// The moments of one or two recorded tracks, merged by time. A lost animal stays where it was last
+/// seen, not observed, as the video pipeline reports it.
+pub fn moments(tracks: &[&ReplayTrack]) -> Vec<Moment> {
+    let mut by_time: BTreeMap<i64, Moment> = BTreeMap::new();
+    for track in tracks {
+        let mut last_seen: Option<AnimalView> = None;
+        for (t, view) in &track.samples {
+            let view = match view {
+                Some(v) => {
+                    last_seen = Some(v.clone());
+                    Some(v.clone())
+                }
+                None => last_seen.as_ref().map(|v| AnimalView {
+                    observed: false,
+                    points: vec![None; v.points.len()],
+                    ..v.clone()
+                }),
+            };
+            let moment =
+                by_time.entry((t * 1e6).round() as i64).or_insert_with(|| Moment { time_s: *t, ..Default::default() });
+            match track.role {
+                Role::Cat => moment.cat = view,
+                _ => moment.rat = view,
             }
-            None => {}
         }
     }
-    let last = track.samples.last().map_or(0.0, |s| s.0);
-    if let Some(FreezeEvent::Ended(e)) = detector.finish_at(last) {
-        write("ended", &e)?;
-        episodes.push(e);
+    by_time.into_values().collect()
+}
+
+/// Runs the behaviour engine over `moments`, appending each change to `events` as it happens (flushed
+/// per event: a crash loses nothing already seen). Returns every episode, ended at the last moment.
+pub fn replay(moments: &[Moment], config: &Config, events: &Path) -> Result<Vec<Episode>> {
+    let mut log = EventLog::append_to(events)?;
+    let mut engine = BehaviourEngine::new(&config.behaviour);
+    let mut book = EpisodeBook::default();
+    let mut write = |change: &crate::behaviour::Change, book: &mut EpisodeBook| {
+        book.record(change);
+        log.write_change(change, config.session.severity(&change.episode().behaviour))
+    };
+    for m in moments {
+        for change in engine.step(m) {
+            write(&change, &mut book)?;
+        }
     }
-    Ok(episodes)
+    let last = moments.last().map_or(0.0, |m| m.time_s);
+    for change in engine.finish(last) {
+        write(&change, &mut book)?;
+    }
+    Ok(book.episodes)
 }
 
 /// Per-frame agreement of predicted episodes with true intervals.
@@ -180,14 +233,7 @@ mod tests {
 
     #[test]
     fn frame_scores_count_overlap() {
-        let e = Episode {
-            behaviour: "freezing".into(),
-            animal: Role::Rat,
-            onset_s: 1.0,
-            confirmed_s: 2.0,
-            end_s: Some(2.0),
-            measurements: Default::default(),
-        };
+        let e = Episode { end_s: Some(2.0), ..Episode::new("freezing", Role::Rat, 1.0, 2.0) };
         // 10 fps, 40 frames: predicted frames 10..=20, true 15..=24
         let s = frame_scores(&[e], &[(15, 24)], 40, 10.0);
         assert!((s.precision - 6.0 / 11.0).abs() < 1e-9, "{s:?}");

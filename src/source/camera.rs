@@ -63,7 +63,7 @@ impl FrameSource for CameraSource {
         let (w, h) = (decoded.width(), decoded.height());
         let image = RgbImage::from_raw(w, h, decoded.into_raw())
             .ok_or_else(|| Error::video(&self.info.name, "camera frame of the wrong size"))?;
-        let frame = Frame { index: self.next_index, time_s, image };
+        let frame = Frame { index: self.next_index, time_s, image, captured_at: Instant::now() };
         self.next_index += 1;
         Ok(Some(frame))
     }

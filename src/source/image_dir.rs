@@ -59,7 +59,12 @@ impl FrameSource for ImageDir {
             // A bad or differently sized image is skipped and reported; the rest of the sequence goes on.
             match read_image(&self.files[index]) {
                 Ok(image) if image.dimensions() == (self.info.width, self.info.height) => {
-                    return Ok(Some(Frame { index: index as u64, time_s: index as f64 / self.fps, image }));
+                    return Ok(Some(Frame {
+                        index: index as u64,
+                        time_s: index as f64 / self.fps,
+                        image,
+                        captured_at: std::time::Instant::now(),
+                    }));
                 }
                 Ok(image) => self.problems.push(format!(
                     "{}: skipped, {}x{} where the sequence is {}x{}",

@@ -10,9 +10,12 @@
 pub mod image_dir;
 pub mod paced;
 pub mod video;
+pub mod watchdog;
 
 #[cfg(feature = "camera")]
 pub mod camera;
+
+use std::time::Instant;
 
 use image::RgbImage;
 use serde::Serialize;
@@ -27,6 +30,8 @@ pub struct Frame {
     /// Capture or presentation time in seconds from the start of the source.
     pub time_s: f64,
     pub image: RgbImage,
+    /// When this program received the frame: capture-to-decision latency is measured from here.
+    pub captured_at: Instant,
 }
 
 /// What is known about a source before reading it.

@@ -25,7 +25,7 @@ impl<S: FrameSource> FrameSource for Paced<S> {
     }
 
     fn next_frame(&mut self) -> Result<Option<Frame>> {
-        let Some(frame) = self.inner.next_frame()? else {
+        let Some(mut frame) = self.inner.next_frame()? else {
             return Ok(None);
         };
         let start = *self.start.get_or_insert_with(Instant::now);
@@ -34,6 +34,8 @@ impl<S: FrameSource> FrameSource for Paced<S> {
         if due > now {
             std::thread::sleep(due - now);
         }
+        // Delivered now, as a camera would deliver it: latency counts from here.
+        frame.captured_at = Instant::now();
         Ok(Some(frame))
     }
 

@@ -8,6 +8,7 @@ use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdout, Command, Stdio};
 use std::sync::{Arc, Mutex};
+use std::time::Instant;
 
 use crossbeam_channel::Receiver;
 use image::RgbImage;
@@ -216,7 +217,7 @@ impl FrameSource for VideoFile {
         let pts = self.times.recv_timeout(std::time::Duration::from_secs(2)).unwrap_or(fallback);
         let time_s = pts - *self.first_time.get_or_insert(pts);
         let image = RgbImage::from_raw(w, h, buf).expect("buffer sized to the frame");
-        let frame = Frame { index: self.next_index, time_s, image };
+        let frame = Frame { index: self.next_index, time_s, image, captured_at: Instant::now() };
         self.next_index += 1;
         Ok(Some(frame))
     }

@@ -1,0 +1,109 @@
+//! Motion inside one animal's box, from pixels: the share of the box whose grey level changed by more
+//! than a cutoff between now and `lag_s` ago (FreezeFrame compares frames 250-300 ms apart; ezTrack
+//! counts changed pixels after a small blur). Measured inside the rat's own box so the cat moving
+//! elsewhere in the frame cannot mask a frozen rat.
+//!
+//! Frames are kept as half-size grey images (each pixel the mean of a 2x2 block, which is also the
+//! blur), a second's worth at most: about 77 kB a frame at 640x480.
+
+use std::collections::VecDeque;
+
+use image::{GrayImage, RgbImage};
+
+use crate::geometry::BBox;
+
+/// How long frames are kept, seconds.
+const KEEP_S: f64 = 1.0;
+/// The box is grown by this fraction each way, so an animal shifting a little within it still counts.
+const BOX_MARGIN: f32 = 0.1;
+
+pub struct PixelChange {
+    lag_s: f64,
+    cutoff: u8,
+    frames: VecDeque<(f64, GrayImage)>,
+}
+
+impl PixelChange {
+    pub fn new(lag_s: f64, cutoff: u8) -> PixelChange {
+        PixelChange { lag_s, cutoff, frames: VecDeque::new() }
+    }
+
+    /// Keeps this frame for later comparisons.
+    pub fn push(&mut self, time_s: f64, image: &RgbImage) {
+        while self.frames.front().is_some_and(|(t, _)| *t < time_s - KEEP_S || *t > time_s) {
+            self.frames.pop_front();
+        }
+        self.frames.push_back((time_s, half_grey(image)));
+    }
+
+    /// The share of `bbox` (full-size pixels) that changed between the newest frame and the newest one at
+    /// least `lag_s` older; `None` until there is such a frame.
+    pub fn changed_share(&self, bbox: &BBox) -> Option<f64> {
+        let (now_t, now) = self.frames.back()?;
+        let (_, then) = self.frames.iter().rev().find(|(t, _)| *t <= now_t - self.lag_s)?;
+        let (w, h) = now.dimensions();
+        let b = bbox.expand(BOX_MARGIN);
+        let x1 = ((b.x1 / 2.0).floor().max(0.0) as u32).min(w);
+        let y1 = ((b.y1 / 2.0).floor().max(0.0) as u32).min(h);
+        let x2 = ((b.x2 / 2.0).ceil().max(0.0) as u32).min(w);
+        let y2 = ((b.y2 / 2.0).ceil().max(0.0) as u32).min(h);
+        if x2 <= x1 || y2 <= y1 {
+            return None;
+        }
+        let mut changed = 0u32;
+        for y in y1..y2 {
+            let row = (y * w) as usize;
+            let (a, b) =
+                (&now.as_raw()[row + x1 as usize..row + x2 as usize], &then.as_raw()[row..][x1 as usize..x2 as usize]);
+            changed += a.iter().zip(b).filter(|(p, q)| p.abs_diff(**q) > self.cutoff).count() as u32;
+        }
+        Some(changed as f64 / ((x2 - x1) * (y2 - y1)) as f64)
+    }
+}
+
+/// Half-size grey image: each pixel the mean luma of a 2x2 block.
+fn half_grey(image: &RgbImage) -> GrayImage {
+    let (w, h) = (image.width() / 2, image.height() / 2);
+    let raw = image.as_raw();
+    let stride = image.width() as usize * 3;
+    let luma = |i: usize| (77 * raw[i] as u32 + 150 * raw[i + 1] as u32 + 29 * raw[i + 2] as u32) >> 8;
+    GrayImage::from_fn(w, h, |x, y| {
+        let i = (2 * y) as usize * stride + (2 * x) as usize * 3;
+        let sum = luma(i) + luma(i + 3) + luma(i + stride) + luma(i + stride + 3);
+        image::Luma([(sum / 4) as u8])
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn frame_with_square(x: u32) -> RgbImage {
+        RgbImage::from_fn(200, 100, |px, py| {
+            if (x..x + 20).contains(&px) && (40..60).contains(&py) {
+                image::Rgb([30, 30, 30])
+            } else {
+                image::Rgb([200; 3])
+            }
+        })
+    }
+
+    #[test]
+    fn a_still_square_is_unchanged_and_a_moving_one_changes_its_box() {
+        let mut still = PixelChange::new(0.25, 10);
+        let mut moving = PixelChange::new(0.25, 10);
+        for i in 0..10 {
+            let t = i as f64 * 0.1;
+            still.push(t, &frame_with_square(50));
+            moving.push(t, &frame_with_square(50 + 4 * i));
+        }
+        let bbox = BBox::new(80.0, 40.0, 100.0, 60.0);
+        assert_eq!(still.changed_share(&BBox::new(50.0, 40.0, 70.0, 60.0)), Some(0.0));
+        let share = moving.changed_share(&bbox).unwrap();
+        assert!(share > 0.2, "{share}");
+        // Not enough history yet: no measurement.
+        let mut fresh = PixelChange::new(0.25, 10);
+        fresh.push(0.0, &frame_with_square(50));
+        assert_eq!(fresh.changed_share(&bbox), None);
+    }
+}

@@ -1,0 +1,74 @@
+//! The behaviour engine as a pipeline sink: each analysed frame becomes a moment, the engine's changes
+//! go to `events.jsonl` as they happen (with what they would mean in a session) and into the run's
+//! list of episodes. `analyze` uses it as is; a live session drives it and acts on the changes.
+
+use std::path::Path;
+
+use crate::behaviour::engine::{BehaviourEngine, EpisodeBook, VideoObserver};
+use crate::behaviour::{Change, Moment};
+use crate::config::Config;
+use crate::error::Result;
+use crate::output::event_log::EventLog;
+use crate::pipeline::{AnalysedFrame, Sink};
+use crate::session::controller::SessionConfig;
+
+pub struct BehaviourLog {
+    pub engine: BehaviourEngine,
+    observer: VideoObserver,
+    pub log: EventLog,
+    pub book: EpisodeBook,
+    session: SessionConfig,
+    pub last_moment: Option<Moment>,
+}
+
+impl BehaviourLog {
+    /// Appends to `events` (the caller removes an old log when it wants a fresh one).
+    pub fn new(config: &Config, events: &Path) -> Result<BehaviourLog> {
+        Ok(BehaviourLog {
+            engine: BehaviourEngine::new(&config.behaviour),
+            observer: VideoObserver::new(&config.behaviour),
+            log: EventLog::append_to(events)?,
+            book: EpisodeBook::default(),
+            session: config.session.clone(),
+            last_moment: None,
+        })
+    }
+
+    /// Runs the engine on one frame; logs and books its changes, and returns them.
+    pub fn observe(&mut self, a: &AnalysedFrame) -> Result<Vec<Change>> {
+        let moment = self.observer.observe(a);
+        let changes = self.engine.step(&moment);
+        self.last_moment = Some(moment);
+        for change in &changes {
+            self.record(change)?;
+        }
+        Ok(changes)
+    }
+
+    /// Logs and books a change (also one that did not come from the engine: a fault).
+    pub fn record(&mut self, change: &Change) -> Result<()> {
+        self.book.record(change);
+        self.log.write_change(change, self.session.severity(&change.episode().behaviour))
+    }
+
+    /// Ends what is still running at `end_s`.
+    pub fn close(&mut self, end_s: f64) -> Result<()> {
+        for change in self.engine.finish(end_s) {
+            self.record(&change)?;
+        }
+        Ok(())
+    }
+}
+
+impl Sink for BehaviourLog {
+    fn frame(&mut self, a: &AnalysedFrame) -> Result<()> {
+        self.observe(a).map(drop)
+    }
+
+    fn finish(&mut self) -> Result<()> {
+        match self.last_moment.as_ref().map(|m| m.time_s) {
+            Some(t) => self.close(t),
+            None => Ok(()),
+        }
+    }
+}

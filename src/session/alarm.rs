@@ -1,0 +1,156 @@
+//! Telling the owner: the stop alarm (a banner nobody can miss, the terminal bell, a sound where the
+//! machine can play one, and the owner's `--on-stop` hook), warnings and reward cues.
+
+use std::io::{IsTerminal, Write};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use super::controller::StopReason;
+
+/// How long the `--on-stop` hook may run before the session stops waiting for it.
+const HOOK_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Players tried in turn for the alarm sound; the first that exists plays it.
+const PLAYERS: [(&str, &[&str]); 3] = [("paplay", &[]), ("pw-play", &[]), ("aplay", &["-q"])];
+
+pub struct Alarm {
+    sound: bool,
+    on_stop: Option<String>,
+    hook: Option<Child>,
+}
+
+impl Alarm {
+    pub fn new(sound: bool, on_stop: Option<String>) -> Alarm {
+        Alarm { sound, on_stop, hook: None }
+    }
+
+    /// The session stops: banner, bell, sound and hook, all at once (the hook and the sound run in the
+    /// background: the alarm must not wait on them).
+    pub fn stop(&mut self, reason: &StopReason, events: &Path) {
+        let colour = std::io::stderr().is_terminal();
+        let (on, off) = if colour { ("\x1b[1;97;41m", "\x1b[0m") } else { ("", "") };
+        let title = if reason.fault { "SESSION STOPPED - CANNOT SUPERVISE" } else { "SESSION STOPPED" };
+        let bar = "!".repeat(72);
+        let mut err = std::io::stderr().lock();
+        let _ = writeln!(
+            err,
+            "\n{on}{bar}{off}\n{on}  {title:<68}  {off}\n{on}  {:<68}  {off}\n{on}{bar}{off}\x07\x07\x07",
+            truncate(&format!("at {:.1} s: {}", reason.time_s, reason.words), 68)
+        );
+        if reason.words.len() > 60 {
+            let _ = writeln!(err, "reason: {}", reason.words);
+        }
+        let _ = err.flush();
+        if self.sound {
+            play_alarm_sound();
+        }
+        if let Some(cmd) = &self.on_stop {
+            let spawned = Command::new("sh")
+                .arg("-c")
+                .arg(cmd)
+                .env("CHAPERONE_STOP_BEHAVIOUR", &reason.behaviour)
+                .env("CHAPERONE_STOP_REASON", &reason.words)
+                .env("CHAPERONE_STOP_FAULT", if reason.fault { "1" } else { "0" })
+                .env("CHAPERONE_EVENTS", events)
+                .stdin(Stdio::null())
+                .spawn();
+            match spawned {
+                Ok(child) => self.hook = Some(child),
+                Err(e) => eprintln!("chaperone: the --on-stop command could not start: {e}"),
+            }
+        }
+    }
+
+    /// Waits for the `--on-stop` hook to finish (at most 10 s) and reports its failure.
+    pub fn wait_for_hook(&mut self) {
+        let Some(mut child) = self.hook.take() else { return };
+        let started = Instant::now();
+        loop {
+            match child.try_wait() {
+                Ok(Some(status)) if status.success() => return,
+                Ok(Some(status)) => {
+                    eprintln!("chaperone: the --on-stop command failed ({status})");
+                    return;
+                }
+                Ok(None) if started.elapsed() < HOOK_TIMEOUT => std::thread::sleep(Duration::from_millis(50)),
+                Ok(None) => {
+                    eprintln!(
+                        "chaperone: the --on-stop command still runs after {} s; leaving it",
+                        HOOK_TIMEOUT.as_secs()
+                    );
+                    return;
+                }
+                Err(e) => {
+                    eprintln!("chaperone: cannot wait for the --on-stop command: {e}");
+                    return;
+                }
+            }
+        }
+    }
+
+    /// An early warning: the session goes on.
+    pub fn warn(&self, time_s: f64, words: &str) {
+        eprintln!("\x07WARNING at {time_s:.1} s: {words}");
+    }
+
+    /// A cue to reward the cat.
+    pub fn cue(&self, time_s: f64, words: &str) {
+        eprintln!("REWARD at {time_s:.1} s: {words}");
+    }
+}
+
+fn truncate(s: &str, n: usize) -> String {
+    if s.chars().count() <= n { s.to_string() } else { s.chars().take(n - 3).collect::<String>() + "..." }
+}
+
+/// Plays a two-tone alarm through the first sound player found, in the background; silently nothing
+/// where the machine has no player or no sound device (the banner and bell already went out).
+fn play_alarm_sound() {
+    let path = std::env::temp_dir().join("chaperone-alarm.wav");
+    if !path.exists() && std::fs::write(&path, alarm_wav()).is_err() {
+        return;
+    }
+    for (player, args) in PLAYERS {
+        let started = Command::new(player)
+            .args(args)
+            .arg(&path)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn();
+        if started.is_ok() {
+            return;
+        }
+    }
+}
+
+/// 1.2 s of alternating 880 / 660 Hz tones, 16-bit mono PCM at 22050 Hz, as a WAV file.
+fn alarm_wav() -> Vec<u8> {
+    const RATE: u32 = 22050;
+    let samples: Vec<i16> = (0..RATE * 6 / 5)
+        .map(|i| {
+            let t = i as f64 / RATE as f64;
+            let f = if ((t * 5.0) as u32).is_multiple_of(2) { 880.0 } else { 660.0 };
+            (12000.0 * (2.0 * std::f64::consts::PI * f * t).sin()) as i16
+        })
+        .collect();
+    let data_len = (samples.len() * 2) as u32;
+    let mut wav = Vec::with_capacity(44 + data_len as usize);
+    wav.extend_from_slice(b"RIFF");
+    wav.extend_from_slice(&(36 + data_len).to_le_bytes());
+    wav.extend_from_slice(b"WAVEfmt ");
+    wav.extend_from_slice(&16u32.to_le_bytes());
+    wav.extend_from_slice(&1u16.to_le_bytes()); // PCM
+    wav.extend_from_slice(&1u16.to_le_bytes()); // mono
+    wav.extend_from_slice(&RATE.to_le_bytes());
+    wav.extend_from_slice(&(RATE * 2).to_le_bytes());
+    wav.extend_from_slice(&2u16.to_le_bytes());
+    wav.extend_from_slice(&16u16.to_le_bytes());
+    wav.extend_from_slice(b"data");
+    wav.extend_from_slice(&data_len.to_le_bytes());
+    for s in samples {
+        wav.extend_from_slice(&s.to_le_bytes());
+    }
+    wav
+}
