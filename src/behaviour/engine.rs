@@ -38,6 +38,8 @@ pub struct EngineStatus {
     pub closing_speed: Option<f64>,
     /// Both animals have been seen: unseen faults apply.
     pub meeting: bool,
+    pub cat_seen_ever: bool,
+    pub rat_seen_ever: bool,
 }
 
 pub struct BehaviourEngine {
@@ -138,20 +140,26 @@ impl BehaviourEngine {
         let Some(rat) = &m.rat else {
             return self.freezing.update(t, vec![None], self.rat_length.unwrap_or(0.0));
         };
-        if !rat.points.is_empty() || m.rat_pixel_change.is_none() && !m.pixels {
+        if !rat.points.is_empty() || !m.pixels {
             return self.freezing.update(t, rat.body_points(), self.rat_length.unwrap_or(0.0));
         }
         // A lost rat whose last box is at a shelter or the frame's edge may have gone: no change there says
         // nothing about the rat.
         let may_have_gone = !rat.observed
             && (self.hiding.at_shelter(&rat.bbox, m.frame_size) || at_frame_edge(&rat.bbox, m.frame_size));
-        self.freezing.update_pixels(t, m.rat_pixel_change.filter(|_| !may_have_gone))
+        // Changed pixels as a share of the rat's body (about half its usual box), not of this frame's box:
+        // a box grown by a shadow or a merged blob must not dilute the rat's own motion.
+        let body_area = 0.5 * self.rat_length.unwrap_or(0.0).powi(2);
+        let share = m.rat_changed_px.filter(|_| !may_have_gone && body_area > 0.0).map(|px| px / body_area);
+        self.freezing.update_pixels(t, share)
     }
 
     fn update_status(&mut self, m: &Moment, cat_alarm: bool) {
         let s = &mut self.status;
         s.time_s = m.time_s;
         s.meeting = self.visibility.meeting_started();
+        s.cat_seen_ever = self.cat_length.is_some();
+        s.rat_seen_ever = self.rat_length.is_some();
         s.gap_body_lengths = self.approach.gap;
         s.closing_speed = self.approach.closing_speed;
         s.cat = if self.approach.active().is_some() {
@@ -255,14 +263,7 @@ impl VideoObserver {
             let bbox = if t.is_observed() || t.state == TrackState::Lost { t.last_seen_box } else { t.bbox };
             AnimalView::boxed(bbox, t.is_observed())
         });
-        let rat_pixel_change = rat.as_ref().and_then(|r| self.pixels.changed_share(&r.bbox));
-        Moment {
-            time_s: a.frame.time_s,
-            cat,
-            rat,
-            rat_pixel_change,
-            pixels: true,
-            frame_size: Some(image.dimensions()),
-        }
+        let rat_changed_px = rat.as_ref().and_then(|r| self.pixels.changed_pixels(&r.bbox));
+        Moment { time_s: a.frame.time_s, cat, rat, rat_changed_px, pixels: true, frame_size: Some(image.dimensions()) }
     }
 }

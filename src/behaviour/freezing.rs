@@ -29,7 +29,9 @@ pub struct FreezeConfig {
     /// With pixels (video): a grey level must change by more than this to count as changed (after a 2x2
     /// average, which takes out sensor noise; ezTrack's cutoff is 10).
     pub pixel_cutoff: u8,
-    /// With pixels: below this share of the rat's box changing over `lag_s`, the rat counts as still.
+    /// With pixels: below this many changed pixels over `lag_s`, as a share of the rat's body area (half
+    /// the square of its length), the rat counts as still. (A walking mouse in real footage changes
+    /// several times this; ezTrack's 200-pixel default is of this order for a mouse-sized animal.)
     pub max_pixel_change: f64,
     /// Freezing is a warning when confirmed, and stops the session once it has lasted this long, seconds.
     pub stop_after_s: f64,
@@ -43,7 +45,7 @@ impl Default for FreezeConfig {
             max_speed: 0.12,
             min_duration_s: 0.9,
             pixel_cutoff: 10,
-            max_pixel_change: 0.02,
+            max_pixel_change: 0.05,
             stop_after_s: 3.0,
         }
     }
@@ -130,14 +132,14 @@ impl FreezeDetector {
         self.judge(time_s, measured_at, speed.map(|s| (s < max_speed, s)), "speed_body_lengths_per_s", max_speed)
     }
 
-    /// Feeds a measurement from pixels instead of points: the share of the animal's box whose pixels
-    /// changed over the last `lag_s` (`None` when it could not be measured). Motion inside the animal's
+    /// Feeds a measurement from pixels instead of points: the pixels of the animal's box that changed over
+    /// the last `lag_s`, as a share of its body's area (`None` when it could not be measured). Motion inside the animal's
     /// own box, so a moving cat elsewhere cannot hide a frozen rat (ezTrack's whole-frame count can).
     pub fn update_pixels(&mut self, time_s: f64, changed_share: Option<f64>) -> Option<Change> {
         let measured_at = time_s - self.config.lag_s / 2.0;
         self.last_pixel_change = changed_share;
         let max = self.config.max_pixel_change;
-        self.judge(time_s, measured_at, changed_share.map(|s| (s < max, s)), "changed_share_of_box", max)
+        self.judge(time_s, measured_at, changed_share.map(|s| (s < max, s)), "changed_share_of_body", max)
     }
 
     /// Applies one stillness judgement (`None`: not seen well enough to say) made about `measured_at`.

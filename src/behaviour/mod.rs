@@ -127,9 +127,9 @@ pub struct Moment {
     pub cat: Option<AnimalView>,
     /// The rat, observed or as last seen (a lost rat is still somewhere near where it was last seen).
     pub rat: Option<AnimalView>,
-    /// When there are pixels: the share of the rat's box whose pixels changed over the last
-    /// `freezing.lag_s` (see [`pixel_change`]).
-    pub rat_pixel_change: Option<f64>,
+    /// When there are pixels: how many pixels of the rat's box changed over the last `freezing.lag_s`
+    /// (see [`pixel_change`]).
+    pub rat_changed_px: Option<f64>,
     /// The moment comes from video (pixels were looked at), not from recorded tracks.
     pub pixels: bool,
     /// Frame size in pixels, when known: zones are given as fractions of it.

@@ -1,5 +1,5 @@
-//! Motion inside one animal's box, from pixels: the share of the box whose grey level changed by more
-//! than a cutoff between now and `lag_s` ago (FreezeFrame compares frames 250-300 ms apart; ezTrack
+//! Motion inside one animal's box, from pixels: how many pixels of the box changed their grey level by
+//! more than a cutoff between now and `lag_s` ago (FreezeFrame compares frames 250-300 ms apart; ezTrack
 //! counts changed pixels after a small blur). Measured inside the rat's own box so the cat moving
 //! elsewhere in the frame cannot mask a frozen rat.
 //!
@@ -36,9 +36,9 @@ impl PixelChange {
         self.frames.push_back((time_s, half_grey(image)));
     }
 
-    /// The share of `bbox` (full-size pixels) that changed between the newest frame and the newest one at
-    /// least `lag_s` older; `None` until there is such a frame.
-    pub fn changed_share(&self, bbox: &BBox) -> Option<f64> {
+    /// How many pixels of `bbox` (in full-size pixels) changed between the newest frame and the newest one
+    /// at least `lag_s` older; `None` until there is such a frame.
+    pub fn changed_pixels(&self, bbox: &BBox) -> Option<f64> {
         let (now_t, now) = self.frames.back()?;
         let (_, then) = self.frames.iter().rev().find(|(t, _)| *t <= now_t - self.lag_s)?;
         let (w, h) = now.dimensions();
@@ -57,7 +57,8 @@ impl PixelChange {
                 (&now.as_raw()[row + x1 as usize..row + x2 as usize], &then.as_raw()[row..][x1 as usize..x2 as usize]);
             changed += a.iter().zip(b).filter(|(p, q)| p.abs_diff(**q) > self.cutoff).count() as u32;
         }
-        Some(changed as f64 / ((x2 - x1) * (y2 - y1)) as f64)
+        // Each half-size pixel stands for four.
+        Some(4.0 * changed as f64)
     }
 }
 
@@ -98,12 +99,13 @@ mod tests {
             moving.push(t, &frame_with_square(50 + 4 * i));
         }
         let bbox = BBox::new(80.0, 40.0, 100.0, 60.0);
-        assert_eq!(still.changed_share(&BBox::new(50.0, 40.0, 70.0, 60.0)), Some(0.0));
-        let share = moving.changed_share(&bbox).unwrap();
-        assert!(share > 0.2, "{share}");
+        assert_eq!(still.changed_pixels(&BBox::new(50.0, 40.0, 70.0, 60.0)), Some(0.0));
+        // The square moved 12 px in 0.3 s: two 12x20 strips changed.
+        let changed = moving.changed_pixels(&bbox).unwrap();
+        assert!((300.0..=600.0).contains(&changed), "{changed}");
         // Not enough history yet: no measurement.
         let mut fresh = PixelChange::new(0.25, 10);
         fresh.push(0.0, &frame_with_square(50));
-        assert_eq!(fresh.changed_share(&bbox), None);
+        assert_eq!(fresh.changed_pixels(&bbox), None);
     }
 }

@@ -38,6 +38,16 @@ impl BehaviourLog {
     pub fn observe(&mut self, a: &AnalysedFrame) -> Result<Vec<Change>> {
         let moment = self.observer.observe(a);
         let changes = self.engine.step(&moment);
+        // `CHAPERONE_LOG=chaperone::output::behaviour_log=debug` traces what the engine saw, frame by frame.
+        tracing::debug!(
+            t = moment.time_s,
+            rat_observed = moment.rat.as_ref().map(|r| r.observed),
+            rat_changed_px = moment.rat_changed_px,
+            cat_observed = moment.cat.as_ref().map(|c| c.observed),
+            cat = self.engine.status.cat,
+            rat = self.engine.status.rat,
+            gap = self.engine.status.gap_body_lengths,
+        );
         self.last_moment = Some(moment);
         for change in &changes {
             self.record(change)?;

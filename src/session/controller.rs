@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use crate::behaviour::bout::Bout;
+use crate::behaviour::engine::EngineStatus;
 use crate::behaviour::{Change, Episode};
 use crate::config::BehaviourConfig;
 use crate::detect::Role;
@@ -63,13 +64,23 @@ pub struct SessionConfig {
     pub max_latency_s: f64,
     /// Falling behind for this long is overload, seconds.
     pub overload_s: f64,
+    /// An animal not seen at all this long after the session starts is a fault (`rat_unseen` or
+    /// `cat_unseen`): the camera may not show it, or a rat too still from the start is invisible to
+    /// motion detection. Seconds.
+    pub first_sight_s: f64,
     /// Overrides of what a behaviour means, e.g. `{ fixation = "warn" }`. Names as in `events.jsonl`.
     pub severity: BTreeMap<String, Severity>,
 }
 
 impl Default for SessionConfig {
     fn default() -> Self {
-        SessionConfig { camera_timeout_s: 3.0, max_latency_s: 1.0, overload_s: 3.0, severity: BTreeMap::new() }
+        SessionConfig {
+            camera_timeout_s: 3.0,
+            max_latency_s: 1.0,
+            overload_s: 3.0,
+            first_sight_s: 30.0,
+            severity: BTreeMap::new(),
+        }
     }
 }
 
@@ -107,8 +118,10 @@ pub struct Controller {
     freezing_stop_s: f64,
     hiding_stop_s: f64,
     overload: Bout,
-    /// The overload episode, once confirmed.
-    pub overload_episode: Option<Episode>,
+    start_s: Option<f64>,
+    /// An episode the controller itself started with its last decision (overload, an animal never seen):
+    /// the session records it.
+    pub new_episode: Option<Episode>,
 }
 
 impl Controller {
@@ -118,7 +131,8 @@ impl Controller {
             freezing_stop_s: behaviour.freezing.stop_after_s,
             hiding_stop_s: behaviour.hiding.stop_after_s,
             overload: Bout::new("overload", Role::Other, config.overload_s, 0.0),
-            overload_episode: None,
+            start_s: None,
+            new_episode: None,
         }
     }
 
@@ -138,7 +152,31 @@ impl Controller {
 
     /// Checks, each moment, what has lasted too long: stress signs past their limit, and the machine
     /// falling behind (`latency_s`, capture to decision).
-    pub fn on_moment(&mut self, time_s: f64, running: &[&Episode], latency_s: Option<f64>) -> Option<Decision> {
+    pub fn on_moment(
+        &mut self,
+        time_s: f64,
+        running: &[&Episode],
+        latency_s: Option<f64>,
+        status: &EngineStatus,
+    ) -> Option<Decision> {
+        self.new_episode = None;
+        let start = *self.start_s.get_or_insert(time_s);
+        if time_s - start >= self.config.first_sight_s {
+            for (seen, behaviour, animal) in
+                [(status.rat_seen_ever, "rat_unseen", Role::Rat), (status.cat_seen_ever, "cat_unseen", Role::Cat)]
+            {
+                if !seen {
+                    let e = Episode::new(behaviour, animal, start, time_s).with("never_seen", 1.0);
+                    let words = format!(
+                        "the {animal} has not been seen at all in {:.0} s: is it in view? (a {animal} that has not moved \
+                         at all since the start cannot be told from the background)",
+                        time_s - start
+                    );
+                    self.new_episode = Some(e.clone());
+                    return Some(Decision::Stop(stop_for(&e, time_s, words)));
+                }
+            }
+        }
         for e in running {
             let limit = match e.behaviour.as_str() {
                 "freezing" => self.freezing_stop_s,
@@ -154,7 +192,7 @@ impl Controller {
         let behind = latency_s.is_some_and(|l| l > self.config.max_latency_s);
         let measurements = || BTreeMap::from([("latency_s".to_string(), latency_s.unwrap_or(0.0))]);
         if let Some(Change::Started(e)) = self.overload.update(time_s, behind, measurements) {
-            self.overload_episode = Some(e.clone());
+            self.new_episode = Some(e.clone());
             let words = format!(
                 "the machine cannot keep up: decisions come {:.1} s after capture (the limit is {} s)",
                 latency_s.unwrap_or(0.0),
@@ -214,14 +252,29 @@ pub fn describe(e: &Episode, now: f64) -> String {
 mod tests {
     use super::*;
 
+    fn seen() -> EngineStatus {
+        EngineStatus { cat_seen_ever: true, rat_seen_ever: true, ..Default::default() }
+    }
+
+    #[test]
+    fn an_animal_never_seen_is_a_fault_after_the_first_sight_limit() {
+        let mut c = Controller::new(&SessionConfig::default(), &BehaviourConfig::default());
+        let no_rat = EngineStatus { cat_seen_ever: true, ..Default::default() };
+        assert!(c.on_moment(0.0, &[], None, &no_rat).is_none());
+        assert!(c.on_moment(29.0, &[], None, &no_rat).is_none());
+        let Some(Decision::Stop(r)) = c.on_moment(30.0, &[], None, &no_rat) else { panic!() };
+        assert!(r.fault && r.behaviour == "rat_unseen", "{r:?}");
+        assert_eq!(c.new_episode.as_ref().map(|e| e.behaviour.as_str()), Some("rat_unseen"));
+    }
+
     #[test]
     fn stress_signs_warn_first_and_stop_past_their_limit() {
         let c = Controller::new(&SessionConfig::default(), &BehaviourConfig::default());
         let freezing = Episode::new("freezing", Role::Rat, 10.0, 10.9);
         assert!(matches!(c.on_change(&Change::Started(freezing.clone())), Some(Decision::Warn(_))));
         let mut c = c;
-        assert!(c.on_moment(12.0, &[&freezing], Some(0.05)).is_none());
-        let Some(Decision::Stop(r)) = c.on_moment(13.0, &[&freezing], Some(0.05)) else { panic!() };
+        assert!(c.on_moment(12.0, &[&freezing], Some(0.05), &seen()).is_none());
+        let Some(Decision::Stop(r)) = c.on_moment(13.0, &[&freezing], Some(0.05), &seen()) else { panic!() };
         assert_eq!(r.behaviour, "freezing");
         assert!(!r.fault);
     }
@@ -229,10 +282,10 @@ mod tests {
     #[test]
     fn overload_stops_only_when_it_lasts() {
         let mut c = Controller::new(&SessionConfig::default(), &BehaviourConfig::default());
-        assert!(c.on_moment(0.0, &[], Some(2.0)).is_none());
-        assert!(c.on_moment(1.0, &[], Some(0.1)).is_none(), "one slow frame");
+        assert!(c.on_moment(0.0, &[], Some(2.0), &seen()).is_none());
+        assert!(c.on_moment(1.0, &[], Some(0.1), &seen()).is_none(), "one slow frame");
         for i in 0..30 {
-            if let Some(Decision::Stop(r)) = c.on_moment(2.0 + i as f64 * 0.2, &[], Some(1.5)) {
+            if let Some(Decision::Stop(r)) = c.on_moment(2.0 + i as f64 * 0.2, &[], Some(1.5), &seen()) {
                 assert!(r.fault && r.behaviour == "overload", "{r:?}");
                 assert!((r.time_s - 5.0).abs() < 0.25, "{r:?}");
                 return;

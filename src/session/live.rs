@@ -105,11 +105,24 @@ fn open_camera(_index: u32, _camera_timeout: Duration) -> Result<(Box<dyn FrameS
     Err(Error::Config("this build has no camera support: rebuild with the `camera` feature (the default)".into()))
 }
 
-/// Runs one session to its end. Errors before the session starts (a source that cannot open, an
-/// unwritable output folder) are returned; everything after that ends in a summary.
+/// Runs one session on `options.source` to its end. Errors before the session starts (a source that
+/// cannot open, an unwritable output folder) are returned; everything after that ends in a summary.
 pub fn run_session(config: &Config, detector: &mut dyn Detector, options: &LiveOptions) -> Result<SessionSummary> {
     let camera_timeout = Duration::from_secs_f64(config.session.camera_timeout_s);
-    let (mut source, realtime) = open(&options.source, camera_timeout)?;
+    let (source, realtime) = open(&options.source, camera_timeout)?;
+    run_session_on(config, detector, source, realtime, options)
+}
+
+/// Runs one session on a source already open. A live source (`realtime`) should be wrapped in a
+/// [`Watchdog`], as [`run_session`] does, so that a silent source ends the session instead of hanging it.
+pub fn run_session_on(
+    config: &Config,
+    detector: &mut dyn Detector,
+    mut source: Box<dyn FrameSource>,
+    realtime: bool,
+    options: &LiveOptions,
+) -> Result<SessionSummary> {
+    let camera_timeout = Duration::from_secs_f64(config.session.camera_timeout_s);
     let info = source.info().clone();
     std::fs::create_dir_all(&options.out_dir)
         .map_err(|e| Error::video(&options.out_dir, format!("cannot create this session folder: {e}")))?;
@@ -315,8 +328,9 @@ impl Sink for SessionSink {
             let running: Vec<Episode> = self.behaviour.engine.active().into_iter().cloned().collect();
             let running: Vec<&Episode> = running.iter().collect();
             let latency = self.realtime.then_some(latency_s);
-            if let Some(decision) = self.controller.on_moment(t, &running, latency) {
-                if let (Decision::Stop(_), Some(e)) = (&decision, self.controller.overload_episode.clone()) {
+            let status = &self.behaviour.engine.status;
+            if let Some(decision) = self.controller.on_moment(t, &running, latency, status) {
+                if let Some(e) = self.controller.new_episode.clone() {
                     self.behaviour.record(&Change::Started(e))?;
                 }
                 self.act(decision, captured)?;

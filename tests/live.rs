@@ -1,0 +1,195 @@
+//! `chaperone live` end to end, with recordings replayed in real time as a camera would deliver them
+//! (no camera exists on CI machines): the real detector, tracker, engine and controller.
+
+mod common;
+
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use chaperone::config::Config;
+use chaperone::detect::AnimalDetector;
+use chaperone::session::live::{LiveOptions, LiveSource, run_session_on};
+use chaperone::source::paced::Paced;
+use chaperone::source::video::VideoFile;
+use chaperone::source::watchdog::Watchdog;
+use chaperone::source::{Frame, FrameSource, SourceInfo};
+
+/// Real-time sessions share two cores: one at a time, so that each gets the machine a user's would.
+static ONE_SESSION_AT_A_TIME: Mutex<()> = Mutex::new(());
+
+fn live(args: &[&str], data_dir: &Path) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_chaperone"))
+        .current_dir(common::repo())
+        .env("CHAPERONE_DATA_DIR", data_dir)
+        .arg("live")
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+fn json(path: &Path) -> serde_json::Value {
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+#[test]
+fn a_fast_approach_stops_the_session_with_its_reason_and_exit_code() {
+    let _one = ONE_SESSION_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let work = tempfile::tempdir().unwrap();
+    let dash = common::dash_clip(work.path());
+    let out = work.path().join("session");
+    let hook_file = work.path().join("hook.txt");
+    let hook = format!("echo \"$CHAPERONE_STOP_BEHAVIOUR $CHAPERONE_STOP_FAULT\" > {}", hook_file.display());
+    let run = live(
+        &["--source", dash.to_str().unwrap(), "--realtime", "--duration", "60", "--no-sound", "--on-stop", &hook]
+            .into_iter()
+            .chain(["--out", out.to_str().unwrap()])
+            .collect::<Vec<_>>(),
+        work.path(),
+    );
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert_eq!(run.status.code(), Some(3), "a behaviour stop exits 3: {stderr}");
+    assert!(stderr.contains("SESSION STOPPED"), "the alarm banner: {stderr}");
+    let stdout = String::from_utf8_lossy(&run.stdout);
+    assert!(stdout.contains("the cat approached the rat fast"), "the reason in words: {stdout}");
+
+    let summary = json(&out.join("summary.json"));
+    assert_eq!(summary["outcome"], "stopped");
+    assert_eq!(summary["reason"]["behaviour"], "approach");
+    let stopped_at = summary["reason"]["time_s"].as_f64().unwrap();
+    assert!(stopped_at > 4.0 && stopped_at < 4.8, "the dash starts at 4.0 s; stopped at {stopped_at}");
+    // The alarm goes out with the decision: capture to alarm well within a second.
+    let alarm_ms = summary["alarm_latency_ms"].as_f64().unwrap();
+    assert!(alarm_ms < 1000.0, "{alarm_ms} ms");
+    assert!(summary["latency"]["p95_ms"].as_f64().is_some());
+
+    let events = common::events(&out.join("events.jsonl"));
+    let kinds: Vec<&str> = events.iter().map(|e| e["event"].as_str().unwrap()).collect();
+    assert_eq!(kinds.first(), Some(&"session_started"), "{kinds:?}");
+    assert_eq!(kinds.last(), Some(&"session_ended"), "{kinds:?}");
+    let stop = events.iter().find(|e| e["event"] == "stop").expect("a stop line");
+    assert_eq!(stop["behaviour"], "approach");
+    assert_eq!(stop["fault"], false);
+    assert!(
+        events.iter().any(|e| e["event"] == "confirmed" && e["behaviour"] == "approach" && e["severity"] == "stop"),
+        "{events:?}"
+    );
+    assert_eq!(std::fs::read_to_string(&hook_file).unwrap().trim(), "approach 0", "the --on-stop hook ran");
+
+    // The session is in the history, and the next one is recommended shorter.
+    let history = Command::new(env!("CARGO_BIN_EXE_chaperone"))
+        .env("CHAPERONE_DATA_DIR", work.path())
+        .arg("history")
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&history.stdout);
+    assert!(history.status.success() && text.contains("STOP: the cat approached"), "{text}");
+    assert!(text.contains("next session: 1:00"), "after a stop at 4 s, the shortest session: {text}");
+}
+
+#[test]
+fn a_calm_meeting_runs_its_planned_length() {
+    let _one = ONE_SESSION_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let work = tempfile::tempdir().unwrap();
+    let out = work.path().join("session");
+    let demo = common::generated("demo-meeting.mp4");
+    let args = ["--source", demo.to_str().unwrap(), "--realtime", "--duration", "8", "--no-sound"];
+    let run = live(&args.into_iter().chain(["--out", out.to_str().unwrap()]).collect::<Vec<_>>(), work.path());
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert!(run.status.success(), "no stop, exit 0: {stderr}");
+    let summary = json(&out.join("summary.json"));
+    assert_eq!(summary["outcome"], "completed", "{summary}");
+    assert!(summary["reason"].is_null());
+    let length = summary["length_s"].as_f64().unwrap();
+    assert!((8.0..8.5).contains(&length), "{length}");
+    let p95 = summary["latency"]["p95_ms"].as_f64().unwrap();
+    assert!(p95 > 0.0 && p95 < 1000.0, "{p95}");
+    assert!(!common::events(&out.join("events.jsonl")).iter().any(|e| e["event"] == "stop"));
+    let history: Vec<serde_json::Value> = common::events(&work.path().join("history.jsonl"));
+    assert_eq!(history.len(), 1);
+    assert_eq!(history[0]["outcome"], "completed");
+}
+
+/// A real recording that delivers `frames` frames and then nothing, ever: a camera whose driver hangs.
+struct HangsAfter {
+    inner: VideoFile,
+    frames: u64,
+}
+
+impl FrameSource for HangsAfter {
+    fn info(&self) -> &SourceInfo {
+        self.inner.info()
+    }
+    fn next_frame(&mut self) -> chaperone::Result<Option<Frame>> {
+        match self.inner.next_frame()? {
+            Some(f) if f.index < self.frames => Ok(Some(f)),
+            _ => loop {
+                std::thread::sleep(Duration::from_secs(3600));
+            },
+        }
+    }
+}
+
+#[test]
+fn a_camera_that_stops_delivering_ends_the_session_as_camera_lost() {
+    let _one = ONE_SESSION_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let work = tempfile::tempdir().unwrap();
+    let demo = common::generated("demo-meeting.mp4");
+    let mut config = Config::default();
+    config.session.camera_timeout_s = 1.5;
+    let mut detector = AnimalDetector::load(&config).unwrap();
+    let hanging = HangsAfter { inner: VideoFile::open(&demo).unwrap(), frames: 75 };
+    let source = Watchdog::new(Box::new(Paced::new(hanging)), Duration::from_secs_f64(1.5));
+    let options = LiveOptions {
+        source: LiveSource::File { path: demo.clone(), realtime: true },
+        duration_s: 60.0,
+        out_dir: work.path().join("session"),
+        history: None,
+        on_stop: None,
+        sound: false,
+    };
+    let started = Instant::now();
+    let summary = run_session_on(&config, &mut detector, Box::new(source), true, &options).unwrap();
+    let reason = summary.reason.expect("a stop");
+    assert_eq!(reason.behaviour, "camera_lost", "{reason:?}");
+    assert!(reason.fault);
+    // 75 frames at 25 fps: the last at 2.96 s; silence is called within the 1.5 s allowed (plus a frame).
+    assert!(reason.time_s > 4.3 && reason.time_s < 4.7, "stopped at {}", reason.time_s);
+    assert!(started.elapsed() < Duration::from_secs(15), "never a hang: {:?}", started.elapsed());
+    let events = common::events(&options.out_dir.join("events.jsonl"));
+    assert!(events.iter().any(|e| e["event"] == "stop" && e["behaviour"] == "camera_lost"), "{events:?}");
+    assert!(summary.episodes.iter().any(|e| e.behaviour == "camera_lost"));
+}
+
+#[test]
+fn killing_a_session_leaves_a_valid_event_log() {
+    let _one = ONE_SESSION_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let work = tempfile::tempdir().unwrap();
+    let dash = common::dash_clip(work.path());
+    let out = work.path().join("session");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_chaperone"))
+        .current_dir(common::repo())
+        .env("CHAPERONE_DATA_DIR", work.path())
+        .args(["live", "--source", dash.to_str().unwrap(), "--realtime", "--duration", "60", "--no-sound", "--out"])
+        .arg(&out)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    // Kill it once the approach has been confirmed but before the session closes its log.
+    let events = out.join("events.jsonl");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while Instant::now() < deadline {
+        let text = std::fs::read_to_string(&events).unwrap_or_default();
+        if text.contains("\"confirmed\"") {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let lines = common::events(&events);
+    assert_eq!(lines[0]["event"], "session_started");
+    assert!(lines.iter().any(|e| e["event"] == "confirmed" && e["behaviour"] == "approach"), "{lines:?}");
+}
