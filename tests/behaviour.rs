@@ -1,36 +1,129 @@
-//! The behaviour engine inside `analyze`, on rendered clips run through the real detector and tracker:
-//! a cat dashing at the rat is a fast approach, confirmed within half a second; a calm meeting is not.
+//! The behaviour engine inside `analyze`, on rendered meetings run through the real detector, motion
+//! detection and tracker: each clip shows one behaviour, which must be confirmed in its time window and
+//! nothing else with it; the calm demo meeting shows nothing.
 
 mod common;
 
-#[test]
-fn a_dash_at_the_rat_is_an_approach_and_a_calm_meeting_is_not() {
-    let work = tempfile::tempdir().unwrap();
-    let dash = common::dash_clip(work.path());
-    let calm = common::generated("demo-meeting.mp4");
-    let out = work.path().join("out");
-    let run = common::chaperone(&[
-        "analyze",
-        dash.to_str().unwrap(),
-        calm.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-        "--no-video",
-        "--quiet",
-    ]);
-    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
 
-    let dash_events = common::events(&out.join("dash/events.jsonl"));
-    let confirmed: Vec<&serde_json::Value> =
-        dash_events.iter().filter(|e| e["event"] == "confirmed" && e["behaviour"] == "approach").collect();
-    assert_eq!(confirmed.len(), 1, "{dash_events:?}");
-    let at = confirmed[0]["confirmed_s"].as_f64().unwrap();
-    assert!(at > 4.0 && at <= 4.6, "the dash starts at 4.0 s; approach confirmed at {at}");
-    assert!(confirmed[0]["onset_s"].as_f64().unwrap() <= at);
-    assert_eq!(confirmed[0]["animal"], "cat");
+use common::Meeting;
+
+/// Shelter zone of the hiding clip, as a config: the box drawn at (780, 280), 120x100, in a 960x480 frame.
+const SHELTER_CONFIG: &str = "[behaviour.hiding]\nshelters = [[0.8125, 0.5833, 0.9375, 0.7917]]\n";
+
+fn analyze(inputs: &[PathBuf], out: &Path, config: Option<&Path>) {
+    let mut args: Vec<String> = Vec::new();
+    if let Some(c) = config {
+        args.extend(["--config".into(), c.display().to_string()]);
+    }
+    args.push("analyze".into());
+    args.extend(inputs.iter().map(|p| p.display().to_string()));
+    args.extend(["--out".into(), out.display().to_string(), "--no-video".into(), "--quiet".into()]);
+    let run = common::chaperone(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+}
+
+/// The behaviours confirmed in `dir/events.jsonl`, and when.
+fn confirmed(dir: &Path) -> Vec<(String, f64, f64)> {
+    common::events(&dir.join("events.jsonl"))
+        .iter()
+        .filter(|e| e["event"] == "confirmed")
+        .map(|e| {
+            (
+                e["behaviour"].as_str().unwrap().to_string(),
+                e["onset_s"].as_f64().unwrap(),
+                e["confirmed_s"].as_f64().unwrap(),
+            )
+        })
+        .collect()
+}
+
+fn expect_one(out: &Path, clip: &str, behaviour: &str, window: (f64, f64)) {
+    let found = confirmed(&out.join(clip));
+    let kinds: BTreeSet<&str> = found.iter().map(|f| f.0.as_str()).collect();
+    assert_eq!(kinds, BTreeSet::from([behaviour]), "{clip}: {found:?}");
+    let (_, onset, at) = &found[0];
+    assert!(*at >= window.0 && *at <= window.1, "{clip}: {behaviour} confirmed at {at}, expected {window:?}");
+    assert!(onset <= at, "{clip}: onset {onset} after confirmation {at}");
+}
+
+#[test]
+fn each_rendered_behaviour_is_confirmed_in_time_and_alone() {
+    let work = tempfile::tempdir().unwrap();
+    let dir = work.path();
+    let clips = vec![
+        common::dash_clip(dir),
+        common::freeze_clip(dir),
+        // Walks toward the rat at 0.7 body lengths per second for 2 s, then stares at it from close by.
+        Meeting {
+            name: "stare",
+            seconds: 9,
+            width: 640,
+            cat_size: ("200", "-1"),
+            cat_at: ("if(lt(t,2),20+140*t,300)", "230"),
+            rat_at: ("540+15*sin(3*t)", "300+6*sin(2*t)"),
+            shelter: None,
+        }
+        .render(dir),
+        // Sits upright for 4 s, then crouches (flatter and longer) and creeps at a quarter body length per
+        // second toward the rat.
+        Meeting {
+            name: "stalk",
+            seconds: 10,
+            width: 960,
+            cat_size: ("if(lt(t,4),200,250)", "if(lt(t,4),150,95)"),
+            cat_at: ("if(lt(t,4),100+3*sin(2*t),100+50*(t-4))", "if(lt(t,4),230,285)"),
+            rat_at: ("800+15*sin(3*t)", "340+6*sin(2*t)"),
+            shelter: None,
+        }
+        .render(dir),
+        // Sits 3.5 body lengths away, swaying a little, for 9 s.
+        Meeting {
+            name: "calm",
+            seconds: 9,
+            width: 960,
+            cat_size: ("180", "-1"),
+            cat_at: ("20+5*sin(t)", "230"),
+            rat_at: ("840+15*sin(3*t)", "300+6*sin(2*t)"),
+            shelter: None,
+        }
+        .render(dir),
+        common::generated("demo-meeting.mp4"),
+    ];
+    let hide = Meeting {
+        name: "hide",
+        seconds: 10,
+        width: 960,
+        cat_size: ("180", "-1"),
+        cat_at: ("20", "230"),
+        rat_at: ("if(lt(t,3),600+70*t,810+5*sin(3*t))", "310+6*sin(2*t)"),
+        shelter: Some((780, 280)),
+    }
+    .render(dir);
+    let out = dir.join("out");
+    analyze(&clips, &out, None);
+    let config = dir.join("shelter.toml");
+    std::fs::write(&config, SHELTER_CONFIG).unwrap();
+    analyze(&[hide], &out, Some(&config));
+
+    // The dash starts at 4.0 s: an approach is immediate.
+    expect_one(&out, "dash", "approach", (4.0, 4.6));
+    // Still from 2 s; the speed window takes a second to see it, then 3 s of stare.
+    expect_one(&out, "stare", "fixation", (5.0, 6.5));
+    expect_one(&out, "stalk", "stalking", (4.5, 8.0));
+    // Calm for 5 s from the start (the gap's trend needs a moment).
+    expect_one(&out, "calm", "calm", (5.0, 8.0));
+    // Stops dead at 3.0 s: freezing 0.9 s later.
+    expect_one(&out, "freeze", "freezing", (3.5, 4.5));
+    // Into the shelter at about 2.5 s: hiding 3 s later.
+    expect_one(&out, "hide", "hiding", (5.0, 6.5));
+    assert!(confirmed(&out.join("demo-meeting")).is_empty(), "a slow drift is nothing");
+
     let summary: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(out.join("dash/summary.json")).unwrap()).unwrap();
-    assert_eq!(summary["episodes"].as_array().unwrap().len(), 1);
-
-    assert!(common::events(&out.join("demo-meeting/events.jsonl")).is_empty(), "a slow drift is not an approach");
+    let episodes = summary["episodes"].as_array().unwrap();
+    assert_eq!(episodes.len(), 1, "{episodes:?}");
+    assert_eq!(episodes[0]["animal"], "cat");
+    assert!(episodes[0]["end_s"].as_f64().is_some(), "ended by the end of the video");
 }

@@ -193,3 +193,22 @@ fn killing_a_session_leaves_a_valid_event_log() {
     assert_eq!(lines[0]["event"], "session_started");
     assert!(lines.iter().any(|e| e["event"] == "confirmed" && e["behaviour"] == "approach"), "{lines:?}");
 }
+
+#[test]
+fn a_rat_freezing_past_its_limit_is_warned_then_stops_the_session() {
+    let _one = ONE_SESSION_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let work = tempfile::tempdir().unwrap();
+    let clip = common::freeze_clip(work.path());
+    let out = work.path().join("session");
+    let args = ["--source", clip.to_str().unwrap(), "--realtime", "--duration", "60", "--no-sound", "--no-history"];
+    let run = live(&args.into_iter().chain(["--out", out.to_str().unwrap()]).collect::<Vec<_>>(), work.path());
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert_eq!(run.status.code(), Some(3), "{stderr}");
+    assert!(stderr.contains("WARNING") && stderr.contains("the rat is freezing"), "warned first: {stderr}");
+    let summary = json(&out.join("summary.json"));
+    assert_eq!(summary["reason"]["behaviour"], "freezing", "{summary}");
+    // Freezing from about 3 s; the default limit is 3 s of it.
+    let at = summary["reason"]["time_s"].as_f64().unwrap();
+    assert!((5.5..7.0).contains(&at), "stopped at {at}");
+    assert!(!work.path().join("history.jsonl").exists(), "--no-history keeps none");
+}

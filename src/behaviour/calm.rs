@@ -1,10 +1,11 @@
 //! Calm, the moment to reward: the cat in view and not attending to the rat (far enough, not closing in,
 //! no alarm-worthy behaviour running) for a while. A cue to the owner, never an alarm.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 
 use serde::{Deserialize, Serialize};
 
+use super::approach::slope;
 use super::bout::Bout;
 use super::{Change, Episode};
 use crate::detect::Role;
@@ -14,8 +15,10 @@ use crate::detect::Role;
 pub struct CalmConfig {
     /// The cat at least this far from the rat, body lengths.
     pub min_gap: f64,
-    /// And closing in no faster than this, body lengths per second.
+    /// And closing in no faster than this, body lengths per second, over `window_s`.
     pub max_closing_speed: f64,
+    /// The closing speed is the trend over this long, seconds (a sway or a jittery box is not closing in).
+    pub window_s: f64,
     /// For this long, seconds, before the cue.
     pub min_duration_s: f64,
     /// Calm ends once the rule has not held for this long, seconds.
@@ -24,21 +27,24 @@ pub struct CalmConfig {
 
 impl Default for CalmConfig {
     fn default() -> Self {
-        CalmConfig { min_gap: 3.0, max_closing_speed: 0.3, min_duration_s: 5.0, end_grace_s: 1.0 }
+        CalmConfig { min_gap: 3.0, max_closing_speed: 0.3, window_s: 2.0, min_duration_s: 5.0, end_grace_s: 1.0 }
     }
 }
 
 /// What the calm rule looks at, one moment.
 pub struct CalmInputs {
     pub cat_in_view: bool,
+    /// Gap from the cat to the rat, body lengths.
     pub gap: Option<f64>,
-    pub closing_speed: Option<f64>,
-    /// Any alarm-worthy behaviour of the cat running (approach, stalking, fixation).
-    pub cat_alarm: bool,
+    /// Anything worrying running: the cat's approach, stalking or fixation, the rat's freezing or hiding
+    /// (a meeting with a stressed rat is not going well, however still the cat).
+    pub alarm: bool,
 }
 
 pub struct CalmDetector {
     config: CalmConfig,
+    /// (time, gap) over `window_s`.
+    gaps: VecDeque<(f64, f64)>,
     bout: Bout,
 }
 
@@ -46,6 +52,7 @@ impl CalmDetector {
     pub fn new(config: &CalmConfig) -> CalmDetector {
         CalmDetector {
             config: config.clone(),
+            gaps: VecDeque::new(),
             bout: Bout::new("calm", Role::Cat, config.min_duration_s, config.end_grace_s),
         }
     }
@@ -56,10 +63,18 @@ impl CalmDetector {
 
     pub fn update(&mut self, time_s: f64, i: &CalmInputs) -> Option<Change> {
         let c = &self.config;
+        match i.gap {
+            Some(g) => self.gaps.push_back((time_s, g)),
+            None => self.gaps.clear(),
+        }
+        while self.gaps.front().is_some_and(|(t, _)| *t < time_s - c.window_s) {
+            self.gaps.pop_front();
+        }
+        let closing = (self.gaps.len() >= 3).then(|| -slope(&self.gaps));
         let holds = i.cat_in_view
-            && !i.cat_alarm
+            && !i.alarm
             && i.gap.is_some_and(|g| g >= c.min_gap)
-            && i.closing_speed.is_none_or(|s| s <= c.max_closing_speed);
+            && closing.is_none_or(|s| s <= c.max_closing_speed);
         self.bout.update(time_s, holds, || BTreeMap::from([("gap_body_lengths".to_string(), i.gap.unwrap_or(0.0))]))
     }
 

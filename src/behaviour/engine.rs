@@ -53,6 +53,8 @@ pub struct BehaviourEngine {
     visibility: VisibilityWatch,
     cat_length: Option<f64>,
     rat_length: Option<f64>,
+    /// The rat has been measured moving in pixels at least once.
+    rat_seen_moving: bool,
     pub status: EngineStatus,
 }
 
@@ -69,6 +71,7 @@ impl BehaviourEngine {
             visibility: VisibilityWatch::new(&config.visibility),
             cat_length: None,
             rat_length: None,
+            rat_seen_moving: false,
             status: EngineStatus::default(),
         }
     }
@@ -122,12 +125,9 @@ impl BehaviourEngine {
 
         let cat_alarm =
             self.approach.active().is_some() || self.stalking.active().is_some() || self.fixation.active().is_some();
-        let calm_inputs = CalmInputs {
-            cat_in_view: cat.is_some(),
-            gap: self.approach.gap,
-            closing_speed: self.approach.closing_speed,
-            cat_alarm,
-        };
+        let rat_stressed = self.freezing.active().is_some() || self.hiding.active().is_some();
+        let calm_inputs =
+            CalmInputs { cat_in_view: cat.is_some(), gap: self.approach.gap, alarm: cat_alarm || rat_stressed };
         changes.extend(self.calm.update(t, &calm_inputs));
         self.update_status(m, cat_alarm);
         changes
@@ -151,7 +151,10 @@ impl BehaviourEngine {
         // a box grown by a shadow or a merged blob must not dilute the rat's own motion.
         let body_area = 0.5 * self.rat_length.unwrap_or(0.0).powi(2);
         let share = m.rat_changed_px.filter(|_| !may_have_gone && body_area > 0.0).map(|px| px / body_area);
-        self.freezing.update_pixels(t, share)
+        // Freezing is a rat that stopped moving. A "rat" never measured moving is more likely a ghost of the
+        // background (where the rat was while the background was learnt): no change there means nothing.
+        self.rat_seen_moving |= rat.observed && share.is_some_and(|s| s >= self.config.freezing.max_pixel_change);
+        self.freezing.update_pixels(t, share.filter(|_| self.rat_seen_moving))
     }
 
     fn update_status(&mut self, m: &Moment, cat_alarm: bool) {

@@ -54,23 +54,77 @@ pub fn chaperone(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_chaperone")).current_dir(repo()).args(args).output().unwrap()
 }
 
-/// The real cat photo (chelsea.png) on a floor, still for 4 s and then dashing right at 400 px/s (two of
-/// its 200 px body lengths per second) at a dark rodent-sized shape that shuffles in place.
+/// A rendered meeting: the real cat photo (chelsea.png) and a dark rodent-sized shape (46x24) on a plain
+/// floor, moving per ffmpeg expressions of `t`, with sensor noise, encoded as H.264 at 25 fps.
+pub struct Meeting<'a> {
+    pub name: &'a str,
+    pub seconds: u32,
+    pub width: u32,
+    /// The cat's width and height (ffmpeg `scale` expressions, evaluated per frame).
+    pub cat_size: (&'a str, &'a str),
+    pub cat_at: (&'a str, &'a str),
+    pub rat_at: (&'a str, &'a str),
+    /// A shelter drawn over the rat: (x, y) of a 120x100 box.
+    pub shelter: Option<(u32, u32)>,
+}
+
+impl Meeting<'_> {
+    pub fn render(&self, dir: &Path) -> PathBuf {
+        let out = dir.join(format!("{}.mp4", self.name));
+        let (s, w) = (self.seconds, self.width);
+        let mut graph = format!(
+            "[1]scale=w='{}':h='{}':eval=frame[cat];[0][cat]overlay=x='{}':y='{}':shortest=1[s];\
+             [s][2]overlay=x='{}':y='{}':shortest=1",
+            self.cat_size.0, self.cat_size.1, self.cat_at.0, self.cat_at.1, self.rat_at.0, self.rat_at.1
+        );
+        if let Some((x, y)) = self.shelter {
+            graph.push_str(&format!("[r];[r][3]overlay=x={x}:y={y}:shortest=1"));
+        }
+        graph.push_str(",noise=alls=6:allf=t");
+        let ok = Command::new("ffmpeg")
+            .args(["-loglevel", "error", "-y", "-f", "lavfi", "-i", &format!("color=c=0xd9d2c5:s={w}x480:r=25:d={s}")])
+            .args(["-loop", "1", "-i"])
+            .arg(generated("chelsea.png"))
+            .args(["-f", "lavfi", "-i", &format!("color=c=0x3a3028:s=46x24:r=25:d={s}")])
+            .args(["-f", "lavfi", "-i", &format!("color=c=0x8a6a3a:s=120x100:r=25:d={s}")])
+            .args(["-filter_complex", &graph, "-t", &s.to_string()])
+            .args(["-c:v", "libx264", "-preset", "veryfast", "-pix_fmt", "yuv420p"])
+            .arg(&out)
+            .status()
+            .expect("ffmpeg must be installed: run `scripts/setup.sh`");
+        assert!(ok.success(), "ffmpeg could not render {}", self.name);
+        out
+    }
+}
+
+/// The cat (200 px long) still for 4 s, then dashing right at 400 px/s (two body lengths per second) at
+/// the rodent, which shuffles in place.
 pub fn dash_clip(dir: &Path) -> PathBuf {
-    let out = dir.join("dash.mp4");
-    let graph = "[1]scale=200:-1[cat];[0][cat]overlay=x='if(lt(t,4),20,20+400*(t-4))':y=230:shortest=1[s];\
-                 [s][2]overlay=x='540+15*sin(3*t)':y='300+6*sin(2*t)':shortest=1,noise=alls=6:allf=t";
-    let ok = Command::new("ffmpeg")
-        .args(["-loglevel", "error", "-y", "-f", "lavfi", "-i", "color=c=0xd9d2c5:s=640x480:r=25:d=7", "-loop", "1"])
-        .arg("-i")
-        .arg(generated("chelsea.png"))
-        .args(["-f", "lavfi", "-i", "color=c=0x3a3028:s=46x24:r=25:d=7", "-filter_complex", graph])
-        .args(["-t", "7", "-c:v", "libx264", "-preset", "veryfast", "-pix_fmt", "yuv420p"])
-        .arg(&out)
-        .status()
-        .unwrap();
-    assert!(ok.success(), "ffmpeg could not render the clip");
-    out
+    Meeting {
+        name: "dash",
+        seconds: 7,
+        width: 640,
+        cat_size: ("200", "-1"),
+        cat_at: ("if(lt(t,4),20,20+400*(t-4))", "230"),
+        rat_at: ("540+15*sin(3*t)", "300+6*sin(2*t)"),
+        shelter: None,
+    }
+    .render(dir)
+}
+
+/// The cat sits far from the rat (3.5 body lengths) the whole time while the rodent scurries until 3 s
+/// and then stops dead.
+pub fn freeze_clip(dir: &Path) -> PathBuf {
+    Meeting {
+        name: "freeze",
+        seconds: 9,
+        width: 960,
+        cat_size: ("180", "-1"),
+        cat_at: ("20", "230"),
+        rat_at: ("if(lt(t,3),700+40*t+10*sin(5*t),820+10*sin(15))", "300+if(lt(t,3),8*sin(4*t),8*sin(12))"),
+        shelter: None,
+    }
+    .render(dir)
 }
 
 /// The lines of an `events.jsonl`, each parsed (a line that is not JSON fails the test).
