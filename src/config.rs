@@ -19,7 +19,7 @@ use crate::behaviour::stalking::StalkingConfig;
 use crate::behaviour::visibility::VisibilityConfig;
 use crate::error::{Error, Result};
 use crate::motion::MotionConfig;
-use crate::session::controller::SessionConfig;
+use crate::session::controller::{BEHAVIOURS, SessionConfig};
 use crate::track::TrackerConfig;
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -196,6 +196,7 @@ impl Config {
             )));
         }
         self.validate_motion_and_tracker()?;
+        self.validate_behaviour_and_session()?;
         if self.runtime.threads == Some(0) {
             return Err(Error::Config("runtime.threads must be at least 1".into()));
         }
@@ -215,17 +216,111 @@ impl Config {
                 r.enclosure_margin
             )));
         }
-        if let Some([x1, y1, x2, y2]) = r.enclosure {
-            let inside = [x1, y1, x2, y2].iter().all(|v| (0.0..=1.0).contains(v));
-            if !inside || x2 <= x1 || y2 <= y1 {
+        if let Some(enclosure) = r.enclosure {
+            fractions_box("roles.enclosure", enclosure)?;
+        }
+        Ok(())
+    }
+}
+
+impl Config {
+    fn validate_behaviour_and_session(&self) -> Result<()> {
+        let b = &self.behaviour;
+        let f = &b.freezing;
+        positive("behaviour.freezing.smoothing_s", f.smoothing_s)?;
+        positive("behaviour.freezing.lag_s", f.lag_s)?;
+        positive("behaviour.freezing.min_duration_s", f.min_duration_s)?;
+        positive("behaviour.freezing.stop_after_s", f.stop_after_s)?;
+        amount("behaviour.freezing.max_speed", f.max_speed, "body lengths per second")?;
+        amount("behaviour.freezing.max_pixel_change", f.max_pixel_change, "share of the body's area")?;
+        let ap = &b.approach;
+        positive("behaviour.approach.window_s", ap.window_s)?;
+        if !(ap.calm_speed < ap.fast_speed && ap.calm_speed >= 0.0 && ap.max_gap > 0.0) {
+            return Err(Error::Config(format!(
+                "behaviour.approach needs 0 <= calm_speed ({}) < fast_speed ({}) and max_gap ({}) > 0",
+                ap.calm_speed, ap.fast_speed, ap.max_gap
+            )));
+        }
+        let st = &b.stalking;
+        positive("behaviour.stalking.baseline_s", st.baseline_s)?;
+        positive("behaviour.stalking.window_s", st.window_s)?;
+        positive("behaviour.stalking.min_duration_s", st.min_duration_s)?;
+        zero_or_more("behaviour.stalking.baseline_min_s", st.baseline_min_s)?;
+        zero_or_more("behaviour.stalking.end_grace_s", st.end_grace_s)?;
+        unit("behaviour.stalking.lowered_ratio", st.lowered_ratio as f32)?;
+        amount("behaviour.stalking.min_creep_speed", st.min_creep_speed, "body lengths per second")?;
+        amount("behaviour.stalking.max_gap", st.max_gap, "body lengths")?;
+        let fx = &b.fixation;
+        positive("behaviour.fixation.speed_window_s", fx.speed_window_s)?;
+        positive("behaviour.fixation.min_duration_s", fx.min_duration_s)?;
+        zero_or_more("behaviour.fixation.end_grace_s", fx.end_grace_s)?;
+        amount("behaviour.fixation.max_speed", fx.max_speed, "body lengths per second")?;
+        amount("behaviour.fixation.heading_move", fx.heading_move, "body lengths")?;
+        amount("behaviour.fixation.max_gap", fx.max_gap, "body lengths")?;
+        if !(0.0..=180.0).contains(&fx.max_angle_deg) {
+            return Err(Error::Config(format!(
+                "behaviour.fixation.max_angle_deg must be between 0 and 180 degrees, got {}",
+                fx.max_angle_deg
+            )));
+        }
+        let c = &b.calm;
+        positive("behaviour.calm.window_s", c.window_s)?;
+        positive("behaviour.calm.min_duration_s", c.min_duration_s)?;
+        zero_or_more("behaviour.calm.end_grace_s", c.end_grace_s)?;
+        amount("behaviour.calm.min_gap", c.min_gap, "body lengths")?;
+        zero_or_more("behaviour.calm.max_closing_speed", c.max_closing_speed)?;
+        let h = &b.hiding;
+        positive("behaviour.hiding.min_duration_s", h.min_duration_s)?;
+        positive("behaviour.hiding.stop_after_s", h.stop_after_s)?;
+        zero_or_more("behaviour.hiding.margin", h.margin)?;
+        unit("behaviour.hiding.shrink_ratio", h.shrink_ratio as f32)?;
+        for (i, zone) in h.shelters.iter().enumerate() {
+            fractions_box(&format!("behaviour.hiding.shelters[{i}]"), *zone)?;
+        }
+        positive("behaviour.visibility.rat_unseen_s", b.visibility.rat_unseen_s)?;
+        positive("behaviour.visibility.cat_unseen_s", b.visibility.cat_unseen_s)?;
+        let se = &self.session;
+        positive("session.camera_timeout_s", se.camera_timeout_s)?;
+        positive("session.max_latency_s", se.max_latency_s)?;
+        positive("session.overload_s", se.overload_s)?;
+        positive("session.first_sight_s", se.first_sight_s)?;
+        for name in se.severity.keys() {
+            if !BEHAVIOURS.contains(&name.as_str()) {
                 return Err(Error::Config(format!(
-                    "roles.enclosure must be [x1, y1, x2, y2] fractions of the frame with x1 < x2 and y1 < y2, got {:?}",
-                    [x1, y1, x2, y2]
+                    "session.severity: no behaviour is called `{name}`; the names are {}",
+                    BEHAVIOURS.join(", ")
                 )));
             }
         }
         Ok(())
     }
+}
+
+/// `[x1, y1, x2, y2]` as fractions of the frame, a box of some size.
+fn fractions_box(key: &str, [x1, y1, x2, y2]: [f32; 4]) -> Result<()> {
+    let inside = [x1, y1, x2, y2].iter().all(|v| (0.0..=1.0).contains(v));
+    if inside && x1 < x2 && y1 < y2 {
+        Ok(())
+    } else {
+        Err(Error::Config(format!(
+            "{key} must be [x1, y1, x2, y2] fractions of the frame with x1 < x2 and y1 < y2, got {:?}",
+            [x1, y1, x2, y2]
+        )))
+    }
+}
+
+/// A positive amount in the named unit.
+fn amount(key: &str, v: f64, unit_name: &str) -> Result<()> {
+    if v > 0.0 && v.is_finite() {
+        Ok(())
+    } else {
+        Err(Error::Config(format!("{key} must be a positive number of {unit_name}, got {v}")))
+    }
+}
+
+/// Zero or more (seconds, or a margin).
+fn zero_or_more(key: &str, v: f64) -> Result<()> {
+    if v >= 0.0 && v.is_finite() { Ok(()) } else { Err(Error::Config(format!("{key} must be zero or more, got {v}"))) }
 }
 
 /// A share, probability or score: between 0 and 1.
@@ -279,24 +374,6 @@ impl Config {
         }
         positive("tracker.coast_s", t.coast_s)?;
         positive("tracker.forget_s", t.forget_s)?;
-        let f = &self.behaviour.freezing;
-        positive("behaviour.freezing.smoothing_s", f.smoothing_s)?;
-        positive("behaviour.freezing.lag_s", f.lag_s)?;
-        positive("behaviour.freezing.min_duration_s", f.min_duration_s)?;
-        if !(f.max_speed > 0.0 && f.max_speed.is_finite()) {
-            return Err(Error::Config(format!(
-                "behaviour.freezing.max_speed must be a positive number of body lengths per second, got {}",
-                f.max_speed
-            )));
-        }
-        let ap = &self.behaviour.approach;
-        positive("behaviour.approach.window_s", ap.window_s)?;
-        if !(ap.calm_speed < ap.fast_speed && ap.calm_speed >= 0.0 && ap.max_gap > 0.0) {
-            return Err(Error::Config(format!(
-                "behaviour.approach needs 0 <= calm_speed ({}) < fast_speed ({}) and max_gap ({}) > 0",
-                ap.calm_speed, ap.fast_speed, ap.max_gap
-            )));
-        }
         if t.confirm_hits == 0 {
             return Err(Error::Config("tracker.confirm_hits must be at least 1".into()));
         }

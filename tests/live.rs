@@ -212,3 +212,59 @@ fn a_rat_freezing_past_its_limit_is_warned_then_stops_the_session() {
     assert!((5.5..7.0).contains(&at), "stopped at {at}");
     assert!(!work.path().join("history.jsonl").exists(), "--no-history keeps none");
 }
+
+#[test]
+fn ctrl_c_ends_the_session_with_its_summary_and_history() {
+    let _one = ONE_SESSION_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let work = tempfile::tempdir().unwrap();
+    let out = work.path().join("session");
+    let demo = common::generated("demo-meeting.mp4");
+    let child = Command::new(env!("CARGO_BIN_EXE_chaperone"))
+        .current_dir(common::repo())
+        .env("CHAPERONE_DATA_DIR", work.path())
+        .args(["live", "--source", demo.to_str().unwrap(), "--realtime", "--duration", "60", "--no-sound", "--out"])
+        .arg(&out)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !out.join("events.jsonl").exists() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    std::thread::sleep(Duration::from_secs(2));
+    let sent = Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap();
+    assert!(sent.success());
+    let done = child.wait_with_output().unwrap();
+    assert!(done.status.success(), "an owner's Ctrl-C is not an error: {:?}", done.status);
+    let summary = json(&out.join("summary.json"));
+    assert_eq!(summary["outcome"], "interrupted", "{summary}");
+    let history = common::events(&work.path().join("history.jsonl"));
+    assert_eq!(history[0]["outcome"], "interrupted");
+    assert_eq!(common::events(&out.join("events.jsonl")).last().unwrap()["event"], "session_ended");
+}
+
+#[test]
+fn a_machine_that_cannot_keep_up_stops_the_session_as_overload() {
+    let _one = ONE_SESSION_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let work = tempfile::tempdir().unwrap();
+    let out = work.path().join("session");
+    // No machine decides within a millisecond of capture: every frame is late.
+    let config = work.path().join("strict.toml");
+    std::fs::write(&config, "[session]\nmax_latency_s = 0.001\noverload_s = 2.0\n").unwrap();
+    let demo = common::generated("demo-meeting.mp4");
+    let run = Command::new(env!("CARGO_BIN_EXE_chaperone"))
+        .current_dir(common::repo())
+        .env("CHAPERONE_DATA_DIR", work.path())
+        .args(["--config", config.to_str().unwrap(), "live", "--source", demo.to_str().unwrap(), "--realtime"])
+        .args(["--duration", "60", "--no-sound", "--out", out.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(run.status.code(), Some(4), "a fault stop exits 4: {}", String::from_utf8_lossy(&run.stderr));
+    let summary = json(&out.join("summary.json"));
+    assert_eq!(summary["outcome"], "fault");
+    assert_eq!(summary["reason"]["behaviour"], "overload");
+    let at = summary["reason"]["time_s"].as_f64().unwrap();
+    assert!((2.0..3.0).contains(&at), "2 s of lateness from the first frame: {at}");
+    assert!(summary["episodes"].as_array().unwrap().iter().any(|e| e["behaviour"] == "overload"));
+}

@@ -46,6 +46,8 @@ pub enum Outcome {
     Completed,
     /// A replayed recording ended before the planned length, without a stop.
     SourceEnded,
+    /// The owner ended it early (Ctrl-C), without a stop.
+    Interrupted,
     /// Stopped by an animal's behaviour.
     Stopped,
     /// Stopped because the program could not see or keep up (camera lost, an animal unseen, overload).
@@ -112,6 +114,9 @@ pub fn recommend(history: &[HistoryEntry]) -> (f64, String) {
         ),
         Outcome::SourceEnded => {
             (round(last.planned_s), "the last session's source ended early: repeat the same length".into())
+        }
+        Outcome::Interrupted => {
+            (round(last.planned_s), "the last session was ended early: repeat the same length".into())
         }
         Outcome::Stopped => {
             let why = last.reason.as_ref().map_or("a stop".to_string(), |r| r.words.clone());

@@ -6,6 +6,7 @@
 
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant, SystemTime};
 
 use serde::Serialize;
@@ -80,8 +81,28 @@ pub struct SessionSummary {
     pub problems: Vec<String>,
 }
 
-/// The frames before the detector answers: the source's own frame, extra waiting for the first ones.
-const FIRST_FRAME_GRACE: Duration = Duration::from_secs(20);
+/// Set by Ctrl-C: the session ends at the next frame, with its summary and history written. A second
+/// Ctrl-C ends the program at once.
+static INTERRUPTED: AtomicBool = AtomicBool::new(false);
+
+fn catch_ctrl_c() {
+    static INSTALLED: std::sync::Once = std::sync::Once::new();
+    INSTALLED.call_once(|| {
+        let installed = ctrlc::set_handler(|| {
+            if INTERRUPTED.swap(true, Ordering::Relaxed) {
+                std::process::exit(130);
+            }
+            eprintln!("\nending the session (Ctrl-C again to quit at once)");
+        });
+        if let Err(e) = installed {
+            tracing::warn!("Ctrl-C will end the program without a session summary: {e}");
+        }
+    });
+}
+
+/// Extra time allowed before calling processing stalled: the first inference of a fresh session warms
+/// the runtime up and takes several times longer than the rest.
+const FIRST_FRAME_GRACE: Duration = Duration::from_secs(5);
 
 /// Opens the session's source, wrapped so that a silent source fails instead of hanging.
 fn open(source: &LiveSource, camera_timeout: Duration) -> Result<(Box<dyn FrameSource>, bool)> {
@@ -124,6 +145,7 @@ pub fn run_session_on(
 ) -> Result<SessionSummary> {
     let camera_timeout = Duration::from_secs_f64(config.session.camera_timeout_s);
     let info = source.info().clone();
+    catch_ctrl_c();
     std::fs::create_dir_all(&options.out_dir)
         .map_err(|e| Error::video(&options.out_dir, format!("cannot create this session folder: {e}")))?;
     let started_wall = SystemTime::now();
@@ -154,7 +176,6 @@ pub fn run_session_on(
         if realtime { "" } else { ", every frame as fast as possible" }
     );
     let mut tracks = TracksCsv::create(&options.out_dir.join("tracks.csv"))?;
-    // The detector takes seconds to answer its first frame: allow for that before calling it stalled.
     let stall_after = camera_timeout + Duration::from_secs_f64(config.session.max_latency_s) + FIRST_FRAME_GRACE;
     let mode = if realtime { Mode::Live { stall_after } } else { Mode::Batch };
     let outcome = {
@@ -184,6 +205,7 @@ pub fn run_session_on(
         Some(r) if r.fault => Outcome::Fault,
         Some(_) => Outcome::Stopped,
         None if session.duration_reached => Outcome::Completed,
+        None if INTERRUPTED.load(Ordering::Relaxed) => Outcome::Interrupted,
         None => Outcome::SourceEnded,
     };
     let ended = humantime::format_rfc3339_seconds(SystemTime::now()).to_string();
@@ -348,7 +370,7 @@ impl Sink for SessionSink {
     }
 
     fn wants_stop(&self) -> bool {
-        self.stop.is_some() || self.duration_reached
+        self.stop.is_some() || self.duration_reached || INTERRUPTED.load(Ordering::Relaxed)
     }
 }
 
