@@ -83,6 +83,9 @@ struct AnalyzeTracksArgs {
     /// A second DeepLabCut file tracking the other animal (same frame rate, same frames).
     #[arg(long, value_name = "FILE")]
     other: Option<PathBuf>,
+    /// The video's frame size, e.g. 640x480: places the config's shelter zones, for hiding.
+    #[arg(long, value_name = "WxH", value_parser = parse_frame_size)]
+    frame_size: Option<(u32, u32)>,
     /// Human-scored freezing bouts (`start_frame,end_frame`, 1-based, ends included): prints per-frame
     /// agreement, precision, recall and F1 against them.
     #[arg(long, value_name = "BOUTS.csv")]
@@ -345,7 +348,10 @@ fn run_analyze_tracks(config: &Config, args: &AnalyzeTracksArgs) -> Result<ExitC
     let events = args.out.join("events.jsonl");
     let _ = std::fs::remove_file(&events);
     let refs: Vec<&ReplayTrack> = tracks.iter().collect();
-    let episodes = replay::replay(&replay::moments(&refs), config, &events)?;
+    if args.frame_size.is_none() && !config.behaviour.hiding.shelters.is_empty() {
+        eprintln!("chaperone: shelters are set but --frame-size is not: hiding is not judged");
+    }
+    let episodes = replay::replay(&replay::moments(&refs, args.frame_size), config, &events)?;
     let main = &tracks[0];
     let freezing: Vec<_> = episodes.iter().filter(|e| e.behaviour == "freezing").cloned().collect();
     let scores = truth.as_ref().map(|t| replay::frame_scores(&freezing, t, main.frames, main.fps));
@@ -383,6 +389,14 @@ fn run_analyze_tracks(config: &Config, args: &AnalyzeTracksArgs) -> Result<ExitC
         );
     }
     Ok(ExitCode::SUCCESS)
+}
+
+fn parse_frame_size(s: &str) -> std::result::Result<(u32, u32), String> {
+    let parsed = s.split_once('x').and_then(|(w, h)| Some((w.trim().parse().ok()?, h.trim().parse().ok()?)));
+    match parsed {
+        Some((w, h)) if w > 0 && h > 0 => Ok((w, h)),
+        _ => Err(format!("expected WIDTHxHEIGHT in pixels, like 640x480, got `{s}`")),
+    }
 }
 
 /// A DeepLabCut CSV starts with its `scorer` row; only the first line is read to tell.

@@ -60,3 +60,94 @@ fn a_deeplabcut_file_needs_its_frame_rate_and_a_wrong_file_is_named() {
     let stderr = String::from_utf8_lossy(&run.stderr);
     assert!(stderr.contains("wrong.csv") && stderr.contains("tracks.csv") && stderr.lines().count() == 1, "{stderr}");
 }
+
+/// A DeepLabCut CSV of `frames` frames at 25 fps: each body part's (x, y) as a function of time.
+fn dlc_csv(path: &std::path::Path, parts: &[(&str, &dyn Fn(f64) -> (f64, f64))], frames: usize) {
+    let mut text = String::from("scorer");
+    text += &",synthetic,synthetic,synthetic".repeat(parts.len());
+    text += "\nbodyparts";
+    for (name, _) in parts {
+        text += &format!(",{name},{name},{name}");
+    }
+    text += "\ncoords";
+    text += &",x,y,likelihood".repeat(parts.len());
+    for i in 0..frames {
+        let t = i as f64 / 25.0;
+        text += &format!("\n{i}");
+        for (_, at) in parts {
+            let (x, y) = at(t);
+            text += &format!(",{x:.2},{y:.2},0.99");
+        }
+    }
+    std::fs::write(path, text + "\n").unwrap();
+}
+
+#[test]
+fn two_deeplabcut_files_give_a_fixation_only_when_the_cat_faces_the_rat() {
+    let dir = tempfile::tempdir().unwrap();
+    // The rat (30 px long) potters round a small circle the whole time.
+    let rat = dir.path().join("rat.csv");
+    let circle = |t: f64, r: f64| (600.0 + r * t.cos(), 300.0 + r * t.sin());
+    dlc_csv(&rat, &[("nose", &|t| circle(t, 20.0)), ("tailbase", &|t| circle(t - 0.5, 20.0))], 250);
+    // The cat (100 px nose to tail base) walks toward the rat for 2 s and stops 1.75 body lengths away;
+    // it then faces the rat, or turns its head away.
+    let tail = |t: f64| 200.0 + 70.0 * t.min(2.0);
+    for (name, nose_ahead, fixates) in [("facing", 100.0, true), ("turned", -100.0, false)] {
+        let cat = dir.path().join(format!("{name}.csv"));
+        let nose = move |t: f64| (tail(t) + if t < 2.0 { 100.0 } else { nose_ahead }, 300.0);
+        let mid = |t: f64| (tail(t) + 50.0, 290.0);
+        dlc_csv(&cat, &[("nose", &nose), ("mid-back", &mid), ("tailbase", &|t| (tail(t), 300.0))], 250);
+        let out = dir.path().join(format!("out-{name}"));
+        let run = analyze_tracks(&[
+            rat.to_str().unwrap(),
+            "--other",
+            cat.to_str().unwrap(),
+            "--fps",
+            "25",
+            "--out",
+            out.to_str().unwrap(),
+        ]);
+        assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+        let events = common::events(&out.join("events.jsonl"));
+        let fixation = events.iter().find(|e| e["event"] == "confirmed" && e["behaviour"] == "fixation");
+        assert_eq!(fixation.is_some(), fixates, "{name}: {events:?}");
+        if let Some(f) = fixation {
+            let at = f["confirmed_s"].as_f64().unwrap();
+            assert!((5.0..6.5).contains(&at), "{name}: confirmed at {at}");
+        }
+        assert!(!events.iter().any(|e| e["behaviour"] == "freezing"), "the rat keeps moving: {events:?}");
+    }
+}
+
+#[test]
+fn tracks_written_by_analyze_replay_to_the_same_behaviour() {
+    let work = tempfile::tempdir().unwrap();
+    let clip = common::Meeting {
+        name: "stare",
+        seconds: 9,
+        width: 640,
+        cat_size: ("200", "-1"),
+        cat_at: ("if(lt(t,2),20+140*t,300)", "230"),
+        rat_at: ("540+15*sin(3*t)", "300+6*sin(2*t)"),
+        shelter: None,
+    }
+    .render(work.path());
+    let out = work.path().join("video");
+    let run = common::chaperone(&["analyze", clip.to_str().unwrap(), "--out", out.to_str().unwrap(), "--no-video"]);
+    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    let replayed = work.path().join("replay");
+    let tracks = out.join("stare/tracks.csv");
+    let run = analyze_tracks(&[tracks.to_str().unwrap(), "--out", replayed.to_str().unwrap()]);
+    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    let confirmed = |path: std::path::PathBuf| -> Vec<(String, f64)> {
+        common::events(&path)
+            .iter()
+            .filter(|e| e["event"] == "confirmed")
+            .map(|e| (e["behaviour"].as_str().unwrap().to_string(), e["confirmed_s"].as_f64().unwrap()))
+            .collect()
+    };
+    let from_video = confirmed(out.join("stare/events.jsonl"));
+    let from_tracks = confirmed(replayed.join("events.jsonl"));
+    assert_eq!(from_video.iter().map(|c| &c.0).collect::<Vec<_>>(), ["fixation"], "{from_video:?}");
+    assert!(from_tracks.iter().any(|c| c.0 == "fixation" && (c.1 - from_video[0].1).abs() < 0.5), "{from_tracks:?}");
+}

@@ -123,8 +123,9 @@ fn check_fps(fps: f64) -> Result<()> {
 }
 
 /// The moments of one or two recorded tracks, merged by time. A lost animal stays where it was last
-/// seen, not observed, as the video pipeline reports it.
-pub fn moments(tracks: &[&ReplayTrack]) -> Vec<Moment> {
+/// seen, not observed, as the video pipeline reports it. `frame_size` places the config's zones
+/// (shelters); without it, hiding cannot be judged.
+pub fn moments(tracks: &[&ReplayTrack], frame_size: Option<(u32, u32)>) -> Vec<Moment> {
     let mut by_time: BTreeMap<i64, Moment> = BTreeMap::new();
     for track in tracks {
         let mut last_seen: Option<AnimalView> = None;
@@ -140,8 +141,11 @@ pub fn moments(tracks: &[&ReplayTrack]) -> Vec<Moment> {
                     ..v.clone()
                 }),
             };
-            let moment =
-                by_time.entry((t * 1e6).round() as i64).or_insert_with(|| Moment { time_s: *t, ..Default::default() });
+            let moment = by_time.entry((t * 1e6).round() as i64).or_insert_with(|| Moment {
+                time_s: *t,
+                frame_size,
+                ..Default::default()
+            });
             match track.role {
                 Role::Cat => moment.cat = view,
                 _ => moment.rat = view,
