@@ -62,10 +62,10 @@ fn a_deeplabcut_file_needs_its_frame_rate_and_a_wrong_file_is_named() {
 }
 
 /// A body part's position as a function of time.
-type Path = dyn Fn(f64) -> (f64, f64);
+type BodyPath<'a> = dyn Fn(f64) -> (f64, f64) + 'a;
 
 /// A DeepLabCut CSV of `frames` frames at 25 fps: each body part's (x, y) as a function of time.
-fn dlc_csv(path: &std::path::Path, parts: &[(&str, &Path)], frames: usize) {
+fn dlc_csv(path: &std::path::Path, parts: &[(&str, &BodyPath<'_>)], frames: usize) {
     let mut text = String::from("scorer");
     text += &",synthetic,synthetic,synthetic".repeat(parts.len());
     text += "\nbodyparts";
