@@ -55,17 +55,7 @@ fn each_rendered_behaviour_is_confirmed_in_time_and_alone() {
     let clips = vec![
         common::dash_clip(dir),
         common::freeze_clip(dir),
-        // Walks toward the rat at 0.7 body lengths per second for 2 s, then stares at it from close by.
-        Meeting {
-            name: "stare",
-            seconds: 9,
-            width: 640,
-            cat_size: ("200", "-1"),
-            cat_at: ("if(lt(t,2),20+140*t,300)", "230"),
-            rat_at: ("540+15*sin(3*t)", "300+6*sin(2*t)"),
-            shelter: None,
-        }
-        .render(dir),
+        common::stare_clip(dir),
         // Sits upright for 4 s, then crouches (flatter and longer) and creeps at a quarter body length per
         // second toward the rat.
         Meeting {

@@ -125,16 +125,7 @@ fn two_deeplabcut_files_give_a_fixation_only_when_the_cat_faces_the_rat() {
 #[test]
 fn tracks_written_by_analyze_replay_to_the_same_behaviour() {
     let work = tempfile::tempdir().unwrap();
-    let clip = common::Meeting {
-        name: "stare",
-        seconds: 9,
-        width: 640,
-        cat_size: ("200", "-1"),
-        cat_at: ("if(lt(t,2),20+140*t,300)", "230"),
-        rat_at: ("540+15*sin(3*t)", "300+6*sin(2*t)"),
-        shelter: None,
-    }
-    .render(work.path());
+    let clip = common::stare_clip(work.path());
     let out = work.path().join("video");
     let run = common::chaperone(&["analyze", clip.to_str().unwrap(), "--out", out.to_str().unwrap(), "--no-video"]);
     assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));

@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use super::approach::gap_px;
 use super::bout::Bout;
-use super::{AnimalView, Change, Episode};
+use super::{AnimalView, Change, Episode, measurements};
 use crate::detect::Role;
 use crate::geometry::BBox;
 
@@ -129,10 +129,10 @@ impl FixationDetector {
         let holds =
             speed.is_some_and(|s| s <= c.max_speed) && angle.is_some_and(|a| a <= c.max_angle_deg) && gap <= c.max_gap;
         self.bout.update(time_s, holds, || {
-            BTreeMap::from([
-                ("speed_body_lengths_per_s".to_string(), speed.unwrap_or(0.0)),
-                ("angle_to_rat_deg".to_string(), angle.unwrap_or(0.0)),
-                ("gap_body_lengths".to_string(), gap),
+            measurements(&[
+                ("speed_body_lengths_per_s", speed.unwrap_or(0.0)),
+                ("angle_to_rat_deg", angle.unwrap_or(0.0)),
+                ("gap_body_lengths", gap),
             ])
         })
     }

@@ -68,6 +68,11 @@ impl Episode {
     }
 }
 
+/// Measurements by name, for an episode.
+pub fn measurements(named: &[(&str, f64)]) -> BTreeMap<String, f64> {
+    named.iter().map(|(k, v)| (k.to_string(), *v)).collect()
+}
+
 /// What one update of a behaviour detector changed.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Change {

@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use super::approach::{gap_px, slope};
 use super::bout::Bout;
-use super::{AnimalView, Change, Episode};
+use super::{AnimalView, Change, Episode, measurements};
 use crate::detect::Role;
 use crate::geometry::BBox;
 
@@ -148,10 +148,10 @@ impl StalkingDetector {
         let creeping = creep.is_some_and(|s| s >= c.min_creep_speed && s < fast_speed);
         let holds = lowered && creeping && gap <= c.max_gap;
         self.bout.update(time_s, holds, || {
-            BTreeMap::from([
-                ("posture_ratio_to_baseline".to_string(), ratio.unwrap_or(0.0)),
-                ("creep_speed_body_lengths_per_s".to_string(), creep.unwrap_or(0.0)),
-                ("gap_body_lengths".to_string(), gap),
+            measurements(&[
+                ("posture_ratio_to_baseline", ratio.unwrap_or(0.0)),
+                ("creep_speed_body_lengths_per_s", creep.unwrap_or(0.0)),
+                ("gap_body_lengths", gap),
             ])
         })
     }

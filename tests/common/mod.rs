@@ -112,6 +112,20 @@ pub fn dash_clip(dir: &Path) -> PathBuf {
     .render(dir)
 }
 
+/// The cat walks toward the rat at 0.7 body lengths per second for 2 s, then stares at it from close by.
+pub fn stare_clip(dir: &Path) -> PathBuf {
+    Meeting {
+        name: "stare",
+        seconds: 9,
+        width: 640,
+        cat_size: ("200", "-1"),
+        cat_at: ("if(lt(t,2),20+140*t,300)", "230"),
+        rat_at: ("540+15*sin(3*t)", "300+6*sin(2*t)"),
+        shelter: None,
+    }
+    .render(dir)
+}
+
 /// The cat sits far from the rat (3.5 body lengths) the whole time while the rodent scurries until 3 s
 /// and then stops dead.
 pub fn freeze_clip(dir: &Path) -> PathBuf {
