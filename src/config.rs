@@ -167,14 +167,7 @@ impl Config {
             None => Config::default(),
             Some(path) => {
                 let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
-                toml::from_str(&text).map_err(|e| {
-                    let message = e.message().to_string();
-                    let line = e.span().map(|s| text[..s.start].matches('\n').count() + 1);
-                    match line {
-                        Some(line) => Error::Config(format!("{}:{line}: {message}", path.display())),
-                        None => Error::Config(format!("{}: {message}", path.display())),
-                    }
-                })?
+                parse_toml(path, &text)?
             }
         };
         config.validate()?;
@@ -294,6 +287,17 @@ impl Config {
         }
         Ok(())
     }
+}
+
+/// Parses a TOML file's text; an error names the file and line.
+pub fn parse_toml<T: serde::de::DeserializeOwned>(path: &Path, text: &str) -> Result<T> {
+    toml::from_str(text).map_err(|e| {
+        let message = e.message().to_string();
+        match e.span().map(|s| text[..s.start].matches('\n').count() + 1) {
+            Some(line) => Error::Config(format!("{}:{line}: {message}", path.display())),
+            None => Error::Config(format!("{}: {message}", path.display())),
+        }
+    })
 }
 
 /// `[x1, y1, x2, y2]` as fractions of the frame, a box of some size.

@@ -57,6 +57,8 @@ enum Command {
     /// Run the behaviour engine on recorded tracks without video: this program's tracks.csv, or
     /// DeepLabCut CSVs.
     AnalyzeTracks(AnalyzeTracksArgs),
+    /// Score the behaviour engine on labelled scenarios (default: the bundled ones), per behaviour.
+    Eval(EvalArgs),
     /// Supervise a meeting: camera (or a recording replayed in real time) in, a stop with an alarm the
     /// moment the cat fixates or the rat is stressed.
     Live(LiveArgs),
@@ -119,6 +121,25 @@ struct LiveArgs {
     /// Do not append this session to the history.
     #[arg(long)]
     no_history: bool,
+}
+
+#[derive(Args)]
+struct EvalArgs {
+    /// Scenario files or directories of them (default: fixtures/scenarios).
+    #[arg(value_name = "PATH")]
+    paths: Vec<PathBuf>,
+    /// Noisy renderings per scenario, besides the ideal one.
+    #[arg(long, default_value_t = 20)]
+    variations: usize,
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Print the report as JSON.
+    #[arg(long)]
+    json: bool,
+    /// The human-scored freezing recording's folder (DeepLabCut tracks + bouts at 50 fps), scored as its
+    /// own line. Default: ../shared/media/freezing-labels when it exists.
+    #[arg(long, value_name = "DIR")]
+    freezing_labels: Option<PathBuf>,
 }
 
 #[derive(Args)]
@@ -192,6 +213,7 @@ fn main() -> ExitCode {
         Command::AnalyzeTracks(args) => run_analyze_tracks(&config, args),
         Command::Live(args) => run_live(&config, args),
         Command::History(args) => run_history(args),
+        Command::Eval(args) => run_eval(&config, args),
     });
     match result {
         Ok(code) => code,
@@ -469,6 +491,48 @@ fn run_live(config: &Config, args: &LiveArgs) -> Result<ExitCode> {
         Some(_) => ExitCode::from(exit::STOPPED),
         None => ExitCode::SUCCESS,
     })
+}
+
+fn run_eval(config: &Config, args: &EvalArgs) -> Result<ExitCode> {
+    use chaperone::scenario::{self, Scenario, tracks::Variation};
+    use chaperone::{eval, replay};
+    let paths = if args.paths.is_empty() { vec![scenario::bundled_dir()] } else { args.paths.clone() };
+    let scenarios = scenario::find(&paths)?.iter().map(|p| Scenario::load(p)).collect::<Result<Vec<_>>>()?;
+    let variations = Variation::set(args.variations, args.seed);
+    let report = eval::evaluate(&scenarios, &variations, &config.behaviour);
+
+    // The real, human-scored freezing recording, as its own line.
+    let labels_dir = args.freezing_labels.clone().or_else(|| {
+        let default = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/media/freezing-labels");
+        default.is_dir().then_some(default)
+    });
+    let human = match &labels_dir {
+        Some(dir) => {
+            let track = replay::ReplayTrack::from_dlc(&dir.join("demo1_tracking.csv"), 50.0, detect::Role::Rat)?;
+            let truth = replay::read_bouts(&dir.join("demo1_freezing_bouts_1based.csv"))?;
+            let moments = replay::moments(&[&track], None);
+            let freezing: Vec<_> =
+                eval::episodes(&moments, &config.behaviour).into_iter().filter(|e| e.behaviour == "freezing").collect();
+            Some(replay::frame_scores(&freezing, &truth, track.frames, track.fps))
+        }
+        None => None,
+    };
+    if args.json {
+        let json = serde_json::json!({ "scenarios": report, "human_labelled_freezing": human });
+        println!("{}", serde_json::to_string_pretty(&json).expect("reports serialise"));
+    } else {
+        print!("{}", eval::table(&report));
+        match human {
+            Some(s) => println!(
+                "human-labelled freezing (real DeepLabCut tracks, 50 fps, per frame): agreement {:.3}, precision {:.3}, recall {:.3}, F1 {:.3}",
+                s.agreement, s.precision, s.recall, s.f1
+            ),
+            None => println!(
+                "human-labelled freezing: not scored (../shared/media/freezing-labels not found; --freezing-labels DIR)"
+            ),
+        }
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 fn run_history(args: &HistoryArgs) -> Result<ExitCode> {

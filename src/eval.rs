@@ -1,0 +1,269 @@
+//! Scoring the behaviour engine against ground truth: labelled scenarios rendered with variations (see
+//! [`crate::scenario`]), per behaviour.
+//!
+//! - Event level: a predicted episode counts when it overlaps a true interval of its behaviour (within
+//!   `MATCH_TOLERANCE_S`); precision is over predicted episodes, recall over true intervals.
+//! - Per frame: agreement of "an episode of this behaviour is running" with "it is truly happening".
+//! - Latency: from a true interval's start to the confirmation of the first episode matching it (the
+//!   alarm time).
+//! - False alarms per hour: predicted episodes of an alarm-worthy behaviour that match no true interval,
+//!   per hour of footage in which nothing alarm-worthy truly happens.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use crate::behaviour::engine::{BehaviourEngine, EpisodeBook};
+use crate::behaviour::{Episode, Moment};
+use crate::config::BehaviourConfig;
+use crate::scenario::Scenario;
+use crate::scenario::tracks::{self, Variation};
+
+/// A predicted episode may start or end this close to a true interval and still match it, seconds
+/// (onsets are back-dated estimates; ends lag by the grace times).
+pub const MATCH_TOLERANCE_S: f64 = 1.0;
+
+/// Counts for one behaviour, summed over runs.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Tally {
+    pub true_intervals: usize,
+    pub intervals_found: usize,
+    pub predicted: usize,
+    pub predicted_matching: usize,
+    pub frames: usize,
+    pub frames_agreeing: usize,
+    /// Seconds from each found interval's start to its alarm.
+    pub latencies_s: Vec<f64>,
+    /// Predicted episodes matching nothing.
+    pub false_alarms: usize,
+}
+
+impl Tally {
+    fn add(&mut self, other: Tally) {
+        self.true_intervals += other.true_intervals;
+        self.intervals_found += other.intervals_found;
+        self.predicted += other.predicted;
+        self.predicted_matching += other.predicted_matching;
+        self.frames += other.frames;
+        self.frames_agreeing += other.frames_agreeing;
+        self.latencies_s.extend(other.latencies_s);
+        self.false_alarms += other.false_alarms;
+    }
+}
+
+/// Scores of one behaviour.
+#[derive(Debug, Clone, Serialize)]
+pub struct BehaviourScore {
+    pub behaviour: String,
+    pub true_intervals: usize,
+    pub predicted: usize,
+    pub precision: f64,
+    pub recall: f64,
+    pub f1: f64,
+    pub frame_agreement: f64,
+    pub latency_median_s: Option<f64>,
+    pub latency_p95_s: Option<f64>,
+    pub false_alarms: usize,
+    pub false_alarms_per_hour: f64,
+}
+
+/// The result of an evaluation.
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    pub scenarios: usize,
+    pub runs: usize,
+    /// Hours of footage in which nothing alarm-worthy truly happens.
+    pub quiet_hours: f64,
+    pub behaviours: Vec<BehaviourScore>,
+    /// Per scenario, what went wrong: true intervals missed and false alarms, per behaviour, over its runs.
+    pub mistakes: Vec<ScenarioMistakes>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ScenarioMistakes {
+    pub scenario: String,
+    pub runs: usize,
+    /// Behaviour -> true intervals missed, over all runs.
+    pub missed: BTreeMap<String, usize>,
+    /// Behaviour -> predicted episodes matching nothing, over all runs.
+    pub false_alarms: BTreeMap<String, usize>,
+}
+
+/// Runs the engine on moments; every episode, ended at the last moment.
+pub fn episodes(moments: &[Moment], config: &BehaviourConfig) -> Vec<Episode> {
+    let mut engine = BehaviourEngine::new(config);
+    let mut book = EpisodeBook::default();
+    for m in moments {
+        for change in engine.step(m) {
+            book.record(&change);
+        }
+    }
+    for change in engine.finish(moments.last().map_or(0.0, |m| m.time_s)) {
+        book.record(&change);
+    }
+    book.episodes
+}
+
+/// Adds one run of `scenario` (its moments and the episodes predicted on them) to `tallies`.
+pub fn tally_run(
+    scenario: &Scenario,
+    moments: &[Moment],
+    predicted: &[Episode],
+    tallies: &mut BTreeMap<String, Tally>,
+) {
+    let tol = MATCH_TOLERANCE_S;
+    let overlaps =
+        |e: &Episode, start: f64, end: f64| e.onset_s <= end + tol && e.end_s.unwrap_or(f64::MAX) >= start - tol;
+    let mut names: Vec<&str> = scenario.truth.iter().map(|t| t.behaviour.as_str()).collect();
+    names.extend(predicted.iter().map(|e| e.behaviour.as_str()));
+    names.sort();
+    names.dedup();
+    for name in names {
+        let tally = tallies.entry(name.to_string()).or_default();
+        let truths: Vec<_> = scenario.truth.iter().filter(|t| t.behaviour == name).collect();
+        let mine: Vec<&Episode> = predicted.iter().filter(|e| e.behaviour == name).collect();
+        tally.true_intervals += truths.len();
+        tally.predicted += mine.len();
+        for t in &truths {
+            let first = mine.iter().filter(|e| overlaps(e, t.start_s, t.end_s)).map(|e| e.confirmed_s).reduce(f64::min);
+            if let Some(alarm) = first {
+                tally.intervals_found += 1;
+                tally.latencies_s.push((alarm - t.start_s).max(0.0));
+            }
+        }
+        for e in &mine {
+            if truths.iter().any(|t| overlaps(e, t.start_s, t.end_s)) {
+                tally.predicted_matching += 1;
+            } else {
+                tally.false_alarms += 1;
+            }
+        }
+        for m in moments {
+            let truly = truths.iter().any(|t| t.contains(m.time_s));
+            let running = mine.iter().any(|e| m.time_s >= e.onset_s && m.time_s <= e.end_s.unwrap_or(f64::MAX));
+            tally.frames += 1;
+            tally.frames_agreeing += (truly == running) as usize;
+        }
+    }
+}
+
+/// Scores from tallies; `quiet_hours` of footage without true alarm-worthy behaviour.
+pub fn scores(tallies: &BTreeMap<String, Tally>, quiet_hours: f64) -> Vec<BehaviourScore> {
+    tallies
+        .iter()
+        .map(|(name, t)| {
+            let ratio = |a: usize, b: usize| if b == 0 { if a == 0 { 1.0 } else { 0.0 } } else { a as f64 / b as f64 };
+            let precision = ratio(t.predicted_matching, t.predicted);
+            let recall = ratio(t.intervals_found, t.true_intervals);
+            let f1 = if precision + recall > 0.0 { 2.0 * precision * recall / (precision + recall) } else { 0.0 };
+            let mut lat = t.latencies_s.clone();
+            lat.sort_by(f64::total_cmp);
+            let at = |q: f64| (!lat.is_empty()).then(|| lat[((lat.len() - 1) as f64 * q).round() as usize]);
+            BehaviourScore {
+                behaviour: name.clone(),
+                true_intervals: t.true_intervals,
+                predicted: t.predicted,
+                precision,
+                recall,
+                f1,
+                frame_agreement: ratio(t.frames_agreeing, t.frames),
+                latency_median_s: at(0.5),
+                latency_p95_s: at(0.95),
+                false_alarms: t.false_alarms,
+                false_alarms_per_hour: if quiet_hours > 0.0 { t.false_alarms as f64 / quiet_hours } else { 0.0 },
+            }
+        })
+        .collect()
+}
+
+/// Evaluates `config` on every scenario, each rendered ideally and with `variations`.
+pub fn evaluate(scenarios: &[Scenario], variations: &[Variation], config: &BehaviourConfig) -> Report {
+    let mut tallies = BTreeMap::new();
+    let mut quiet_s = 0.0;
+    let mut runs = 0;
+    let mut mistakes = Vec::new();
+    for scenario in scenarios {
+        let quiet = scenario.quiet_seconds();
+        let config = scenario.config_for(config);
+        let mut mine = BTreeMap::new();
+        let mut scenario_runs = 0;
+        for v in std::iter::once(&Variation::ideal()).chain(variations) {
+            let moments = tracks::render(scenario, v);
+            let predicted = episodes(&moments, &config);
+            tally_run(scenario, &moments, &predicted, &mut mine);
+            quiet_s += quiet;
+            scenario_runs += 1;
+        }
+        let wrong = |f: fn(&Tally) -> usize| -> BTreeMap<String, usize> {
+            mine.iter().map(|(k, t)| (k.clone(), f(t))).filter(|(_, n)| *n > 0).collect()
+        };
+        mistakes.push(ScenarioMistakes {
+            scenario: scenario.name.clone(),
+            runs: scenario_runs,
+            missed: wrong(|t| t.true_intervals - t.intervals_found),
+            false_alarms: wrong(|t| t.false_alarms),
+        });
+        for (name, t) in mine {
+            tallies.entry(name).or_insert_with(Tally::default).add(t);
+        }
+        runs += scenario_runs;
+    }
+    let quiet_hours = quiet_s / 3600.0;
+    Report { scenarios: scenarios.len(), runs, quiet_hours, behaviours: scores(&tallies, quiet_hours), mistakes }
+}
+
+/// The report as a table.
+pub fn table(report: &Report) -> String {
+    let mut out = format!(
+        "{} scenarios, {} runs, {:.2} h of quiet footage\n{:<12} {:>6} {:>6} {:>6} {:>6} {:>6} {:>7} {:>15} {:>9}\n",
+        report.scenarios,
+        report.runs,
+        report.quiet_hours,
+        "behaviour",
+        "truths",
+        "found",
+        "P",
+        "R",
+        "F1",
+        "frames",
+        "latency med/p95",
+        "FA/hour"
+    );
+    let s = |v: Option<f64>| v.map_or("-".to_string(), |v| format!("{v:.2}"));
+    for b in &report.behaviours {
+        out += &format!(
+            "{:<12} {:>6} {:>6} {:>6.3} {:>6.3} {:>6.3} {:>7.3} {:>15} {:>9.1}\n",
+            b.behaviour,
+            b.true_intervals,
+            b.predicted,
+            b.precision,
+            b.recall,
+            b.f1,
+            b.frame_agreement,
+            format!("{} / {} s", s(b.latency_median_s), s(b.latency_p95_s)),
+            b.false_alarms_per_hour
+        );
+    }
+    let wrong: Vec<String> = report
+        .mistakes
+        .iter()
+        .filter(|m| !m.missed.is_empty() || !m.false_alarms.is_empty())
+        .map(|m| {
+            let list = |map: &BTreeMap<String, usize>| {
+                map.iter().map(|(b, n)| format!("{b} {n}")).collect::<Vec<_>>().join(", ")
+            };
+            let mut line = format!("  {} ({} runs):", m.scenario, m.runs);
+            if !m.missed.is_empty() {
+                line += &format!(" missed {}", list(&m.missed));
+            }
+            if !m.false_alarms.is_empty() {
+                line += &format!(" false {}", list(&m.false_alarms));
+            }
+            line
+        })
+        .collect();
+    if !wrong.is_empty() {
+        out += &format!("mistakes:\n{}\n", wrong.join("\n"));
+    }
+    out
+}

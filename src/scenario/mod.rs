@@ -1,0 +1,227 @@
+//! Labelled scenarios: a meeting described in a small TOML file (the animals' boxes over time, shelters,
+//! and the behaviours truly happening in which intervals), so the engine can be scored and tuned on
+//! ground truth. [`tracks`] renders a scenario into the engine's moments, with the noise, dropped
+//! detections, jitter and frame rates of real tracking.
+//!
+//! ```toml
+//! description = "The cat watches calmly, then dashes at the rat."
+//! duration_s = 10.0
+//! frame = [960, 480]                  # pixels
+//! shelters = [[0.81, 0.58, 0.94, 0.79]] # fractions of the frame, as in the config
+//! gaps = [[6.0, 6.5]]                 # camera stutter: no frame at all in these spans
+//!
+//! [cat]
+//! # keyframes [t, x, y, w, h]: the box's left, top, width and height in pixels; linear in between
+//! path = [[0, 20, 230, 180, 135], [4, 20, 230, 180, 135], [5.5, 620, 230, 180, 135]]
+//! wiggle = [3, 0, 0.5]                # in-place motion: x and y amplitude (px), frequency (Hz)
+//! hidden = [[7, 8]]                   # out of sight (occluded, in a shelter, out of view)
+//!
+//! [rat]
+//! path = [[0, 800, 340, 46, 24]]
+//!
+//! [[truth]]
+//! behaviour = "approach"
+//! start_s = 4.0
+//! end_s = 5.5
+//! ```
+
+pub mod tracks;
+
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::detect::Role;
+use crate::error::{Error, Result};
+use crate::geometry::BBox;
+use crate::session::controller::BEHAVIOURS;
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Scenario {
+    /// The file's stem, when read from a file.
+    #[serde(skip)]
+    pub name: String,
+    #[serde(default)]
+    pub description: String,
+    pub duration_s: f64,
+    /// Frame size in pixels.
+    pub frame: [u32; 2],
+    #[serde(default)]
+    pub shelters: Vec<[f32; 4]>,
+    /// Spans without any frame (camera stutter), seconds.
+    #[serde(default)]
+    pub gaps: Vec<[f64; 2]>,
+    pub cat: Option<Actor>,
+    pub rat: Option<Actor>,
+    #[serde(default)]
+    pub truth: Vec<TruthInterval>,
+}
+
+/// One animal's movement.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Actor {
+    /// Keyframes `[t, x, y, w, h]`: the box's left, top, width and height at time `t`, linear in between
+    /// and held before the first and after the last.
+    pub path: Vec<[f64; 5]>,
+    /// In-place motion (grooming, a shuffle, breathing): `[x amplitude px, y amplitude px, frequency Hz]`.
+    #[serde(default)]
+    pub wiggle: [f64; 3],
+    /// Intervals `[start, end]` when the animal cannot be seen.
+    #[serde(default)]
+    pub hidden: Vec<[f64; 2]>,
+}
+
+/// A behaviour truly happening.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TruthInterval {
+    pub behaviour: String,
+    pub start_s: f64,
+    pub end_s: f64,
+}
+
+impl Actor {
+    /// The box at `t`, before any tracking noise.
+    pub fn bbox_at(&self, t: f64) -> BBox {
+        let p = &self.path;
+        let k = p.iter().position(|k| k[0] > t).unwrap_or(p.len());
+        let v: [f64; 5] = match k {
+            0 => p[0],
+            k if k == p.len() => p[p.len() - 1],
+            k => {
+                let (a, b) = (p[k - 1], p[k]);
+                let f = (t - a[0]) / (b[0] - a[0]);
+                std::array::from_fn(|i| a[i] + f * (b[i] - a[i]))
+            }
+        };
+        let [ax, ay, hz] = self.wiggle;
+        let phase = 2.0 * std::f64::consts::PI * hz * t;
+        let (x, y) = (v[1] + ax * phase.sin(), v[2] + ay * (1.3 * phase).sin());
+        BBox::new(x as f32, y as f32, (x + v[3]) as f32, (y + v[4]) as f32)
+    }
+
+    pub fn hidden_at(&self, t: f64) -> bool {
+        self.hidden.iter().any(|[a, b]| t >= *a && t < *b)
+    }
+}
+
+impl TruthInterval {
+    pub fn animal(&self) -> Role {
+        match self.behaviour.as_str() {
+            "freezing" | "hiding" | "rat_unseen" => Role::Rat,
+            "camera_lost" | "overload" | "pipeline_failed" => Role::Other,
+            _ => Role::Cat,
+        }
+    }
+
+    pub fn contains(&self, t: f64) -> bool {
+        t >= self.start_s && t <= self.end_s
+    }
+}
+
+impl Scenario {
+    pub fn load(path: &Path) -> Result<Scenario> {
+        let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+        let mut scenario: Scenario = crate::config::parse_toml(path, &text)?;
+        scenario.name = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+        scenario.check().map_err(|m| Error::Config(format!("{}: {m}", path.display())))?;
+        Ok(scenario)
+    }
+
+    fn check(&self) -> std::result::Result<(), String> {
+        if !(self.duration_s > 0.0 && self.duration_s.is_finite()) {
+            return Err(format!("duration_s must be positive, got {}", self.duration_s));
+        }
+        if self.frame[0] == 0 || self.frame[1] == 0 {
+            return Err("frame must be [width, height] in pixels".into());
+        }
+        for (name, actor) in [("cat", &self.cat), ("rat", &self.rat)] {
+            let Some(a) = actor else { continue };
+            if a.path.is_empty() {
+                return Err(format!("{name}.path needs at least one keyframe [t, x, y, w, h]"));
+            }
+            if a.path.windows(2).any(|w| w[1][0] <= w[0][0]) {
+                return Err(format!("{name}.path keyframe times must increase"));
+            }
+            if a.path.iter().any(|k| k[3] <= 0.0 || k[4] <= 0.0) {
+                return Err(format!("{name}.path boxes need a positive width and height"));
+            }
+        }
+        for t in &self.truth {
+            if !BEHAVIOURS.contains(&t.behaviour.as_str()) {
+                return Err(format!("truth: no behaviour is called `{}`", t.behaviour));
+            }
+            if t.end_s < t.start_s {
+                return Err(format!("truth {}: end_s before start_s", t.behaviour));
+            }
+        }
+        Ok(())
+    }
+
+    /// `config` with this scenario's shelters (the owner would mark them in the config).
+    pub fn config_for(&self, config: &crate::config::BehaviourConfig) -> crate::config::BehaviourConfig {
+        let mut config = config.clone();
+        if !self.shelters.is_empty() {
+            config.hiding.shelters = self.shelters.clone();
+        }
+        config
+    }
+
+    /// Seconds of the scenario in which no alarm-worthy behaviour is truly happening (calm footage, for
+    /// false alarms per hour).
+    pub fn quiet_seconds(&self) -> f64 {
+        let step = 0.01;
+        let n = (self.duration_s / step) as usize;
+        let alarming = |t: f64| self.truth.iter().any(|i| i.behaviour != "calm" && i.contains(t));
+        (0..n).filter(|k| !alarming(*k as f64 * step)).count() as f64 * step
+    }
+}
+
+/// The scenario files named by `paths` (files, or directories of `*.toml`), sorted by name.
+pub fn find(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
+    let mut files = Vec::new();
+    for p in paths {
+        if p.is_dir() {
+            let entries = std::fs::read_dir(p).map_err(|e| Error::io(p, e))?;
+            let mut found: Vec<PathBuf> = entries
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|f| f.extension().is_some_and(|x| x == "toml"))
+                .collect();
+            found.sort();
+            files.extend(found);
+        } else if p.is_file() {
+            files.push(p.clone());
+        } else {
+            return Err(Error::Config(format!("{}: no such scenario file or directory", p.display())));
+        }
+    }
+    if files.is_empty() {
+        return Err(Error::Config("no scenario files (*.toml) found in the paths given".into()));
+    }
+    Ok(files)
+}
+
+/// The bundled scenarios: `fixtures/scenarios` in the working directory, else in the source tree.
+pub fn bundled_dir() -> PathBuf {
+    let here = PathBuf::from("fixtures/scenarios");
+    if here.is_dir() { here } else { PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures/scenarios") }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn boxes_follow_the_keyframes() {
+        let a = Actor {
+            path: vec![[0.0, 0.0, 0.0, 10.0, 10.0], [2.0, 100.0, 0.0, 30.0, 10.0]],
+            wiggle: [0.0; 3],
+            hidden: vec![],
+        };
+        assert_eq!(a.bbox_at(-1.0), BBox::new(0.0, 0.0, 10.0, 10.0));
+        assert_eq!(a.bbox_at(1.0), BBox::new(50.0, 0.0, 70.0, 10.0));
+        assert_eq!(a.bbox_at(5.0), BBox::new(100.0, 0.0, 130.0, 10.0));
+    }
+}
