@@ -18,9 +18,10 @@ fail() { printf 'setup: %s\n' "$*" >&2; exit 1; }
 mkdir -p "$CACHE/downloads" "$CACHE/models" "$CACHE/onnxruntime" "$CACHE/test-models"
 
 # --- Debian packages -------------------------------------------------------------------------------
-# ffmpeg decodes and encodes video; libclang-dev and pkg-config build the camera bindings (nokhwa).
+# ffmpeg decodes and encodes video; libclang-dev and pkg-config build the camera bindings (nokhwa);
+# fonts-dejavu-core gives the pictures (tune's precision-recall curves) their text.
 missing=()
-for pkg in ffmpeg libclang-dev pkg-config; do
+for pkg in ffmpeg libclang-dev pkg-config fonts-dejavu-core; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
 done
 if ((${#missing[@]})); then
@@ -30,7 +31,7 @@ if ((${#missing[@]})); then
     $SUDO apt-get update -qq
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 else
-    step "Debian packages present (ffmpeg, libclang-dev, pkg-config)"
+    step "Debian packages present (ffmpeg, libclang-dev, pkg-config, fonts-dejavu-core)"
 fi
 
 # --- Wheels (downloaded once) ----------------------------------------------------------------------

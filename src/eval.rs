@@ -10,12 +10,16 @@
 //!   per hour of footage in which nothing alarm-worthy truly happens.
 
 use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
 use crate::behaviour::engine::{BehaviourEngine, EpisodeBook};
 use crate::behaviour::{Episode, Moment};
 use crate::config::BehaviourConfig;
+use crate::detect::Role;
+use crate::error::Result;
+use crate::replay::{self, FrameScores, ReplayTrack};
 use crate::scenario::Scenario;
 use crate::scenario::tracks::{self, Variation};
 
@@ -176,21 +180,55 @@ pub fn scores(tallies: &BTreeMap<String, Tally>, quiet_hours: f64) -> Vec<Behavi
         .collect()
 }
 
+/// Scenarios rendered once, to be scored under many configs (tuning).
+pub struct Prepared {
+    pub scenarios: Vec<Scenario>,
+    /// Per scenario, the moments of each of its renderings.
+    pub runs: Vec<Vec<Vec<Moment>>>,
+}
+
+/// Renders every scenario with each of `variations`.
+pub fn prepare(scenarios: &[Scenario], variations: &[Variation]) -> Prepared {
+    let runs = scenarios.iter().map(|s| variations.iter().map(|v| tracks::render(s, v)).collect()).collect();
+    Prepared { scenarios: scenarios.to_vec(), runs }
+}
+
 /// Evaluates `config` on every scenario, each rendered ideally and with `variations`.
 pub fn evaluate(scenarios: &[Scenario], variations: &[Variation], config: &BehaviourConfig) -> Report {
+    let all: Vec<Variation> = std::iter::once(Variation::ideal()).chain(variations.iter().cloned()).collect();
+    evaluate_prepared(&prepare(scenarios, &all), config)
+}
+
+/// The real, human-scored freezing recording (BehaviorDEPOT demo 1: DeepLabCut tracks at 50 fps and the
+/// bouts a person scored): per-frame scores of the engine's freezing.
+pub fn human_freezing(dir: &Path, config: &BehaviourConfig) -> Result<FrameScores> {
+    let track = ReplayTrack::from_dlc(&dir.join("demo1_tracking.csv"), 50.0, Role::Rat)?;
+    let truth = replay::read_bouts(&dir.join("demo1_freezing_bouts_1based.csv"))?;
+    let moments = replay::moments(&[&track], None);
+    let freezing: Vec<Episode> = episodes(&moments, config).into_iter().filter(|e| e.behaviour == "freezing").collect();
+    Ok(replay::frame_scores(&freezing, &truth, track.frames, track.fps))
+}
+
+/// `../shared/media/freezing-labels` beside the source tree, when it is there.
+pub fn default_freezing_labels() -> Option<PathBuf> {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/media/freezing-labels");
+    dir.is_dir().then_some(dir)
+}
+
+/// Evaluates `config` on scenarios already rendered.
+pub fn evaluate_prepared(prepared: &Prepared, config: &BehaviourConfig) -> Report {
     let mut tallies = BTreeMap::new();
     let mut quiet_s = 0.0;
     let mut runs = 0;
     let mut mistakes = Vec::new();
-    for scenario in scenarios {
+    for (scenario, renderings) in prepared.scenarios.iter().zip(&prepared.runs) {
         let quiet = scenario.quiet_seconds();
         let config = scenario.config_for(config);
         let mut mine = BTreeMap::new();
         let mut scenario_runs = 0;
-        for v in std::iter::once(&Variation::ideal()).chain(variations) {
-            let moments = tracks::render(scenario, v);
-            let predicted = episodes(&moments, &config);
-            tally_run(scenario, &moments, &predicted, &mut mine);
+        for moments in renderings {
+            let predicted = episodes(moments, &config);
+            tally_run(scenario, moments, &predicted, &mut mine);
             quiet_s += quiet;
             scenario_runs += 1;
         }
@@ -209,7 +247,8 @@ pub fn evaluate(scenarios: &[Scenario], variations: &[Variation], config: &Behav
         runs += scenario_runs;
     }
     let quiet_hours = quiet_s / 3600.0;
-    Report { scenarios: scenarios.len(), runs, quiet_hours, behaviours: scores(&tallies, quiet_hours), mistakes }
+    let behaviours = scores(&tallies, quiet_hours);
+    Report { scenarios: prepared.scenarios.len(), runs, quiet_hours, behaviours, mistakes }
 }
 
 /// The report as a table.

@@ -15,11 +15,13 @@ pub mod geometry;
 pub mod motion;
 pub mod output;
 pub mod pipeline;
+pub mod plot;
 pub mod replay;
 pub mod runtime;
 pub mod scenario;
 pub mod session;
 pub mod source;
 pub mod track;
+pub mod tune;
 
 pub use error::{Error, Result};

@@ -59,6 +59,9 @@ enum Command {
     AnalyzeTracks(AnalyzeTracksArgs),
     /// Score the behaviour engine on labelled scenarios (default: the bundled ones), per behaviour.
     Eval(EvalArgs),
+    /// Search the behaviour thresholds on labelled scenarios; write the chosen config and precision-recall
+    /// pictures, and report scores on a held-out set.
+    Tune(TuneArgs),
     /// Supervise a meeting: camera (or a recording replayed in real time) in, a stop with an alarm the
     /// moment the cat fixates or the rat is stressed.
     Live(LiveArgs),
@@ -143,6 +146,31 @@ struct EvalArgs {
 }
 
 #[derive(Args)]
+struct TuneArgs {
+    /// Scenario files or directories of them (default: fixtures/scenarios).
+    #[arg(value_name = "PATH")]
+    paths: Vec<PathBuf>,
+    /// Where to write the chosen config (TOML); the precision-recall pictures go beside it
+    /// (NAME.pr.png, NAME.pr.svg).
+    #[arg(long, value_name = "CONFIG")]
+    out: PathBuf,
+    /// Noisy renderings per scenario to tune on; as many others, with other noise, are held out.
+    #[arg(long, default_value_t = 20)]
+    variations: usize,
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Passes of the coordinate search.
+    #[arg(long, default_value_t = 2)]
+    rounds: usize,
+    /// The goal's cap on false alarms per quiet hour, per alarm-worthy behaviour.
+    #[arg(long, default_value_t = 1.0)]
+    max_false_alarms_per_hour: f64,
+    /// The goal's cap on a fast approach's alarm latency (p95), seconds.
+    #[arg(long, default_value_t = 1.0)]
+    max_approach_latency: f64,
+}
+
+#[derive(Args)]
 struct HistoryArgs {
     /// Print the history as JSON.
     #[arg(long)]
@@ -214,6 +242,7 @@ fn main() -> ExitCode {
         Command::Live(args) => run_live(&config, args),
         Command::History(args) => run_history(args),
         Command::Eval(args) => run_eval(&config, args),
+        Command::Tune(args) => run_tune(&config, args),
     });
     match result {
         Ok(code) => code,
@@ -494,29 +523,16 @@ fn run_live(config: &Config, args: &LiveArgs) -> Result<ExitCode> {
 }
 
 fn run_eval(config: &Config, args: &EvalArgs) -> Result<ExitCode> {
+    use chaperone::eval;
     use chaperone::scenario::{self, Scenario, tracks::Variation};
-    use chaperone::{eval, replay};
     let paths = if args.paths.is_empty() { vec![scenario::bundled_dir()] } else { args.paths.clone() };
     let scenarios = scenario::find(&paths)?.iter().map(|p| Scenario::load(p)).collect::<Result<Vec<_>>>()?;
     let variations = Variation::set(args.variations, args.seed);
     let report = eval::evaluate(&scenarios, &variations, &config.behaviour);
 
     // The real, human-scored freezing recording, as its own line.
-    let labels_dir = args.freezing_labels.clone().or_else(|| {
-        let default = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/media/freezing-labels");
-        default.is_dir().then_some(default)
-    });
-    let human = match &labels_dir {
-        Some(dir) => {
-            let track = replay::ReplayTrack::from_dlc(&dir.join("demo1_tracking.csv"), 50.0, detect::Role::Rat)?;
-            let truth = replay::read_bouts(&dir.join("demo1_freezing_bouts_1based.csv"))?;
-            let moments = replay::moments(&[&track], None);
-            let freezing: Vec<_> =
-                eval::episodes(&moments, &config.behaviour).into_iter().filter(|e| e.behaviour == "freezing").collect();
-            Some(replay::frame_scores(&freezing, &truth, track.frames, track.fps))
-        }
-        None => None,
-    };
+    let labels_dir = args.freezing_labels.clone().or_else(eval::default_freezing_labels);
+    let human = labels_dir.map(|dir| eval::human_freezing(&dir, &config.behaviour)).transpose()?;
     if args.json {
         let json = serde_json::json!({ "scenarios": report, "human_labelled_freezing": human });
         println!("{}", serde_json::to_string_pretty(&json).expect("reports serialise"));
@@ -532,6 +548,98 @@ fn run_eval(config: &Config, args: &EvalArgs) -> Result<ExitCode> {
             ),
         }
     }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn run_tune(config: &Config, args: &TuneArgs) -> Result<ExitCode> {
+    use chaperone::scenario::{self, Scenario, tracks::Variation};
+    use chaperone::{eval, plot, tune};
+    let started = std::time::Instant::now();
+    for (name, v) in [
+        ("--max-false-alarms-per-hour", args.max_false_alarms_per_hour),
+        ("--max-approach-latency", args.max_approach_latency),
+    ] {
+        if !(v > 0.0 && v.is_finite()) {
+            return Err(Error::Config(format!("{name} must be a positive number, got {v}")));
+        }
+    }
+    let paths = if args.paths.is_empty() { vec![scenario::bundled_dir()] } else { args.paths.clone() };
+    let scenarios = scenario::find(&paths)?.iter().map(|p| Scenario::load(p)).collect::<Result<Vec<_>>>()?;
+    // Tuned on the ideal renderings and one set of noise; scored again on another set it never saw.
+    let train_set: Vec<Variation> =
+        std::iter::once(Variation::ideal()).chain(Variation::set(args.variations, args.seed)).collect();
+    let held_set = Variation::set(args.variations.max(1), args.seed.wrapping_add(7919));
+    let train = eval::prepare(&scenarios, &train_set);
+    let held = eval::prepare(&scenarios, &held_set);
+    let goal = tune::Goal {
+        max_false_alarms_per_hour: args.max_false_alarms_per_hour,
+        max_approach_latency_s: args.max_approach_latency,
+    };
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let start = &config.behaviour;
+    let tuned = tune::search(&train, start, &goal, args.rounds, threads);
+
+    let stem = args.out.with_extension("pr");
+    // NAME.toml -> NAME.pr.png and NAME.pr.svg
+    let curves = tune::pr_curves(&train, &tuned.config, threads);
+    let pictures = plot::pr_curves(&curves, &stem)?;
+    let before_held = eval::evaluate_prepared(&held, start);
+    let after_held = eval::evaluate_prepared(&held, &tuned.config);
+    let human = eval::default_freezing_labels()
+        .map(|dir| -> Result<_> {
+            Ok((eval::human_freezing(&dir, start)?, eval::human_freezing(&dir, &tuned.config)?))
+        })
+        .transpose()?;
+
+    #[derive(serde::Serialize)]
+    struct Written<'a> {
+        behaviour: &'a chaperone::config::BehaviourConfig,
+    }
+    let mut text = format!(
+        "# Written by `chaperone tune` on {} scenarios ({} renderings each to tune on).\n\
+         # Goal: mean event F1, with at most {} false alarms per quiet hour per behaviour and approach alarms within {} s (p95).\n\
+         # Goal on the training set: {:.3} -> {:.3}; on the held-out set: {:.3} -> {:.3}.\n",
+        scenarios.len(),
+        train_set.len(),
+        goal.max_false_alarms_per_hour,
+        goal.max_approach_latency_s,
+        tuned.objective_before,
+        tuned.objective_after,
+        tune::objective(&before_held, &goal),
+        tune::objective(&after_held, &goal),
+    );
+    text += &toml::to_string(&Written { behaviour: &tuned.config }).expect("configs serialise");
+    std::fs::write(&args.out, text).map_err(|e| Error::io(&args.out, e))?;
+
+    println!("held-out set ({} renderings per scenario, noise the search never saw):", held_set.len());
+    println!("{:<12} {:>14} {:>14} {:>16}", "behaviour", "F1 before", "F1 after", "FA/hour after");
+    for b in &after_held.behaviours {
+        let before = before_held.behaviours.iter().find(|x| x.behaviour == b.behaviour).map_or(0.0, |x| x.f1);
+        println!("{:<12} {:>14.3} {:>14.3} {:>16.1}", b.behaviour, before, b.f1, b.false_alarms_per_hour);
+    }
+    println!(
+        "goal: training {:.3} -> {:.3}, held-out {:.3} -> {:.3}",
+        tuned.objective_before,
+        tuned.objective_after,
+        tune::objective(&before_held, &goal),
+        tune::objective(&after_held, &goal)
+    );
+    if let Some((before, after)) = human {
+        println!("human-labelled freezing (never tuned on), per-frame F1: {:.3} -> {:.3}", before.f1, after.f1);
+    }
+    for (key, from, to) in &tuned.changes {
+        println!("  {key}: {from} -> {to}");
+    }
+    if tuned.changes.is_empty() {
+        println!("  no threshold changed: the starting config scores best");
+    }
+    println!(
+        "{} evaluations on {threads} threads in {:.1} s -> {} ({})",
+        tuned.evaluations,
+        started.elapsed().as_secs_f64(),
+        args.out.display(),
+        pictures.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ")
+    );
     Ok(ExitCode::SUCCESS)
 }
 

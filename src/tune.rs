@@ -1,0 +1,199 @@
+//! `chaperone tune`: a coordinate search over the behaviour thresholds, scored on labelled scenarios.
+//!
+//! The goal, stated: the mean event-level F1 over the labelled behaviours, less a penalty for every
+//! alarm-worthy behaviour whose false alarms per quiet hour exceed a cap, and for a fast approach whose
+//! alarm comes (p95) later than a cap after it starts. Candidates are scored on a training set of noisy
+//! renderings and the result is reported on a held-out set rendered with other noise (and on the real
+//! human-labelled freezing, which the search never sees).
+
+use serde::Serialize;
+
+use crate::config::BehaviourConfig;
+use crate::eval::{self, Prepared, Report};
+
+/// One threshold the search may move, with the values it tries.
+pub struct Param {
+    pub key: &'static str,
+    /// The behaviour it serves (its precision-recall curve is drawn over these values).
+    pub behaviour: &'static str,
+    pub values: &'static [f64],
+    get: fn(&BehaviourConfig) -> f64,
+    set: fn(&mut BehaviourConfig, f64),
+}
+
+impl Param {
+    pub fn get(&self, c: &BehaviourConfig) -> f64 {
+        (self.get)(c)
+    }
+    pub fn set(&self, c: &mut BehaviourConfig, v: f64) {
+        (self.set)(c, v)
+    }
+}
+
+macro_rules! param {
+    ($key:literal, $behaviour:literal, [$($v:expr),+], $($field:ident).+) => {
+        Param {
+            key: $key,
+            behaviour: $behaviour,
+            values: &[$($v),+],
+            get: |c| c.$($field).+ as f64,
+            set: |c, v| c.$($field).+ = v as _,
+        }
+    };
+}
+
+/// The search space. The first parameter of each behaviour is the one its precision-recall curve sweeps.
+pub const PARAMS: &[Param] = &[
+    param!("approach.fast_speed", "approach", [0.8, 1.0, 1.25, 1.5, 1.75, 2.0, 2.5, 3.0], approach.fast_speed),
+    param!("approach.window_s", "approach", [0.25, 0.4, 0.6], approach.window_s),
+    param!("stalking.lowered_ratio", "stalking", [0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.95], stalking.lowered_ratio),
+    param!("stalking.min_creep_speed", "stalking", [0.05, 0.1, 0.15, 0.2], stalking.min_creep_speed),
+    param!("fixation.max_speed", "fixation", [0.05, 0.1, 0.15, 0.2, 0.3, 0.5], fixation.max_speed),
+    param!("fixation.min_duration_s", "fixation", [2.0, 3.0, 4.0], fixation.min_duration_s),
+    param!("freezing.max_speed", "freezing", [0.04, 0.08, 0.12, 0.16, 0.2, 0.3, 0.4], freezing.max_speed),
+    param!("freezing.smoothing_s", "freezing", [0.1, 0.15, 0.25, 0.4], freezing.smoothing_s),
+    param!("freezing.lag_s", "freezing", [0.2, 0.3, 0.4], freezing.lag_s),
+    param!("hiding.min_duration_s", "hiding", [1.0, 2.0, 3.0, 4.0, 6.0], hiding.min_duration_s),
+    param!("calm.min_gap", "calm", [1.0, 1.5, 2.0, 2.5, 3.0, 4.0], calm.min_gap),
+    param!("calm.min_duration_s", "calm", [3.0, 5.0, 8.0], calm.min_duration_s),
+    param!("visibility.rat_unseen_s", "rat_unseen", [2.0, 3.0, 5.0, 8.0], visibility.rat_unseen_s),
+];
+
+/// The caps in the goal.
+#[derive(Debug, Clone, Serialize)]
+pub struct Goal {
+    pub max_false_alarms_per_hour: f64,
+    pub max_approach_latency_s: f64,
+}
+
+/// The goal's value for a report (higher is better).
+pub fn objective(report: &Report, goal: &Goal) -> f64 {
+    let labelled: Vec<_> = report.behaviours.iter().filter(|b| b.true_intervals > 0).collect();
+    if labelled.is_empty() {
+        return 0.0;
+    }
+    let mut value = labelled.iter().map(|b| b.f1).sum::<f64>() / labelled.len() as f64;
+    for b in report.behaviours.iter().filter(|b| b.behaviour != "calm") {
+        if b.false_alarms_per_hour > goal.max_false_alarms_per_hour {
+            let excess = (b.false_alarms_per_hour - goal.max_false_alarms_per_hour) / goal.max_false_alarms_per_hour;
+            value -= 0.1 * excess.min(5.0);
+        }
+        if b.behaviour == "approach" && b.latency_p95_s.is_some_and(|l| l > goal.max_approach_latency_s) {
+            value -= 0.5;
+        }
+    }
+    value
+}
+
+/// What a search did.
+pub struct Tuned {
+    pub config: BehaviourConfig,
+    pub objective_before: f64,
+    pub objective_after: f64,
+    pub evaluations: usize,
+    /// Parameters whose value changed: (key, before, after).
+    pub changes: Vec<(&'static str, f64, f64)>,
+}
+
+/// Scores every candidate config on `threads` threads; the reports come back in order.
+fn evaluate_all(train: &Prepared, candidates: &[BehaviourConfig], threads: usize) -> Vec<Report> {
+    let chunk = candidates.len().div_ceil(threads.max(1)).max(1);
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = candidates
+            .chunks(chunk)
+            .map(|part| scope.spawn(move || part.iter().map(|c| eval::evaluate_prepared(train, c)).collect::<Vec<_>>()))
+            .collect();
+        handles.into_iter().flat_map(|h| h.join().expect("an evaluation thread panicked")).collect()
+    })
+}
+
+/// Coordinate search from `start`: each parameter in turn takes the value that scores best (ties keep the
+/// current one), for `rounds` passes.
+pub fn search(train: &Prepared, start: &BehaviourConfig, goal: &Goal, rounds: usize, threads: usize) -> Tuned {
+    let mut config = start.clone();
+    let objective_before = objective(&eval::evaluate_prepared(train, &config), goal);
+    let mut best = objective_before;
+    let mut evaluations = 1;
+    for _ in 0..rounds {
+        let mut improved = false;
+        for p in PARAMS {
+            let candidates: Vec<BehaviourConfig> = p
+                .values
+                .iter()
+                .map(|v| {
+                    let mut c = config.clone();
+                    p.set(&mut c, *v);
+                    c
+                })
+                .collect();
+            let reports = evaluate_all(train, &candidates, threads);
+            evaluations += reports.len();
+            for (c, r) in candidates.into_iter().zip(&reports) {
+                let value = objective(r, goal);
+                if value > best + 1e-9 {
+                    best = value;
+                    config = c;
+                    improved = true;
+                }
+            }
+        }
+        if !improved {
+            break;
+        }
+    }
+    let changes = PARAMS
+        .iter()
+        .filter(|p| (p.get(start) - p.get(&config)).abs() > 1e-9)
+        .map(|p| (p.key, p.get(start), p.get(&config)))
+        .collect();
+    Tuned { config, objective_before, objective_after: best, evaluations, changes }
+}
+
+/// One point of a precision-recall curve.
+#[derive(Debug, Clone, Serialize)]
+pub struct CurvePoint {
+    pub value: f64,
+    pub precision: f64,
+    pub recall: f64,
+}
+
+/// A behaviour's precision and recall as its first parameter sweeps its values, the rest of `config` held.
+#[derive(Debug, Clone, Serialize)]
+pub struct PrCurve {
+    pub behaviour: String,
+    pub key: String,
+    pub chosen: f64,
+    pub points: Vec<CurvePoint>,
+}
+
+pub fn pr_curves(train: &Prepared, config: &BehaviourConfig, threads: usize) -> Vec<PrCurve> {
+    let mut curves = Vec::new();
+    let mut seen = Vec::new();
+    for p in PARAMS {
+        if seen.contains(&p.behaviour) {
+            continue;
+        }
+        seen.push(p.behaviour);
+        let candidates: Vec<BehaviourConfig> = p
+            .values
+            .iter()
+            .map(|v| {
+                let mut c = config.clone();
+                p.set(&mut c, *v);
+                c
+            })
+            .collect();
+        let reports = evaluate_all(train, &candidates, threads);
+        let points = p
+            .values
+            .iter()
+            .zip(&reports)
+            .filter_map(|(v, r)| {
+                let b = r.behaviours.iter().find(|b| b.behaviour == p.behaviour)?;
+                Some(CurvePoint { value: *v, precision: b.precision, recall: b.recall })
+            })
+            .collect();
+        curves.push(PrCurve { behaviour: p.behaviour.into(), key: p.key.into(), chosen: p.get(config), points });
+    }
+    curves
+}
