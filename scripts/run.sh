@@ -1,10 +1,15 @@
 #!/usr/bin/env bash
-# Set-up, then the main job on the bundled default input: `chaperone analyze` on a rendered meeting.
-# Output lands in out/demo-meeting/ (git-ignored): tracks.csv, annotated.mp4, summary.json.
+# The main job, from a fresh machine: all set-up, then a labelled scenario (the cat dashing at the rat)
+# rendered into a real video with the real cat and rat sprites, and analysed like any recording.
+# Output lands in out/ (git-ignored): out/scenarios/dash.mp4 and, in out/dash/, tracks.csv,
+# annotated.mp4, events.jsonl (the approach, as it was confirmed) and summary.json.
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 "$ROOT/scripts/setup.sh"
 cd "$ROOT"
-echo "==> chaperone analyze fixtures/generated/demo-meeting.mp4 --out out"
-target/release/chaperone analyze fixtures/generated/demo-meeting.mp4 --out out
-echo "==> results in out/demo-meeting/: tracks.csv, annotated.mp4, summary.json"
+echo "==> chaperone render fixtures/scenarios/dash.toml --out out/scenarios"
+target/release/chaperone render fixtures/scenarios/dash.toml --out out/scenarios
+echo "==> chaperone analyze out/scenarios/dash.mp4 --out out"
+target/release/chaperone analyze out/scenarios/dash.mp4 --out out
+echo "==> results in out/dash/: tracks.csv, annotated.mp4, events.jsonl, summary.json"
+cat out/dash/events.jsonl

@@ -76,6 +76,29 @@ os.replace(dest + ".part", dest)
 PY
 fi
 
+# --- Rodent and dog sprites (GPL-2, Tux Paint stamps, from Debian) ----------------------------------
+# The scenario renderer composites a real rat (and, for the hard negative, a dog) beside the real cat.
+SPRITES="$CACHE/sprites"
+if [ ! -f "$SPRITES/rat.png" ] || [ ! -f "$SPRITES/dog.png" ]; then
+    step "extracting the rat and dog sprites from Debian's tuxpaint-stamps-default (a 160 MB download, once)"
+    DEB_DIR="$CACHE/downloads/deb"
+    mkdir -p "$SPRITES" "$DEB_DIR"
+    if ! (cd "$DEB_DIR" && apt-get download tuxpaint-stamps-default >/dev/null 2>&1); then
+        SUDO=""
+        [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+        $SUDO apt-get update -qq
+        (cd "$DEB_DIR" && apt-get download tuxpaint-stamps-default >/dev/null) || fail "cannot download tuxpaint-stamps-default"
+    fi
+    DEB=$(ls "$DEB_DIR"/tuxpaint-stamps-default_*.deb | head -1)
+    STAMPS=./usr/share/tuxpaint/stamps/animals/mammals
+    dpkg-deb --fsys-tarfile "$DEB" | tar -xO "$STAMPS/rodents/rat.png" >"$SPRITES/rat.png.part"
+    dpkg-deb --fsys-tarfile "$DEB" | tar -xO "$STAMPS/dogs/dog.png" >"$SPRITES/dog.png.part"
+    dpkg-deb --fsys-tarfile "$DEB" | tar -xO ./usr/share/doc/tuxpaint-stamps-default/copyright >"$SPRITES/COPYRIGHT"
+    mv "$SPRITES/rat.png.part" "$SPRITES/rat.png"
+    mv "$SPRITES/dog.png.part" "$SPRITES/dog.png"
+    rm -f "$DEB" # only the two sprites are kept
+fi
+
 # --- Default input for the main job: a synthetic meeting -------------------------------------------
 # The real cat's face (chelsea.png) drifting right, a dark rodent-sized shape crossing the floor, sensor
 # noise on top. A stand-in until the scenario renderer composites real sprites.
@@ -93,7 +116,7 @@ fi
 VENV="$CACHE/convert-venv"
 # The test models are rebuilt whenever the script that defines them changes.
 TEST_MODELS_STAMP="$CACHE/test-models/script.sha256"
-test_models_current() { sha256sum "$ROOT/scripts/make_test_models.py" | cmp -s - "$TEST_MODELS_STAMP"; }
+test_models_current() { sha256sum <"$ROOT/scripts/make_test_models.py" | cmp -s - "$TEST_MODELS_STAMP"; }
 need_venv=0
 for f in "$CACHE/models/ssd_mobilenet_v2_coco.onnx" "$CACHE/models/efficientnet_lite3.onnx"; do
     [ -f "$f" ] || need_venv=1
@@ -118,7 +141,7 @@ fi
 if ! test_models_current; then
     step "generating the test models"
     "$VENV/bin/python" "$ROOT/scripts/make_test_models.py" "$CACHE/test-models"
-    sha256sum "$ROOT/scripts/make_test_models.py" >"$TEST_MODELS_STAMP"
+    sha256sum <"$ROOT/scripts/make_test_models.py" >"$TEST_MODELS_STAMP"
 fi
 
 # --- Put everything where the project looks for it --------------------------------------------------
@@ -130,6 +153,8 @@ ln -sfn "$CACHE/models/efficientnet_lite3.onnx" "$ROOT/models/efficientnet_lite3
 ln -sfn "$CACHE/models/efficientnet_lite3.labels.txt" "$ROOT/models/efficientnet_lite3.labels.txt"
 ln -sfn "$CHELSEA" "$ROOT/fixtures/generated/chelsea.png"
 ln -sfn "$DEMO" "$ROOT/fixtures/generated/demo-meeting.mp4"
+ln -sfn "$SPRITES/rat.png" "$ROOT/fixtures/generated/rat.png"
+ln -sfn "$SPRITES/dog.png" "$ROOT/fixtures/generated/dog.png"
 for f in "$CACHE/test-models/"*.onnx; do ln -sfn "$f" "$ROOT/fixtures/generated/$(basename "$f")"; done
 
 # --- Build ---------------------------------------------------------------------------------------------

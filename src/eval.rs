@@ -14,11 +14,12 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
+use crate::analyze::{self, AnalyzeOptions};
 use crate::behaviour::engine::{BehaviourEngine, EpisodeBook};
 use crate::behaviour::{Episode, Moment};
-use crate::config::BehaviourConfig;
-use crate::detect::Role;
-use crate::error::Result;
+use crate::config::{BehaviourConfig, Config};
+use crate::detect::{Detector, Role};
+use crate::error::{Error, Result};
 use crate::replay::{self, FrameScores, ReplayTrack};
 use crate::scenario::Scenario;
 use crate::scenario::tracks::{self, Variation};
@@ -69,6 +70,9 @@ pub struct BehaviourScore {
     pub latency_p95_s: Option<f64>,
     pub false_alarms: usize,
     pub false_alarms_per_hour: f64,
+    /// The counts behind the scores.
+    #[serde(skip)]
+    pub tally: Tally,
 }
 
 /// The result of an evaluation.
@@ -108,13 +112,8 @@ pub fn episodes(moments: &[Moment], config: &BehaviourConfig) -> Vec<Episode> {
     book.episodes
 }
 
-/// Adds one run of `scenario` (its moments and the episodes predicted on them) to `tallies`.
-pub fn tally_run(
-    scenario: &Scenario,
-    moments: &[Moment],
-    predicted: &[Episode],
-    tallies: &mut BTreeMap<String, Tally>,
-) {
+/// Adds one run of `scenario` (its frames' times and the episodes predicted on them) to `tallies`.
+pub fn tally_run(scenario: &Scenario, times: &[f64], predicted: &[Episode], tallies: &mut BTreeMap<String, Tally>) {
     let tol = MATCH_TOLERANCE_S;
     let overlaps =
         |e: &Episode, start: f64, end: f64| e.onset_s <= end + tol && e.end_s.unwrap_or(f64::MAX) >= start - tol;
@@ -142,9 +141,9 @@ pub fn tally_run(
                 tally.false_alarms += 1;
             }
         }
-        for m in moments {
-            let truly = truths.iter().any(|t| t.contains(m.time_s));
-            let running = mine.iter().any(|e| m.time_s >= e.onset_s && m.time_s <= e.end_s.unwrap_or(f64::MAX));
+        for &t in times {
+            let truly = truths.iter().any(|i| i.contains(t));
+            let running = mine.iter().any(|e| t >= e.onset_s && t <= e.end_s.unwrap_or(f64::MAX));
             tally.frames += 1;
             tally.frames_agreeing += (truly == running) as usize;
         }
@@ -175,6 +174,7 @@ pub fn scores(tallies: &BTreeMap<String, Tally>, quiet_hours: f64) -> Vec<Behavi
                 latency_p95_s: at(0.95),
                 false_alarms: t.false_alarms,
                 false_alarms_per_hour: if quiet_hours > 0.0 { t.false_alarms as f64 / quiet_hours } else { 0.0 },
+                tally: t.clone(),
             }
         })
         .collect()
@@ -217,38 +217,101 @@ pub fn default_freezing_labels() -> Option<PathBuf> {
 
 /// Evaluates `config` on scenarios already rendered.
 pub fn evaluate_prepared(prepared: &Prepared, config: &BehaviourConfig) -> Report {
-    let mut tallies = BTreeMap::new();
-    let mut quiet_s = 0.0;
-    let mut runs = 0;
-    let mut mistakes = Vec::new();
+    let mut acc = Accumulator::default();
     for (scenario, renderings) in prepared.scenarios.iter().zip(&prepared.runs) {
-        let quiet = scenario.quiet_seconds();
         let config = scenario.config_for(config);
+        acc.add(
+            scenario,
+            renderings.iter().map(|moments| {
+                let times: Vec<f64> = moments.iter().map(|m| m.time_s).collect();
+                (times, episodes(moments, &config))
+            }),
+        );
+    }
+    acc.report()
+}
+
+/// Two reports as one: the scenarios rendered into tracks and those run through the pipeline on video.
+/// Scores are recomputed from the summed counts.
+pub fn merge(a: Report, b: Report) -> Report {
+    let quiet_hours = a.quiet_hours + b.quiet_hours;
+    let mut tallies: BTreeMap<String, Tally> = BTreeMap::new();
+    for score in a.behaviours.iter().chain(&b.behaviours) {
+        tallies.entry(score.behaviour.clone()).or_default().add(score.tally.clone());
+    }
+    let mut mistakes = a.mistakes;
+    mistakes.extend(b.mistakes);
+    Report {
+        scenarios: a.scenarios + b.scenarios,
+        runs: a.runs + b.runs,
+        quiet_hours,
+        behaviours: scores(&tallies, quiet_hours),
+        mistakes,
+    }
+}
+
+/// Tallies gathered scenario by scenario, from rendered tracks or from whole-pipeline runs on video.
+#[derive(Default)]
+pub struct Accumulator {
+    tallies: BTreeMap<String, Tally>,
+    quiet_s: f64,
+    runs: usize,
+    scenarios: usize,
+    mistakes: Vec<ScenarioMistakes>,
+}
+
+impl Accumulator {
+    /// Adds a scenario's runs: per run, the analysed frames' times and the predicted episodes.
+    pub fn add(&mut self, scenario: &Scenario, runs: impl Iterator<Item = (Vec<f64>, Vec<Episode>)>) {
+        let quiet = scenario.quiet_seconds();
         let mut mine = BTreeMap::new();
-        let mut scenario_runs = 0;
-        for moments in renderings {
-            let predicted = episodes(moments, &config);
-            tally_run(scenario, moments, &predicted, &mut mine);
-            quiet_s += quiet;
-            scenario_runs += 1;
+        let mut count = 0;
+        for (times, predicted) in runs {
+            tally_run(scenario, &times, &predicted, &mut mine);
+            self.quiet_s += quiet;
+            count += 1;
         }
         let wrong = |f: fn(&Tally) -> usize| -> BTreeMap<String, usize> {
             mine.iter().map(|(k, t)| (k.clone(), f(t))).filter(|(_, n)| *n > 0).collect()
         };
-        mistakes.push(ScenarioMistakes {
+        self.mistakes.push(ScenarioMistakes {
             scenario: scenario.name.clone(),
-            runs: scenario_runs,
+            runs: count,
             missed: wrong(|t| t.true_intervals - t.intervals_found),
             false_alarms: wrong(|t| t.false_alarms),
         });
         for (name, t) in mine {
-            tallies.entry(name).or_insert_with(Tally::default).add(t);
+            self.tallies.entry(name).or_default().add(t);
         }
-        runs += scenario_runs;
+        self.runs += count;
+        self.scenarios += 1;
     }
-    let quiet_hours = quiet_s / 3600.0;
-    let behaviours = scores(&tallies, quiet_hours);
-    Report { scenarios: prepared.scenarios.len(), runs, quiet_hours, behaviours, mistakes }
+
+    pub fn report(self) -> Report {
+        let quiet_hours = self.quiet_s / 3600.0;
+        let behaviours = scores(&self.tallies, quiet_hours);
+        Report { scenarios: self.scenarios, runs: self.runs, quiet_hours, behaviours, mistakes: self.mistakes }
+    }
+}
+
+/// A labelled recording (a scenario with `video`) through the whole pipeline, as `analyze` runs it:
+/// the analysed frames' times and the episodes found.
+pub fn video_run(
+    scenario: &Scenario,
+    config: &Config,
+    detector: &mut dyn Detector,
+) -> Result<(Vec<f64>, Vec<Episode>)> {
+    let video = scenario.video.as_ref().ok_or_else(|| Error::Config(format!("{}: no video", scenario.name)))?;
+    let mut config = config.clone();
+    config.behaviour = scenario.config_for(&config.behaviour);
+    let out = std::env::temp_dir().join(format!("chaperone-eval-{}-{}", std::process::id(), scenario.name));
+    let options = AnalyzeOptions { out_dir: out.clone(), annotated_video: false, image_fps: 10.0, progress: false };
+    let summary = analyze::analyze_input(video, &out, &config, detector, &options);
+    let _ = std::fs::remove_dir_all(&out);
+    let summary = summary?;
+    let fps = summary.source.fps.unwrap_or(25.0);
+    let times = (0..summary.frames).map(|k| k as f64 / fps).collect();
+    Ok((times, summary.episodes))
 }
 
 /// The report as a table.

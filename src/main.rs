@@ -59,6 +59,9 @@ enum Command {
     AnalyzeTracks(AnalyzeTracksArgs),
     /// Score the behaviour engine on labelled scenarios (default: the bundled ones), per behaviour.
     Eval(EvalArgs),
+    /// Render labelled scenarios into real videos (real cat and rat sprites), each with a scenario file
+    /// pointing at its video, for `eval` to run through the whole pipeline.
+    Render(RenderArgs),
     /// Search the behaviour thresholds on labelled scenarios; write the chosen config and precision-recall
     /// pictures, and report scores on a held-out set.
     Tune(TuneArgs),
@@ -143,6 +146,21 @@ struct EvalArgs {
     /// own line. Default: ../shared/media/freezing-labels when it exists.
     #[arg(long, value_name = "DIR")]
     freezing_labels: Option<PathBuf>,
+}
+
+#[derive(Args)]
+struct RenderArgs {
+    /// Scenario files or directories of them (default: fixtures/scenarios).
+    #[arg(value_name = "PATH")]
+    paths: Vec<PathBuf>,
+    /// Output directory: NAME.mp4 and NAME.toml per scenario.
+    #[arg(long, value_name = "DIR")]
+    out: PathBuf,
+    #[arg(long, default_value_t = 25.0)]
+    fps: f64,
+    /// Where chelsea.png, rat.png and dog.png are (default: fixtures/generated, made by set-up).
+    #[arg(long, value_name = "DIR")]
+    sprites: Option<PathBuf>,
 }
 
 #[derive(Args)]
@@ -243,6 +261,7 @@ fn main() -> ExitCode {
         Command::History(args) => run_history(args),
         Command::Eval(args) => run_eval(&config, args),
         Command::Tune(args) => run_tune(&config, args),
+        Command::Render(args) => run_render(args),
     });
     match result {
         Ok(code) => code,
@@ -528,7 +547,19 @@ fn run_eval(config: &Config, args: &EvalArgs) -> Result<ExitCode> {
     let paths = if args.paths.is_empty() { vec![scenario::bundled_dir()] } else { args.paths.clone() };
     let scenarios = scenario::find(&paths)?.iter().map(|p| Scenario::load(p)).collect::<Result<Vec<_>>>()?;
     let variations = Variation::set(args.variations, args.seed);
-    let report = eval::evaluate(&scenarios, &variations, &config.behaviour);
+    // Scenarios with a video (rendered, or labelled recordings) go through the whole pipeline once;
+    // the others are rendered into tracks, ideally and with each variation.
+    let (videos, synthetic): (Vec<Scenario>, Vec<Scenario>) = scenarios.into_iter().partition(|s| s.video.is_some());
+    let mut report = eval::evaluate(&synthetic, &variations, &config.behaviour);
+    if !videos.is_empty() {
+        let mut detector = AnimalDetector::load(config)?;
+        let mut acc = eval::Accumulator::default();
+        for s in &videos {
+            acc.add(s, std::iter::once(eval::video_run(s, config, &mut detector)?));
+        }
+        let video_report = acc.report();
+        report = if synthetic.is_empty() { video_report } else { eval::merge(report, video_report) };
+    }
 
     // The real, human-scored freezing recording, as its own line.
     let labels_dir = args.freezing_labels.clone().or_else(eval::default_freezing_labels);
@@ -551,6 +582,29 @@ fn run_eval(config: &Config, args: &EvalArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+fn run_render(args: &RenderArgs) -> Result<ExitCode> {
+    use chaperone::scenario::{self, Scenario, video};
+    if !(args.fps > 0.0 && args.fps <= 240.0) {
+        return Err(Error::Config(format!("--fps must be between 0 and 240, got {}", args.fps)));
+    }
+    let paths = if args.paths.is_empty() { vec![scenario::bundled_dir()] } else { args.paths.clone() };
+    let files = scenario::find(&paths)?;
+    let scenarios = files.iter().map(|p| Scenario::load(p)).collect::<Result<Vec<_>>>()?;
+    let sprites = video::Sprites::load(&args.sprites.clone().unwrap_or_else(video::Sprites::default_dir))?;
+    create_out_dir(&args.out)?;
+    for (file, s) in files.iter().zip(&scenarios) {
+        let mp4 = args.out.join(format!("{}.mp4", s.name));
+        video::render(s, &sprites, &mp4, args.fps)?;
+        // The same scenario, pointing at its video: `eval` then runs it through the whole pipeline.
+        let text = std::fs::read_to_string(file).map_err(|e| Error::io(file, e))?;
+        let labelled = args.out.join(format!("{}.toml", s.name));
+        std::fs::write(&labelled, format!("video = \"{}.mp4\"\n{text}", s.name))
+            .map_err(|e| Error::io(&labelled, e))?;
+        println!("{} -> {} ({:.1} s at {} fps)", file.display(), mp4.display(), s.duration_s, args.fps);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
 fn run_tune(config: &Config, args: &TuneArgs) -> Result<ExitCode> {
     use chaperone::scenario::{self, Scenario, tracks::Variation};
     use chaperone::{eval, plot, tune};
@@ -564,7 +618,12 @@ fn run_tune(config: &Config, args: &TuneArgs) -> Result<ExitCode> {
         }
     }
     let paths = if args.paths.is_empty() { vec![scenario::bundled_dir()] } else { args.paths.clone() };
-    let scenarios = scenario::find(&paths)?.iter().map(|p| Scenario::load(p)).collect::<Result<Vec<_>>>()?;
+    let mut scenarios = scenario::find(&paths)?.iter().map(|p| Scenario::load(p)).collect::<Result<Vec<_>>>()?;
+    let videos = scenarios.iter().filter(|s| s.video.is_some()).count();
+    if videos > 0 {
+        eprintln!("tune: {videos} scenario(s) with a video left out: the search runs on rendered tracks");
+        scenarios.retain(|s| s.video.is_none());
+    }
     // Tuned on the ideal renderings and one set of noise; scored again on another set it never saw.
     let train_set: Vec<Variation> =
         std::iter::once(Variation::ideal()).chain(Variation::set(args.variations, args.seed)).collect();

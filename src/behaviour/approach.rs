@@ -62,13 +62,24 @@ impl ApproachDetector {
         ApproachDetector { config: config.clone(), gaps: VecDeque::new(), active: None, closing_speed: None, gap: None }
     }
 
-    /// Feeds one moment: the cat's box and the rat's box (as last seen), and the cat's body length in
-    /// the boxes' pixels. With either animal unknown, no speed can be measured and history restarts.
-    pub fn update(&mut self, time_s: f64, cat: Option<&BBox>, rat: Option<&BBox>, cat_length: f64) -> Option<Change> {
+    /// Feeds one moment: the cat's box when observed in this frame (`cat_tracked`: still tracked when
+    /// not), the rat's box as last seen, and the cat's body length in the boxes' pixels. A tracked cat
+    /// missed for a frame keeps the history; with either animal gone, history restarts.
+    pub fn update(
+        &mut self,
+        time_s: f64,
+        cat: Option<&BBox>,
+        cat_tracked: bool,
+        rat: Option<&BBox>,
+        cat_length: f64,
+    ) -> Option<Change> {
         let (Some(cat), Some(rat)) = (cat, rat) else {
-            self.gaps.clear();
-            self.closing_speed = None;
-            self.gap = None;
+            // Missed in this frame but still tracked: the history stands, old samples age out of the window.
+            if !(cat_tracked && rat.is_some()) {
+                self.gaps.clear();
+                self.closing_speed = None;
+                self.gap = None;
+            }
             return None;
         };
         if cat_length <= 0.0 {
@@ -141,7 +152,7 @@ mod tests {
         let mut d = ApproachDetector::new(&ApproachConfig::default());
         let mut t = 0.0;
         while t < seconds {
-            if let Some(Change::Started(e)) = d.update(t, Some(&cat_at(x_at(t))), Some(&RAT), CAT_LEN) {
+            if let Some(Change::Started(e)) = d.update(t, Some(&cat_at(x_at(t))), true, Some(&RAT), CAT_LEN) {
                 return Some((e.confirmed_s, e.onset_s));
             }
             t += 1.0 / fps;
@@ -171,7 +182,7 @@ mod tests {
         let mut d = ApproachDetector::new(&ApproachConfig::default());
         for i in 0..50 {
             let t = i as f64 / 25.0;
-            let e = d.update(t, Some(&cat_at(300.0 * t as f32)), Some(&far_rat), CAT_LEN);
+            let e = d.update(t, Some(&cat_at(300.0 * t as f32)), true, Some(&far_rat), CAT_LEN);
             assert!(e.is_none(), "{t}: {e:?}");
         }
     }

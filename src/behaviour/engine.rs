@@ -21,6 +21,10 @@ use crate::geometry::BBox;
 use crate::pipeline::AnalysedFrame;
 use crate::track::TrackState;
 
+/// A lost rat's last box changed by at least this share of its body area since it was last seen there:
+/// the rat has gone from there. (A rat that shuffles a little as it stops changes far less.)
+const LEFT_ITS_BOX: f64 = 1.0;
+
 /// Smoothing of body lengths from observed boxes (a running mean that follows slowly).
 const LENGTH_SMOOTHING: f64 = 0.05;
 
@@ -110,7 +114,10 @@ impl BehaviourEngine {
         let cat_length = self.cat_length.unwrap_or(0.0);
         let rat_box = rat.map(|r| &r.bbox);
 
-        changes.extend(self.approach.update(t, cat.map(|c| &c.bbox), rat_box, cat_length));
+        // Closing speed from the cat's observed boxes only: a tracker's prediction is not evidence, and a
+        // jump from a prediction to the next detection would read as a pounce.
+        let observed_cat = cat.filter(|c| c.observed).map(|c| &c.bbox);
+        changes.extend(self.approach.update(t, observed_cat, cat.is_some(), rat_box, cat_length));
         let fast = self.config.approach.fast_speed;
         changes.extend(self.stalking.update(t, cat, rat_box, cat_length, fast));
         changes.extend(self.fixation.update(t, cat, rat_box, cat_length));
@@ -145,11 +152,17 @@ impl BehaviourEngine {
         }
         // A lost rat whose last box is at a shelter or the frame's edge may have gone: no change there says
         // nothing about the rat.
-        let may_have_gone = !rat.observed
-            && (self.hiding.at_shelter(&rat.bbox, m.frame_size) || at_frame_edge(&rat.bbox, m.frame_size));
         // Changed pixels as a share of the rat's body (about half its usual box), not of this frame's box:
         // a box grown by a shadow or a merged blob must not dilute the rat's own motion.
         let body_area = 0.5 * self.rat_length.unwrap_or(0.0).powi(2);
+        // A lost rat may have gone: from a shelter or the frame's edge, or when its last box no longer
+        // looks as it did when the rat was last seen there. No change there then says nothing of the rat.
+        let left_its_box =
+            m.rat_changed_since_seen_px.is_some_and(|px| body_area > 0.0 && px / body_area >= LEFT_ITS_BOX);
+        let may_have_gone = !rat.observed
+            && (left_its_box
+                || self.hiding.at_shelter(&rat.bbox, m.frame_size)
+                || at_frame_edge(&rat.bbox, m.frame_size));
         let share = m.rat_changed_px.filter(|_| !may_have_gone && body_area > 0.0).map(|px| px / body_area);
         // Freezing is a rat that stopped moving. A "rat" never measured moving is more likely a ghost of the
         // background (where the rat was while the background was learnt): no change there means nothing.
@@ -252,9 +265,13 @@ impl VideoObserver {
         VideoObserver { pixels: PixelChange::new(config.freezing.lag_s, config.freezing.pixel_cutoff) }
     }
 
-    pub fn observe(&mut self, a: &AnalysedFrame) -> Moment {
+    /// The moment of an analysed frame; `None` for an exact copy of the previous frame (a stalled camera
+    /// repeating itself), which tells nothing new and would make the next real frame look like a jump.
+    pub fn observe(&mut self, a: &AnalysedFrame) -> Option<Moment> {
         let image = &a.frame.image;
-        self.pixels.push(a.frame.time_s, image);
+        if !self.pixels.push(a.frame.time_s, image) {
+            return None;
+        }
         let cat = a
             .tracks
             .iter()
@@ -267,6 +284,20 @@ impl VideoObserver {
             AnimalView::boxed(bbox, t.is_observed())
         });
         let rat_changed_px = rat.as_ref().and_then(|r| self.pixels.changed_pixels(&r.bbox));
-        Moment { time_s: a.frame.time_s, cat, rat, rat_changed_px, pixels: true, frame_size: Some(image.dimensions()) }
+        let mut rat_changed_since_seen_px = None;
+        match &rat {
+            Some(r) if r.observed => self.pixels.mark_seen(),
+            Some(r) => rat_changed_since_seen_px = self.pixels.changed_since_seen(&r.bbox),
+            None => {}
+        }
+        Some(Moment {
+            time_s: a.frame.time_s,
+            cat,
+            rat,
+            rat_changed_px,
+            rat_changed_since_seen_px,
+            pixels: true,
+            frame_size: Some(image.dimensions()),
+        })
     }
 }

@@ -135,6 +135,9 @@ pub struct Moment {
     /// When there are pixels: how many pixels of the rat's box changed over the last `freezing.lag_s`
     /// (see [`pixel_change`]).
     pub rat_changed_px: Option<f64>,
+    /// When there are pixels and the rat is not seen now: how many pixels of its last box changed since
+    /// the frame it was last seen in (a rat still there leaves them as they were).
+    pub rat_changed_since_seen_px: Option<f64>,
     /// The moment comes from video (pixels were looked at), not from recorded tracks.
     pub pixels: bool,
     /// Frame size in pixels, when known: zones are given as fractions of it.

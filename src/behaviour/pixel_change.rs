@@ -21,19 +21,38 @@ pub struct PixelChange {
     lag_s: f64,
     cutoff: u8,
     frames: VecDeque<(f64, GrayImage)>,
+    /// The frame in which the animal was last seen.
+    seen: Option<GrayImage>,
 }
 
 impl PixelChange {
     pub fn new(lag_s: f64, cutoff: u8) -> PixelChange {
-        PixelChange { lag_s, cutoff, frames: VecDeque::new() }
+        PixelChange { lag_s, cutoff, frames: VecDeque::new(), seen: None }
     }
 
-    /// Keeps this frame for later comparisons.
-    pub fn push(&mut self, time_s: f64, image: &RgbImage) {
+    /// Keeps this frame for later comparisons. Returns false when it is an exact copy of the previous one
+    /// (a stalled camera repeating its last picture): it then brings nothing new and is not kept.
+    pub fn push(&mut self, time_s: f64, image: &RgbImage) -> bool {
+        let grey = half_grey(image);
+        if self.frames.back().is_some_and(|(_, last)| *last == grey) {
+            return false;
+        }
         while self.frames.front().is_some_and(|(t, _)| *t < time_s - KEEP_S || *t > time_s) {
             self.frames.pop_front();
         }
-        self.frames.push_back((time_s, half_grey(image)));
+        self.frames.push_back((time_s, grey));
+        true
+    }
+
+    /// The animal is seen in the newest frame: later frames can be compared with this one.
+    pub fn mark_seen(&mut self) {
+        self.seen = self.frames.back().map(|(_, f)| f.clone());
+    }
+
+    /// How many pixels of `bbox` changed between the frame the animal was last seen in and the newest:
+    /// an animal that is still where it was last seen leaves its box as it was; one that left does not.
+    pub fn changed_since_seen(&self, bbox: &BBox) -> Option<f64> {
+        self.count_changed(&self.frames.back()?.1, self.seen.as_ref()?, bbox)
     }
 
     /// How many pixels of `bbox` (in full-size pixels) changed between the newest frame and the newest one
@@ -41,6 +60,10 @@ impl PixelChange {
     pub fn changed_pixels(&self, bbox: &BBox) -> Option<f64> {
         let (now_t, now) = self.frames.back()?;
         let (_, then) = self.frames.iter().rev().find(|(t, _)| *t <= now_t - self.lag_s)?;
+        self.count_changed(now, then, bbox)
+    }
+
+    fn count_changed(&self, now: &GrayImage, then: &GrayImage, bbox: &BBox) -> Option<f64> {
         let (w, h) = now.dimensions();
         let b = bbox.expand(BOX_MARGIN);
         let x1 = ((b.x1 / 2.0).floor().max(0.0) as u32).min(w);
@@ -79,14 +102,15 @@ fn half_grey(image: &RgbImage) -> GrayImage {
 mod tests {
     use super::*;
 
-    fn frame_with_square(x: u32) -> RgbImage {
-        RgbImage::from_fn(200, 100, |px, py| {
-            if (x..x + 20).contains(&px) && (40..60).contains(&py) {
-                image::Rgb([30, 30, 30])
-            } else {
-                image::Rgb([200; 3])
-            }
-        })
+    /// A dark square at `x` on a light frame, and a corner pixel that differs frame to frame (sensor noise:
+    /// no two real frames are identical).
+    fn frame_with_square(x: u32, frame: u8) -> RgbImage {
+        let mut image = RgbImage::from_fn(200, 100, |px, py| {
+            let inside = (x..x + 20).contains(&px) && (40..60).contains(&py);
+            if inside { image::Rgb([30, 30, 30]) } else { image::Rgb([200; 3]) }
+        });
+        image.put_pixel(0, 0, image::Rgb([frame; 3]));
+        image
     }
 
     #[test]
@@ -95,8 +119,8 @@ mod tests {
         let mut moving = PixelChange::new(0.25, 10);
         for i in 0..10 {
             let t = i as f64 * 0.1;
-            still.push(t, &frame_with_square(50));
-            moving.push(t, &frame_with_square(50 + 4 * i));
+            still.push(t, &frame_with_square(50, i as u8));
+            moving.push(t, &frame_with_square(50 + 4 * i, i as u8));
         }
         let bbox = BBox::new(80.0, 40.0, 100.0, 60.0);
         assert_eq!(still.changed_pixels(&BBox::new(50.0, 40.0, 70.0, 60.0)), Some(0.0));
@@ -105,7 +129,18 @@ mod tests {
         assert!((300.0..=600.0).contains(&changed), "{changed}");
         // Not enough history yet: no measurement.
         let mut fresh = PixelChange::new(0.25, 10);
-        fresh.push(0.0, &frame_with_square(50));
+        fresh.push(0.0, &frame_with_square(50, 0));
         assert_eq!(fresh.changed_pixels(&bbox), None);
+    }
+
+    #[test]
+    fn an_exact_repeat_of_the_last_frame_is_not_kept_and_leaving_a_box_shows() {
+        let mut p = PixelChange::new(0.25, 10);
+        assert!(p.push(0.0, &frame_with_square(50, 0)));
+        assert!(!p.push(0.04, &frame_with_square(50, 0)), "a stalled camera's repeat");
+        p.mark_seen();
+        assert!(p.push(0.08, &frame_with_square(150, 1)));
+        let left = p.changed_since_seen(&BBox::new(50.0, 40.0, 70.0, 60.0)).unwrap();
+        assert!(left >= 300.0, "the square left its box: {left}");
     }
 }

@@ -36,13 +36,16 @@ impl BehaviourLog {
 
     /// Runs the engine on one frame; logs and books its changes, and returns them.
     pub fn observe(&mut self, a: &AnalysedFrame) -> Result<Vec<Change>> {
-        let moment = self.observer.observe(a);
+        let Some(moment) = self.observer.observe(a) else {
+            return Ok(Vec::new());
+        };
         let changes = self.engine.step(&moment);
         // `CHAPERONE_LOG=chaperone::output::behaviour_log=debug` traces what the engine saw, frame by frame.
         tracing::debug!(
             t = moment.time_s,
             rat_observed = moment.rat.as_ref().map(|r| r.observed),
             rat_changed_px = moment.rat_changed_px,
+            rat_changed_since_seen_px = moment.rat_changed_since_seen_px,
             cat_observed = moment.cat.as_ref().map(|c| c.observed),
             cat = self.engine.status.cat,
             rat = self.engine.status.rat,

@@ -26,6 +26,7 @@
 //! ```
 
 pub mod tracks;
+pub mod video;
 
 use std::path::{Path, PathBuf};
 
@@ -54,8 +55,14 @@ pub struct Scenario {
     pub gaps: Vec<[f64; 2]>,
     pub cat: Option<Actor>,
     pub rat: Option<Actor>,
+    /// Someone else's animal in the room: drawn in rendered videos (a hard negative for the detector),
+    /// never the cat or the rat.
+    pub dog: Option<Actor>,
     #[serde(default)]
     pub truth: Vec<TruthInterval>,
+    /// A labelled recording: this video, scored through the whole pipeline instead of rendered tracks
+    /// (relative to the scenario file).
+    pub video: Option<PathBuf>,
 }
 
 /// One animal's movement.
@@ -126,6 +133,9 @@ impl Scenario {
         let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
         let mut scenario: Scenario = crate::config::parse_toml(path, &text)?;
         scenario.name = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+        if let Some(video) = &scenario.video {
+            scenario.video = Some(path.parent().unwrap_or(Path::new(".")).join(video));
+        }
         scenario.check().map_err(|m| Error::Config(format!("{}: {m}", path.display())))?;
         Ok(scenario)
     }
@@ -137,7 +147,7 @@ impl Scenario {
         if self.frame[0] == 0 || self.frame[1] == 0 {
             return Err("frame must be [width, height] in pixels".into());
         }
-        for (name, actor) in [("cat", &self.cat), ("rat", &self.rat)] {
+        for (name, actor) in [("cat", &self.cat), ("rat", &self.rat), ("dog", &self.dog)] {
             let Some(a) = actor else { continue };
             if a.path.is_empty() {
                 return Err(format!("{name}.path needs at least one keyframe [t, x, y, w, h]"));
