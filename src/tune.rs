@@ -28,6 +28,15 @@ impl Param {
     pub fn set(&self, c: &mut BehaviourConfig, v: f64) {
         (self.set)(c, v)
     }
+    /// `config` with this parameter at each of its values in turn.
+    pub fn candidates(&self, config: &BehaviourConfig) -> Vec<BehaviourConfig> {
+        let with = |v: &f64| {
+            let mut c = config.clone();
+            self.set(&mut c, *v);
+            c
+        };
+        self.values.iter().map(with).collect()
+    }
 }
 
 macro_rules! param {
@@ -117,15 +126,7 @@ pub fn search(train: &Prepared, start: &BehaviourConfig, goal: &Goal, rounds: us
     for _ in 0..rounds {
         let mut improved = false;
         for p in PARAMS {
-            let candidates: Vec<BehaviourConfig> = p
-                .values
-                .iter()
-                .map(|v| {
-                    let mut c = config.clone();
-                    p.set(&mut c, *v);
-                    c
-                })
-                .collect();
+            let candidates = p.candidates(&config);
             let reports = evaluate_all(train, &candidates, threads);
             evaluations += reports.len();
             for (c, r) in candidates.into_iter().zip(&reports) {
@@ -174,15 +175,7 @@ pub fn pr_curves(train: &Prepared, config: &BehaviourConfig, threads: usize) -> 
             continue;
         }
         seen.push(p.behaviour);
-        let candidates: Vec<BehaviourConfig> = p
-            .values
-            .iter()
-            .map(|v| {
-                let mut c = config.clone();
-                p.set(&mut c, *v);
-                c
-            })
-            .collect();
+        let candidates = p.candidates(config);
         let reports = evaluate_all(train, &candidates, threads);
         let points = p
             .values
