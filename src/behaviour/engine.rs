@@ -25,6 +25,14 @@ use crate::track::TrackState;
 /// the rat has gone from there. (A rat that shuffles a little as it stops changes far less.)
 const LEFT_ITS_BOX: f64 = 1.0;
 
+/// A rat box this many times the rat's usual area is not the rat.
+const RAT_AREA_JUMP: f64 = 4.0;
+/// Faster than this, in rat body lengths per second, a rat box's jump is another object (a rat sprints at
+/// about 10).
+const RAT_MAX_SPEED: f64 = 20.0;
+/// How fast the rat's usual area follows its observed boxes, per frame.
+const RAT_AREA_SMOOTHING: f64 = 0.02;
+
 /// Smoothing of body lengths from observed boxes (a running mean that follows slowly).
 const LENGTH_SMOOTHING: f64 = 0.05;
 
@@ -59,6 +67,10 @@ pub struct BehaviourEngine {
     rat_length: Option<f64>,
     /// The rat has been measured moving in pixels at least once.
     rat_seen_moving: bool,
+    /// The rat's usual box area (a slow running mean), and its last box of a plausible size.
+    rat_area: Option<f64>,
+    last_plausible_rat: Option<AnimalView>,
+    last_plausible_rat_s: Option<f64>,
     pub status: EngineStatus,
 }
 
@@ -76,6 +88,9 @@ impl BehaviourEngine {
             cat_length: None,
             rat_length: None,
             rat_seen_moving: false,
+            rat_area: None,
+            last_plausible_rat: None,
+            last_plausible_rat_s: None,
             status: EngineStatus::default(),
         }
     }
@@ -101,7 +116,8 @@ impl BehaviourEngine {
         let t = m.time_s;
         let mut changes = Vec::new();
         let cat = m.cat.as_ref();
-        let rat = m.rat.as_ref();
+        let rat_view = self.plausible_rat(t, m.rat.as_ref());
+        let rat = rat_view.as_ref();
         for (view, length) in [(cat, &mut self.cat_length), (rat, &mut self.rat_length)] {
             if let Some(known) = view.and_then(|v| v.length) {
                 *length = Some(known);
@@ -138,6 +154,33 @@ impl BehaviourEngine {
         changes.extend(self.calm.update(t, &calm_inputs));
         self.update_status(m, cat_alarm);
         changes
+    }
+
+    /// The rat's view, unless its box suddenly grew far beyond the rat's usual size or jumped faster than
+    /// a rat runs: then the track has taken something else (an undetected dog's motion, a merged blob),
+    /// and the rat is taken as unseen where it was last plausibly seen.
+    fn plausible_rat(&mut self, t: f64, rat: Option<&AnimalView>) -> Option<AnimalView> {
+        let view = rat?;
+        let area = view.bbox.area() as f64;
+        let length = self.rat_length.unwrap_or(0.0);
+        let teleported = self.last_plausible_rat.as_ref().zip(self.last_plausible_rat_s).is_some_and(|(last, t0)| {
+            let ((x0, y0), (x1, y1)) = (last.bbox.center(), view.bbox.center());
+            let speed = ((x1 - x0) as f64).hypot((y1 - y0) as f64) / (t - t0).max(1e-3);
+            length > 0.0 && speed > RAT_MAX_SPEED * length
+        });
+        let usual = self.rat_area.get_or_insert(area);
+        if view.observed && (area > RAT_AREA_JUMP * *usual || teleported) {
+            return Some(self.last_plausible_rat.clone().map_or_else(
+                || AnimalView { observed: false, ..view.clone() },
+                |last| AnimalView { observed: false, points: vec![None; last.points.len()], ..last },
+            ));
+        }
+        if view.observed {
+            *usual += RAT_AREA_SMOOTHING * (area - *usual);
+            self.last_plausible_rat = Some(view.clone());
+            self.last_plausible_rat_s = Some(t);
+        }
+        Some(view.clone())
     }
 
     /// Freezing from the rat's keypoints when a pose source gives them, else from the pixels of its box
