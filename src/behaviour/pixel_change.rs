@@ -7,6 +7,7 @@
 //! blur), a second's worth at most: about 77 kB a frame at 640x480.
 
 use std::collections::VecDeque;
+use std::sync::Arc;
 
 use image::{GrayImage, RgbImage};
 
@@ -20,9 +21,9 @@ const BOX_MARGIN: f32 = 0.1;
 pub struct PixelChange {
     lag_s: f64,
     cutoff: u8,
-    frames: VecDeque<(f64, GrayImage)>,
-    /// The frame in which the animal was last seen.
-    seen: Option<GrayImage>,
+    frames: VecDeque<(f64, Arc<GrayImage>)>,
+    /// The frame in which the animal was last seen (shared with `frames`: marking it copies nothing).
+    seen: Option<Arc<GrayImage>>,
 }
 
 impl PixelChange {
@@ -34,19 +35,19 @@ impl PixelChange {
     /// (a stalled camera repeating its last picture): it then brings nothing new and is not kept.
     pub fn push(&mut self, time_s: f64, image: &RgbImage) -> bool {
         let grey = half_grey(image);
-        if self.frames.back().is_some_and(|(_, last)| *last == grey) {
+        if self.frames.back().is_some_and(|(_, last)| **last == grey) {
             return false;
         }
         while self.frames.front().is_some_and(|(t, _)| *t < time_s - KEEP_S || *t > time_s) {
             self.frames.pop_front();
         }
-        self.frames.push_back((time_s, grey));
+        self.frames.push_back((time_s, Arc::new(grey)));
         true
     }
 
     /// The animal is seen in the newest frame: later frames can be compared with this one.
     pub fn mark_seen(&mut self) {
-        self.seen = self.frames.back().map(|(_, f)| f.clone());
+        self.seen = self.frames.back().map(|(_, f)| Arc::clone(f));
     }
 
     /// How many pixels of `bbox` changed between the frame the animal was last seen in and the newest:

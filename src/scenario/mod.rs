@@ -182,10 +182,21 @@ impl Scenario {
     /// Seconds of the scenario in which no alarm-worthy behaviour is truly happening (calm footage, for
     /// false alarms per hour).
     pub fn quiet_seconds(&self) -> f64 {
-        let step = 0.01;
-        let n = (self.duration_s / step) as usize;
-        let alarming = |t: f64| self.truth.iter().any(|i| i.behaviour != "calm" && i.contains(t));
-        (0..n).filter(|k| !alarming(*k as f64 * step)).count() as f64 * step
+        // The duration less the union of the alarm-worthy true intervals.
+        let mut spans: Vec<(f64, f64)> = self
+            .truth
+            .iter()
+            .filter(|i| i.behaviour != "calm")
+            .map(|i| (i.start_s.max(0.0), i.end_s.min(self.duration_s)))
+            .filter(|(a, b)| b > a)
+            .collect();
+        spans.sort_by(|a, b| a.0.total_cmp(&b.0));
+        let (mut covered, mut reach) = (0.0, 0.0f64);
+        for (a, b) in spans {
+            covered += (b - a.max(reach)).max(0.0);
+            reach = reach.max(b);
+        }
+        self.duration_s - covered
     }
 }
 
@@ -233,5 +244,24 @@ mod tests {
         assert_eq!(a.bbox_at(-1.0), BBox::new(0.0, 0.0, 10.0, 10.0));
         assert_eq!(a.bbox_at(1.0), BBox::new(50.0, 0.0, 70.0, 10.0));
         assert_eq!(a.bbox_at(5.0), BBox::new(100.0, 0.0, 130.0, 10.0));
+    }
+
+    #[test]
+    fn quiet_time_is_the_duration_less_overlapping_alarms() {
+        let truth = |behaviour: &str, start_s, end_s| TruthInterval { behaviour: behaviour.into(), start_s, end_s };
+        let s = Scenario {
+            name: String::new(),
+            description: String::new(),
+            duration_s: 10.0,
+            frame: [640, 480],
+            shelters: vec![],
+            gaps: vec![],
+            cat: None,
+            rat: None,
+            dog: None,
+            truth: vec![truth("approach", 2.0, 4.0), truth("freezing", 3.0, 5.0), truth("calm", 0.0, 10.0)],
+            video: None,
+        };
+        assert!((s.quiet_seconds() - 7.0).abs() < 1e-9, "{}", s.quiet_seconds());
     }
 }

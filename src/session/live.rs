@@ -347,11 +347,9 @@ impl Sink for SessionSink {
             self.latencies_ms.push(latency_s * 1000.0);
         }
         if self.stop.is_none() {
-            let running: Vec<Episode> = self.behaviour.engine.active().into_iter().cloned().collect();
-            let running: Vec<&Episode> = running.iter().collect();
             let latency = self.realtime.then_some(latency_s);
-            let status = &self.behaviour.engine.status;
-            if let Some(decision) = self.controller.on_moment(t, &running, latency, status) {
+            let engine = &self.behaviour.engine;
+            if let Some(decision) = self.controller.on_moment(t, &engine.active(), latency, &engine.status) {
                 if let Some(e) = self.controller.new_episode.clone() {
                     self.behaviour.record(&Change::Started(e))?;
                 }
