@@ -17,9 +17,15 @@ use crate::error::{Error, Result};
 use crate::motion::MotionDetector;
 use crate::output::{AnnotatedVideo, BehaviourLog, TracksCsv};
 use crate::pipeline::{self, AnalysedFrame, Analyser, Mode, RunStats, Sink};
+use crate::plot::timeline;
 use crate::source::image_dir::ImageDir;
 use crate::source::video::{self, VideoFile};
 use crate::source::{FrameSource, SourceInfo};
+use crate::view::frames::ViewFrames;
+use crate::view::{ViewEnd, ViewHandle};
+
+/// Frames a second sent to the live view (`--view`) at most: a batch run is not slowed to feed it.
+const VIEW_MAX_FPS: f64 = 8.0;
 
 /// How many frames spread over a video seed its background.
 const BACKGROUND_SAMPLES: usize = 25;
@@ -34,6 +40,8 @@ pub struct AnalyzeOptions {
     pub image_fps: f64,
     /// Show a progress bar (hidden anyway when stderr is not a terminal).
     pub progress: bool,
+    /// The live view in the browser, when one is served.
+    pub view: Option<ViewHandle>,
 }
 
 /// `summary.json`: what one input's analysis did and found.
@@ -161,8 +169,16 @@ pub fn analyze_input(
     let mut engine = BehaviourLog::new(config, &events_path)?;
     outputs.push(events_path.display().to_string());
     let mut counter = AnimalCounter::default();
+    let mut view_frames = options.view.as_ref().map(|view| {
+        view.begin(&input.display().to_string(), "analyze");
+        engine.log.view = Some(view.clone());
+        ViewFrames::new(view.clone(), VIEW_MAX_FPS, info.expected_frames)
+    });
     let mut sinks: Vec<&mut dyn Sink> = vec![&mut tracks_csv, &mut counter, &mut engine];
     if let Some(v) = video.as_mut() {
+        sinks.push(v);
+    }
+    if let Some(v) = view_frames.as_mut() {
         sinks.push(v);
     }
 
@@ -171,6 +187,16 @@ pub fn analyze_input(
     bar.finish_and_clear();
 
     let stats = outcome.stats;
+    if let Some(view) = &options.view {
+        view.end(ViewEnd {
+            outcome: "finished".into(),
+            stopped: false,
+            fault: false,
+            behaviour: None,
+            words: String::new(),
+            time_s: stats.last_time_s.unwrap_or(0.0),
+        });
+    }
     let mut problems = outcome.source_problems;
     if let Some(e) = &outcome.error {
         problems.push(format!("stopped early: {e}"));
@@ -182,6 +208,16 @@ pub fn analyze_input(
             stats.frames,
             info.expected_frames.unwrap_or(0)
         ));
+    }
+    if let (Some(first), Some(last)) = (stats.first_time_s, stats.last_time_s) {
+        let name = input.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let n = engine.book.episodes.len();
+        let title = format!("{name}: {n} episode{} in {:.1} s", if n == 1 { "" } else { "s" }, last - first);
+        match timeline::write(&engine.timeline(title, first, last, None), &dir.join("timeline")) {
+            Ok(paths) => outputs.extend(paths.iter().map(|p| p.display().to_string())),
+            // The picture is a view of what is already on disk: losing it must not lose the run.
+            Err(e) => problems.push(format!("timeline.png not drawn: {e}")),
+        }
     }
     let mut animals = counter.animals;
     for a in animals.values_mut() {

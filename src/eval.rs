@@ -305,7 +305,8 @@ pub fn video_run(
     let mut config = config.clone();
     config.behaviour = scenario.config_for(&config.behaviour);
     let out = std::env::temp_dir().join(format!("chaperone-eval-{}-{}", std::process::id(), scenario.name));
-    let options = AnalyzeOptions { out_dir: out.clone(), annotated_video: false, image_fps: 10.0, progress: false };
+    let options =
+        AnalyzeOptions { out_dir: out.clone(), annotated_video: false, image_fps: 10.0, progress: false, view: None };
     let summary = analyze::analyze_input(video, &out, &config, detector, &options);
     let _ = std::fs::remove_dir_all(&out);
     let summary = summary?;

@@ -23,5 +23,6 @@ pub mod session;
 pub mod source;
 pub mod track;
 pub mod tune;
+pub mod view;
 
 pub use error::{Error, Result};

@@ -11,6 +11,7 @@ use chaperone::annotate;
 use chaperone::config::Config;
 use chaperone::detect::{self, AnimalDetector, Detection, Detector};
 use chaperone::error::{Error, Result};
+use chaperone::view::ViewServer;
 
 /// Exit codes, documented in the README.
 mod exit {
@@ -127,6 +128,22 @@ struct LiveArgs {
     /// Do not append this session to the history.
     #[arg(long)]
     no_history: bool,
+    #[command(flatten)]
+    view: ViewArgs,
+    /// No live view in the browser (it is on by default with a camera).
+    #[arg(long, conflicts_with = "view")]
+    no_view: bool,
+}
+
+#[derive(Args)]
+struct ViewArgs {
+    /// Serve the live view: a web page with the annotated stream, the status and the events.
+    #[arg(long)]
+    view: bool,
+    /// Where the view listens. Default 127.0.0.1:8470 (this machine only). An address beyond loopback
+    /// (e.g. 0.0.0.0:8470, to watch from a phone) requires the access token printed at the start.
+    #[arg(long, value_name = "IP:PORT")]
+    view_addr: Option<std::net::SocketAddr>,
 }
 
 #[derive(Args)]
@@ -193,6 +210,10 @@ struct HistoryArgs {
     /// Print the history as JSON.
     #[arg(long)]
     json: bool,
+    /// Also draw the sessions over days to STEM.png and STEM.svg (default: history.png and .svg in the
+    /// data directory).
+    #[arg(long, value_name = "STEM", num_args = 0..=1)]
+    plot: Option<Option<PathBuf>>,
 }
 
 #[derive(Clone, Copy, clap::ValueEnum)]
@@ -231,6 +252,8 @@ struct AnalyzeArgs {
     /// No progress bars.
     #[arg(long)]
     quiet: bool,
+    #[command(flatten)]
+    view: ViewArgs,
 }
 
 #[derive(Args)]
@@ -352,13 +375,15 @@ fn run_detect(config: &Config, args: &DetectArgs) -> Result<ExitCode> {
 }
 
 fn run_analyze(config: &Config, args: &AnalyzeArgs) -> Result<ExitCode> {
+    create_out_dir(&args.out)?;
+    let view = start_view(&args.view, args.view.view)?;
     let options = AnalyzeOptions {
         out_dir: args.out.clone(),
         annotated_video: !args.no_video,
         image_fps: args.fps,
         progress: !args.quiet,
+        view: view.as_ref().map(ViewServer::handle),
     };
-    create_out_dir(&args.out)?;
     // Inputs that cannot even be opened are reported before the models load (which takes seconds).
     let mut failed = false;
     let mut readable = Vec::new();
@@ -394,7 +419,33 @@ fn run_analyze(config: &Config, args: &AnalyzeArgs) -> Result<ExitCode> {
             }
         }
     }
+    if let Some(view) = &view {
+        view.linger(VIEW_LINGER);
+    }
     Ok(if failed { ExitCode::from(exit::ERROR) } else { ExitCode::SUCCESS })
+}
+
+/// How long the program waits at its end for a watching browser to fetch how the run ended.
+const VIEW_LINGER: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Starts the live view when asked (or `by_default`), and says where to open it.
+fn start_view(args: &ViewArgs, wanted: bool) -> Result<Option<ViewServer>> {
+    if !wanted && args.view_addr.is_none() {
+        return Ok(None);
+    }
+    let server = match args.view_addr {
+        Some(addr) => ViewServer::start(addr)?,
+        None => ViewServer::start_or_any_port(chaperone::view::DEFAULT_ADDR.parse().expect("a valid address"))?,
+    };
+    if server.addr().ip().is_loopback() {
+        eprintln!("live view: {} (open it in a browser on this machine)", server.url());
+    } else {
+        eprintln!(
+            "live view on the network: {} (anyone with this address and token can watch; requests without the token are refused)",
+            server.url()
+        );
+    }
+    Ok(Some(server))
 }
 
 fn run_analyze_tracks(config: &Config, args: &AnalyzeTracksArgs) -> Result<ExitCode> {
@@ -512,7 +563,10 @@ fn run_live(config: &Config, args: &LiveArgs) -> Result<ExitCode> {
         None => history::default_session_dir(&started)?,
     };
     create_out_dir(&out_dir)?;
+    let camera = matches!(source, LiveSource::Camera(_));
+    let view = start_view(&args.view, args.view.view || (camera && !args.no_view))?;
     let options = LiveOptions {
+        view: view.as_ref().map(ViewServer::handle),
         source,
         duration_s,
         out_dir: out_dir.clone(),
@@ -522,6 +576,9 @@ fn run_live(config: &Config, args: &LiveArgs) -> Result<ExitCode> {
     };
     let mut detector = AnimalDetector::load(config)?;
     let summary = live::run_session(config, &mut detector, &options)?;
+    if let Some(view) = &view {
+        view.linger(VIEW_LINGER);
+    }
     let latency = summary
         .latency
         .as_ref()
@@ -739,6 +796,14 @@ fn run_history(args: &HistoryArgs) -> Result<ExitCode> {
     }
     let (next, why) = history::recommend(&entries);
     println!("next session: {} ({why})", history::minutes(next));
+    if let Some(stem) = &args.plot {
+        let stem = match stem {
+            Some(stem) => stem.clone(),
+            None => history::data_dir()?.join("history"),
+        };
+        let written = chaperone::plot::history::write(&entries, &stem)?;
+        println!("drawn: {}", written.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", "));
+    }
     Ok(ExitCode::SUCCESS)
 }
 
@@ -772,8 +837,13 @@ fn run_bench(config: &Config, args: &BenchArgs) -> Result<ExitCode> {
     }
     let bare_fps = frames.len() as f64 / started.elapsed().as_secs_f64();
     let out = std::env::temp_dir().join(format!("chaperone-bench-{}", std::process::id()));
-    let options =
-        AnalyzeOptions { out_dir: out.clone(), annotated_video: args.with_video, image_fps: 10.0, progress: false };
+    let options = AnalyzeOptions {
+        out_dir: out.clone(),
+        annotated_video: args.with_video,
+        image_fps: 10.0,
+        progress: false,
+        view: None,
+    };
     let summary = analyze::analyze_input(&args.video, &out, config, &mut detector, &options);
     let _ = std::fs::remove_dir_all(&out);
     let summary = summary?;

@@ -148,6 +148,7 @@ fn a_camera_that_stops_delivering_ends_the_session_as_camera_lost() {
         history: None,
         on_stop: None,
         sound: false,
+        view: None,
     };
     let started = Instant::now();
     let summary = run_session_on(&config, &mut detector, Box::new(source), true, &options).unwrap();

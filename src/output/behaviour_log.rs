@@ -10,7 +10,8 @@ use crate::config::Config;
 use crate::error::Result;
 use crate::output::event_log::EventLog;
 use crate::pipeline::{AnalysedFrame, Sink};
-use crate::session::controller::SessionConfig;
+use crate::plot::timeline::{GapTrace, Timeline};
+use crate::session::controller::{BEHAVIOURS, SessionConfig, Severity, StopReason, describe};
 
 pub struct BehaviourLog {
     pub engine: BehaviourEngine,
@@ -19,6 +20,8 @@ pub struct BehaviourLog {
     pub book: EpisodeBook,
     session: SessionConfig,
     pub last_moment: Option<Moment>,
+    /// The cat-rat gap over the run, for the timeline picture.
+    pub gap: GapTrace,
 }
 
 impl BehaviourLog {
@@ -31,6 +34,7 @@ impl BehaviourLog {
             book: EpisodeBook::default(),
             session: config.session.clone(),
             last_moment: None,
+            gap: GapTrace::default(),
         })
     }
 
@@ -51,6 +55,24 @@ impl BehaviourLog {
             rat = self.engine.status.rat,
             gap = self.engine.status.gap_body_lengths,
         );
+        self.gap.push(moment.time_s, self.engine.status.gap_body_lengths);
+        if let Some(view) = &self.log.view {
+            let status = &self.engine.status;
+            let warnings: Vec<String> = self
+                .engine
+                .active()
+                .into_iter()
+                .filter(|e| self.session.severity(&e.behaviour) != Severity::Cue)
+                .map(|e| describe(e, moment.time_s))
+                .collect();
+            view.status(|s| {
+                s.cat = status.cat.to_string();
+                s.rat = status.rat.to_string();
+                s.gap_body_lengths = status.gap_body_lengths;
+                s.closing_speed = status.closing_speed;
+                s.warnings = warnings;
+            });
+        }
         self.last_moment = Some(moment);
         for change in &changes {
             self.record(change)?;
@@ -62,6 +84,19 @@ impl BehaviourLog {
     pub fn record(&mut self, change: &Change) -> Result<()> {
         self.book.record(change);
         self.log.write_change(change, self.session.severity(&change.episode().behaviour))
+    }
+
+    /// What the run looked like from `start_s` to `end_s`, for `timeline.png`.
+    pub fn timeline(&self, title: String, start_s: f64, end_s: f64, stop: Option<StopReason>) -> Timeline {
+        Timeline {
+            title,
+            start_s,
+            end_s,
+            gap: self.gap.clone(),
+            episodes: self.book.episodes.clone(),
+            severities: BEHAVIOURS.iter().map(|b| (b.to_string(), self.session.severity(b))).collect(),
+            stop,
+        }
     }
 
     /// Ends what is still running at `end_s`.

@@ -11,16 +11,19 @@ use serde::Serialize;
 use crate::behaviour::Change;
 use crate::error::{Error, Result};
 use crate::session::controller::Severity;
+use crate::view::ViewHandle;
 
 pub struct EventLog {
     path: PathBuf,
     out: BufWriter<File>,
+    /// The live view, shown every line as it is written.
+    pub view: Option<ViewHandle>,
 }
 
 impl EventLog {
     pub fn append_to(path: &Path) -> Result<EventLog> {
         let file = std::fs::OpenOptions::new().create(true).append(true).open(path).map_err(|e| Error::io(path, e))?;
-        Ok(EventLog { path: path.to_path_buf(), out: BufWriter::new(file) })
+        Ok(EventLog { path: path.to_path_buf(), out: BufWriter::new(file), view: None })
     }
 
     /// Writes `{"event": EVENT, ...fields of body}` as one line and flushes it to disk.
@@ -32,7 +35,11 @@ impl EventLog {
             }
             None => value = serde_json::json!({ "event": event, "value": value }),
         }
-        writeln!(self.out, "{value}").and_then(|_| self.out.flush()).map_err(|e| Error::io(&self.path, e))
+        writeln!(self.out, "{value}").and_then(|_| self.out.flush()).map_err(|e| Error::io(&self.path, e))?;
+        if let Some(view) = &self.view {
+            view.event(value);
+        }
+        Ok(())
     }
 
     /// An episode confirmed (`confirmed`) or ended (`ended`), with what it means for a session.

@@ -21,10 +21,13 @@ use crate::detect::Detector;
 use crate::error::{Error, Result};
 use crate::output::{BehaviourLog, TracksCsv};
 use crate::pipeline::{self, AnalysedFrame, Analyser, Mode, Sink};
+use crate::plot::timeline;
 use crate::source::paced::Paced;
 use crate::source::video::VideoFile;
 use crate::source::watchdog::Watchdog;
 use crate::source::{FrameSource, SourceInfo};
+use crate::view::frames::ViewFrames;
+use crate::view::{ViewEnd, ViewHandle};
 
 /// Where a session's frames come from.
 #[derive(Debug, Clone)]
@@ -47,6 +50,8 @@ pub struct LiveOptions {
     pub history: Option<PathBuf>,
     pub on_stop: Option<String>,
     pub sound: bool,
+    /// The live view in the browser, when one is served.
+    pub view: Option<ViewHandle>,
 }
 
 /// Capture-to-decision latency over a session, milliseconds.
@@ -99,6 +104,9 @@ fn catch_ctrl_c() {
         }
     });
 }
+
+/// The live view's frame rate at most: enough to watch, cheap enough to leave inference its cores.
+const VIEW_MAX_FPS: f64 = 12.0;
 
 /// Extra time allowed before calling processing stalled: the first inference of a fresh session warms
 /// the runtime up and takes several times longer than the rest.
@@ -159,6 +167,10 @@ pub fn run_session_on(
     let events_path = options.out_dir.join("events.jsonl");
     let _ = std::fs::remove_file(&events_path);
     let mut session = SessionSink::new(config, options, &events_path, realtime)?;
+    if let Some(view) = &options.view {
+        view.begin(&info.name, "live");
+        session.behaviour.log.view = Some(view.clone());
+    }
     session.behaviour.log.write(
         "session_started",
         &serde_json::json!({
@@ -179,7 +191,12 @@ pub fn run_session_on(
     let stall_after = camera_timeout + Duration::from_secs_f64(config.session.max_latency_s) + FIRST_FRAME_GRACE;
     let mode = if realtime { Mode::Live { stall_after } } else { Mode::Batch };
     let outcome = {
+        // The view comes after the session, so that it sees a stop in the frame that decided it.
+        let mut frames = options.view.clone().map(|v| ViewFrames::new(v, VIEW_MAX_FPS, None));
         let mut sinks: Vec<&mut dyn Sink> = vec![&mut tracks, &mut session];
+        if let Some(f) = frames.as_mut() {
+            sinks.push(f);
+        }
         pipeline::run(source.as_mut(), detector, &mut analyser, &mut sinks, mode, &mut |_| {})
     };
     session.status.clear();
@@ -209,7 +226,7 @@ pub fn run_session_on(
         None => Outcome::SourceEnded,
     };
     let ended = humantime::format_rfc3339_seconds(SystemTime::now()).to_string();
-    let summary = SessionSummary {
+    let mut summary = SessionSummary {
         started: started.clone(),
         ended: ended.clone(),
         planned_s: options.duration_s,
@@ -230,6 +247,40 @@ pub fn run_session_on(
         "session_ended",
         &serde_json::json!({ "time_s": end_t, "ended": ended, "outcome": outcome_kind, "reason": summary.reason }),
     )?;
+    let title = format!(
+        "session on {}: {}",
+        info.name,
+        match &summary.reason {
+            Some(r) => format!("{} at {:.1} s", if r.fault { "FAULT" } else { "STOPPED" }, r.time_s),
+            None => format!(
+                "{} after {}",
+                serde_json::to_value(outcome_kind)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_string))
+                    .unwrap_or_default(),
+                history::minutes(length_s)
+            ),
+        }
+    );
+    let start_t = stats.first_time_s.unwrap_or(0.0);
+    let picture = session.behaviour.timeline(title, start_t, end_t, summary.reason.clone());
+    if let Err(e) = timeline::write(&picture, &options.out_dir.join("timeline")) {
+        // The picture is a view of what is already on disk: losing it must not lose the session.
+        summary.problems.push(format!("timeline.png not drawn: {e}"));
+    }
+    if let (Some(view), None) = (&options.view, &summary.reason) {
+        view.end(ViewEnd {
+            outcome: serde_json::to_value(outcome_kind)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_string))
+                .unwrap_or_default(),
+            stopped: false,
+            fault: false,
+            behaviour: None,
+            words: String::new(),
+            time_s: end_t,
+        });
+    }
     let path = options.out_dir.join("summary.json");
     std::fs::write(&path, serde_json::to_string_pretty(&summary).expect("summaries serialise") + "\n")
         .map_err(|e| Error::io(&path, e))?;
@@ -308,6 +359,16 @@ impl SessionSink {
             alarm_latency_ms: Option<f64>,
         }
         self.behaviour.log.write("stop", &StopLine { reason: &reason, alarm_latency_ms: latency_ms })?;
+        if let Some(view) = &self.behaviour.log.view {
+            view.end(ViewEnd {
+                outcome: if reason.fault { "fault" } else { "stopped" }.to_string(),
+                stopped: true,
+                fault: reason.fault,
+                behaviour: Some(reason.behaviour.clone()),
+                words: reason.words.clone(),
+                time_s: reason.time_s,
+            });
+        }
         self.stop = Some(reason);
         Ok(())
     }
@@ -357,6 +418,13 @@ impl Sink for SessionSink {
             }
         }
         self.duration_reached = t - start >= self.duration_s;
+        if let Some(view) = &self.behaviour.log.view {
+            let (realtime, left_s) = (self.realtime, self.duration_s - (t - start));
+            view.status(|s| {
+                s.latency_ms = realtime.then_some(latency_s * 1000.0);
+                s.left_s = Some(left_s);
+            });
+        }
         if self.stop.is_none() {
             self.status.show(t - start, latency_s, &self.behaviour.engine.status);
         }
