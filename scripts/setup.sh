@@ -19,9 +19,18 @@ mkdir -p "$CACHE/downloads" "$CACHE/models" "$CACHE/onnxruntime" "$CACHE/test-mo
 
 # --- Debian packages -------------------------------------------------------------------------------
 # ffmpeg decodes and encodes video; libclang-dev and pkg-config build the camera bindings (nokhwa);
-# fonts-dejavu-core gives the pictures (tune's precision-recall curves) their text.
+# fonts-dejavu-core gives the pictures (timelines, history, precision-recall curves) their text.
+# With --with-browser (scripts/test.sh), also chromium and chromium-driver: the live view's tests drive a
+# real headless browser.
+packages=(ffmpeg libclang-dev pkg-config fonts-dejavu-core)
+for arg in "$@"; do
+    case "$arg" in
+        --with-browser) packages+=(chromium chromium-driver) ;;
+        *) fail "unknown option $arg (the only one is --with-browser)" ;;
+    esac
+done
 missing=()
-for pkg in ffmpeg libclang-dev pkg-config fonts-dejavu-core; do
+for pkg in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
 done
 if ((${#missing[@]})); then
@@ -31,7 +40,7 @@ if ((${#missing[@]})); then
     $SUDO apt-get update -qq
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 else
-    step "Debian packages present (ffmpeg, libclang-dev, pkg-config, fonts-dejavu-core)"
+    step "Debian packages present (${packages[*]})"
 fi
 
 # --- Wheels (downloaded once) ----------------------------------------------------------------------

@@ -104,6 +104,7 @@ impl Sink for ViewFrames {
         if let Some(encoder) = self.encoder.take() {
             let _ = encoder.join();
         }
+        self.view.frames_flushed();
         Ok(())
     }
 }

@@ -90,6 +90,9 @@ struct ViewState {
     /// Every `events.jsonl` line of this run, in order.
     events: Vec<serde_json::Value>,
     ended: Option<ViewEnd>,
+    /// Every frame of the run has been encoded: the end, and the frames that led to it, are final.
+    #[serde(skip)]
+    frames_flushed: bool,
     #[serde(skip)]
     recent: VecDeque<JpegFrame>,
 }
@@ -242,6 +245,12 @@ impl ViewHandle {
 
     pub fn has_ended(&self) -> bool {
         self.shared.state().ended.is_some()
+    }
+
+    /// The run's last frame is encoded: the page may now be told how the run ended, with the frames
+    /// that led to it (told earlier, it could ask for frames the encoder was still replacing).
+    pub fn frames_flushed(&self) {
+        self.shared.state().frames_flushed = true;
     }
 
     /// Publishes an encoded frame: the newest for the stream, and one of the recent frames kept.

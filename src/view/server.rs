@@ -121,12 +121,13 @@ async fn state(State(shared): State<Arc<Shared>>, Query(q): Query<StateQuery>) -
     }
     let s = shared.state();
     let since = q.since.unwrap_or(0).min(s.events.len());
-    let recent: Vec<_> = if s.ended.is_some() {
+    let ended = s.ended.as_ref().filter(|_| s.frames_flushed);
+    let recent: Vec<_> = if ended.is_some() {
         s.recent.iter().map(|f| serde_json::json!({ "seq": f.seq, "time_s": f.time_s })).collect()
     } else {
         Vec::new()
     };
-    if s.ended.is_some() && recent.is_empty() {
+    if ended.is_some() && recent.is_empty() {
         shared.end_seen.store(true, Ordering::Relaxed);
     }
     let body = serde_json::json!({
@@ -136,7 +137,7 @@ async fn state(State(shared): State<Arc<Shared>>, Query(q): Query<StateQuery>) -
         "status": s.status,
         "events": &s.events[since..],
         "next": s.events.len(),
-        "ended": s.ended,
+        "ended": ended,
         "recent": recent,
     });
     let mut response = axum::Json(body).into_response();
@@ -177,7 +178,7 @@ async fn recent(State(shared): State<Arc<Shared>>, Path(seq): Path<u64>) -> Resp
     let Some(frame) = s.recent.iter().find(|f| f.seq == seq) else {
         return (StatusCode::NOT_FOUND, "that frame is no longer kept\n").into_response();
     };
-    if s.ended.is_some() && s.recent.back().is_some_and(|last| last.seq == seq) {
+    if s.ended.is_some() && s.frames_flushed && s.recent.back().is_some_and(|last| last.seq == seq) {
         shared.end_seen.store(true, Ordering::Relaxed);
     }
     jpeg_response(frame)
