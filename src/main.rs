@@ -131,7 +131,7 @@ struct LiveArgs {
     #[command(flatten)]
     view: ViewArgs,
     /// No live view in the browser (it is on by default with a camera).
-    #[arg(long, conflicts_with = "view")]
+    #[arg(long, conflicts_with_all = ["view", "view_addr"])]
     no_view: bool,
 }
 

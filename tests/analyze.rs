@@ -63,6 +63,13 @@ fn openfield_mouse_is_one_rat_track_through_the_clip_and_never_a_cat() {
     assert_eq!(ids_of(&rows, "rat").len(), 1, "identity switches: {:?}", ids_of(&rows, "rat"));
     assert!(frames_with(&rows, "cat").is_empty(), "a cat in the open field");
     assert_eq!(s["animals"]["rat"]["track_ids"].as_array().unwrap().len(), 1);
+    // The run at a glance, listed with the other outputs.
+    let outputs = s["outputs"].to_string();
+    assert!(outputs.contains("timeline.png") && outputs.contains("timeline.svg"), "{outputs}");
+    let picture = image::open(dir.join("timeline.png")).unwrap();
+    assert!(picture.width() >= 1000, "a readable picture");
+    let svg = std::fs::read_to_string(dir.join("timeline.svg")).unwrap();
+    assert!(svg.contains("rat: freezing") && svg.contains("time (s)"), "lanes and axis named");
 }
 
 #[test]

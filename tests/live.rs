@@ -80,12 +80,19 @@ fn a_fast_approach_stops_the_session_with_its_reason_and_exit_code() {
     // The session is in the history, and the next one is recommended shorter.
     let history = Command::new(env!("CARGO_BIN_EXE_chaperone"))
         .env("CHAPERONE_DATA_DIR", work.path())
-        .arg("history")
+        .args(["history", "--plot"])
         .output()
         .unwrap();
     let text = String::from_utf8_lossy(&history.stdout);
     assert!(history.status.success() && text.contains("STOP: the cat approached"), "{text}");
     assert!(text.contains("next session: 1:00"), "after a stop at 4 s, the shortest session: {text}");
+    // ...and drawn over days.
+    let svg = std::fs::read_to_string(work.path().join("history.svg")).unwrap();
+    assert!(svg.contains("1 session, 1 stopped by the animals, 0 by faults"), "the heading counts the stop");
+    assert!(work.path().join("history.png").is_file());
+    // The session's own timeline marks its stop.
+    let timeline = std::fs::read_to_string(out.join("timeline.svg")).unwrap();
+    assert!(timeline.contains("STOPPED: approach"), "the stop on the timeline");
 }
 
 #[test]

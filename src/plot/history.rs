@@ -52,8 +52,9 @@ impl Picture for HistoryPicture<'_> {
         let (title, rest) = root.split_vertically(34);
         let stops = entries.iter().filter(|e| e.outcome == Outcome::Stopped).count();
         let heading = format!(
-            "{} sessions, {} stopped by the animals, {} by faults",
+            "{} session{}, {} stopped by the animals, {} by faults",
             entries.len(),
+            if entries.len() == 1 { "" } else { "s" },
             stops,
             entries.iter().filter(|e| e.outcome == Outcome::Fault).count()
         );

@@ -122,12 +122,15 @@ async fn state(State(shared): State<Arc<Shared>>, Query(q): Query<StateQuery>) -
     let s = shared.state();
     let since = q.since.unwrap_or(0).min(s.events.len());
     let ended = s.ended.as_ref().filter(|_| s.frames_flushed);
-    let recent: Vec<_> = if ended.is_some() {
+    // The last frames matter after a stop: the page shows what led to it.
+    let stopped = ended.is_some_and(|e| e.stopped);
+    let recent: Vec<_> = if stopped {
         s.recent.iter().map(|f| serde_json::json!({ "seq": f.seq, "time_s": f.time_s })).collect()
     } else {
         Vec::new()
     };
     if ended.is_some() && recent.is_empty() {
+        // Nothing more for the page to fetch: it has seen the end.
         shared.end_seen.store(true, Ordering::Relaxed);
     }
     let body = serde_json::json!({
