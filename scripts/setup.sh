@@ -172,7 +172,9 @@ step "building chaperone (release)"
 
 # --- Verify the converted models by what they find, since their bytes differ between conversions ----
 step "checking the models: the cat in chelsea.png must be found and classified as a cat"
-if ! out=$(cd "$ROOT" && ORT_DYLIB_PATH="$ORT_LIB" target/release/chaperone detect fixtures/generated/chelsea.png --json); then
+# (CARGO_TARGET_DIR, when set, moves the build.)
+BIN="${CARGO_TARGET_DIR:-$ROOT/target}/release/chaperone"
+if ! out=$(cd "$ROOT" && ORT_DYLIB_PATH="$ORT_LIB" "$BIN" detect fixtures/generated/chelsea.png --json); then
     fail "the chaperone binary could not run the default models; see the message above"
 fi
 if ! printf '%s' "$out" | "$PYTHON" -c '

@@ -117,17 +117,12 @@ impl Picture for HistoryPicture<'_> {
             .y_label_area_size(70)
             .x_label_area_size(44)
             .build_cartesian_2d(x.clone(), 0.0..longest)?;
-        chart
-            .configure_mesh()
+        super::quiet_mesh(&mut chart.configure_mesh())
             .y_desc(format!("session length ({unit})"))
             .x_desc("sessions, by UTC start")
             .x_labels(entries.len() + 1)
             .x_label_formatter(&label)
-            .label_style(("sans-serif", 12))
-            .axis_desc_style(("sans-serif", 13))
             .disable_x_mesh()
-            .light_line_style(WHITE.mix(0.0))
-            .bold_line_style(RGBColor(225, 225, 225))
             .draw()?;
         bands(&mut chart, longest)?;
         for (k, e) in entries.iter().enumerate() {
@@ -146,15 +141,10 @@ impl Picture for HistoryPicture<'_> {
             .y_label_area_size(70)
             .x_label_area_size(10)
             .build_cartesian_2d(x, 0.0..100.0)?;
-        chart
-            .configure_mesh()
+        super::quiet_mesh(&mut chart.configure_mesh())
             .y_desc("calm, % of session")
             .x_labels(0)
-            .label_style(("sans-serif", 12))
-            .axis_desc_style(("sans-serif", 13))
             .disable_x_mesh()
-            .light_line_style(WHITE.mix(0.0))
-            .bold_line_style(RGBColor(225, 225, 225))
             .draw()?;
         bands(&mut chart, 100.0)?;
         let share: Vec<(f64, f64)> = entries

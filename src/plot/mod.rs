@@ -50,6 +50,22 @@ fn font() -> Result<()> {
         .map_err(Error::Config)
 }
 
+/// The axes' common look: readable labels, faint major grid lines only (minor ones turn a lane into a
+/// barcode).
+pub(crate) fn quiet_mesh<'m, 'a, 'b, X, Y, DB>(
+    mesh: &'m mut plotters::chart::MeshStyle<'a, 'b, X, Y, DB>,
+) -> &'m mut plotters::chart::MeshStyle<'a, 'b, X, Y, DB>
+where
+    X: plotters::coord::ranged1d::Ranged,
+    Y: plotters::coord::ranged1d::Ranged,
+    DB: DrawingBackend,
+{
+    mesh.label_style(("sans-serif", 12))
+        .axis_desc_style(("sans-serif", 13))
+        .light_line_style(WHITE.mix(0.0))
+        .bold_line_style(RGBColor(225, 225, 225))
+}
+
 /// Something drawn the same way on any plotters backend.
 pub trait Picture {
     /// Width and height in pixels.

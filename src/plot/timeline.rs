@@ -172,14 +172,9 @@ impl Timeline {
             .y_label_area_size(LABEL_W)
             .x_label_area_size(0)
             .build_cartesian_2d(x.clone(), 0.0..top)?;
-        chart
-            .configure_mesh()
+        super::quiet_mesh(&mut chart.configure_mesh())
             .y_desc("cat-rat gap (cat body lengths)")
-            .label_style(("sans-serif", 12))
-            .axis_desc_style(("sans-serif", 13))
             .y_labels(8)
-            .light_line_style(WHITE.mix(0.0))
-            .bold_line_style(RGBColor(225, 225, 225))
             .x_labels(0)
             .draw()?;
         // One line per stretch where the gap was known: unknown stretches stay blank.
@@ -243,17 +238,12 @@ impl Timeline {
                 String::new()
             }
         };
-        chart
-            .configure_mesh()
+        super::quiet_mesh(&mut chart.configure_mesh())
             .x_desc("time (s)")
             .y_labels(LANES.len() * 2 + 1)
             .y_label_formatter(&lane_name)
-            .label_style(("sans-serif", 12))
-            .axis_desc_style(("sans-serif", 13))
             .disable_y_mesh()
             .x_labels(12)
-            .light_line_style(WHITE.mix(0.0))
-            .bold_line_style(RGBColor(225, 225, 225))
             .draw()?;
         let lane_y = |lane: usize| (lanes - lane as f64 - 1.0, lanes - lane as f64);
         // Alternate lanes lightly shaded, so a bar is read against the right name.
