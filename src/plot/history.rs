@@ -194,6 +194,12 @@ mod tests {
     }
 
     #[test]
+    fn the_outcomes_stay_apart_in_a_grey_print() {
+        let shades = [COMPLETED, STOPPED, FAULT, EARLY, WHITE];
+        assert!(super::super::apart_in_grey(&shades, 30.0), "{:?}", shades.map(super::super::luma));
+    }
+
+    #[test]
     fn each_session_is_a_bar_shaded_by_how_it_ended() {
         let dir = tempfile::tempdir().unwrap();
         let entries = [

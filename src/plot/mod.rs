@@ -76,6 +76,18 @@ pub trait Picture {
     ) -> std::result::Result<(), DrawingAreaErrorKind<DB::ErrorType>>;
 }
 
+/// Grey value of a colour (ITU-R BT.601 luma), as a grey print shows it.
+#[cfg(test)]
+pub(crate) fn luma(c: RGBColor) -> f64 {
+    0.299 * c.0 as f64 + 0.587 * c.1 as f64 + 0.114 * c.2 as f64
+}
+
+/// True when every pair of `colours` differs in grey by at least `min`.
+#[cfg(test)]
+pub(crate) fn apart_in_grey(colours: &[RGBColor], min: f64) -> bool {
+    colours.iter().enumerate().all(|(i, a)| colours[i + 1..].iter().all(|b| (luma(*a) - luma(*b)).abs() >= min))
+}
+
 /// Draws `picture` to `STEM.png` and `STEM.svg`; returns both paths.
 pub fn save(picture: &impl Picture, stem: &Path) -> Result<Vec<PathBuf>> {
     font()?;

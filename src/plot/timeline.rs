@@ -375,6 +375,12 @@ mod tests {
     }
 
     #[test]
+    fn the_meanings_stay_apart_in_a_grey_print() {
+        let shades = [STOP_COLOUR, WARN_COLOUR, CUE_COLOUR, FAULT_COLOUR, WHITE];
+        assert!(super::super::apart_in_grey(&shades, 40.0), "{:?}", shades.map(super::super::luma));
+    }
+
+    #[test]
     fn the_gap_trace_keeps_one_sample_a_tenth_of_a_second_and_every_break() {
         let mut g = GapTrace::default();
         for i in 0..100 {
