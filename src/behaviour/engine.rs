@@ -71,6 +71,8 @@ pub struct BehaviourEngine {
     rat_area: Option<f64>,
     last_plausible_rat: Option<AnimalView>,
     last_plausible_rat_s: Option<f64>,
+    /// The rat's track last saw something that was not the rat (see `plausible_rat`).
+    rat_track_took_other: bool,
     pub status: EngineStatus,
 }
 
@@ -91,6 +93,7 @@ impl BehaviourEngine {
             rat_area: None,
             last_plausible_rat: None,
             last_plausible_rat_s: None,
+            rat_track_took_other: false,
             status: EngineStatus::default(),
         }
     }
@@ -169,7 +172,12 @@ impl BehaviourEngine {
             length > 0.0 && speed > RAT_MAX_SPEED * length
         });
         let usual = self.rat_area.get_or_insert(area);
-        if view.observed && (area > RAT_AREA_JUMP * *usual || teleported) {
+        let implausible = view.observed && (area > RAT_AREA_JUMP * *usual || teleported);
+        // Once the track has taken something else, its predictions and its "last seen" box come from that
+        // thing too, until it sees a plausible rat again.
+        let remembers_other = !view.observed && self.rat_track_took_other;
+        if implausible || remembers_other {
+            self.rat_track_took_other = true;
             return Some(self.last_plausible_rat.clone().map_or_else(
                 || AnimalView { observed: false, ..view.clone() },
                 |last| AnimalView { observed: false, points: vec![None; last.points.len()], ..last },
@@ -179,6 +187,7 @@ impl BehaviourEngine {
             *usual += RAT_AREA_SMOOTHING * (area - *usual);
             self.last_plausible_rat = Some(view.clone());
             self.last_plausible_rat_s = Some(t);
+            self.rat_track_took_other = false;
         }
         Some(view.clone())
     }
@@ -342,5 +351,44 @@ impl VideoObserver {
             pixels: true,
             frame_size: Some(image.dimensions()),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::behaviour::AnimalView;
+    use crate::geometry::BBox;
+
+    /// A cat sitting still at the left, and the rat where `rat` says (box, seen this frame).
+    fn moment(t: f64, rat: (BBox, bool)) -> Moment {
+        Moment {
+            time_s: t,
+            cat: Some(AnimalView::boxed(BBox::new(10.0, 230.0, 200.0, 355.0), true)),
+            rat: Some(AnimalView::boxed(rat.0, rat.1)),
+            frame_size: Some((960, 480)),
+            ..Default::default()
+        }
+    }
+
+    /// Regression (the rendered dog scenario): the rat's track jumped onto the dog leaving the frame near
+    /// the cat, then lost it; the track's "last seen" box was the dog's, and the gap to it closed in one
+    /// step, which read as a fast approach by a cat that never moved.
+    #[test]
+    fn a_rat_track_that_took_something_else_is_not_followed_when_it_loses_it() {
+        let mut engine = BehaviourEngine::new(&BehaviourConfig::default());
+        let rat = BBox::new(860.0, 300.0, 910.0, 335.0);
+        let dog_edge = BBox::new(498.0, 453.0, 537.0, 480.0);
+        let mut changes = Vec::new();
+        for i in 0..=100 {
+            changes.extend(engine.step(&moment(i as f64 * 0.04, (rat, true))));
+        }
+        changes.extend(engine.step(&moment(4.04, (dog_edge, true))));
+        for i in 1..=40 {
+            changes.extend(engine.step(&moment(4.04 + i as f64 * 0.04, (dog_edge, false))));
+        }
+        let approach: Vec<_> = changes.iter().filter(|c| c.episode().behaviour == "approach").collect();
+        assert!(approach.is_empty(), "{approach:?}");
+        assert!(engine.status.gap_body_lengths.is_some_and(|g| g > 3.0), "{:?}", engine.status.gap_body_lengths);
     }
 }
