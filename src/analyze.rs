@@ -188,14 +188,7 @@ pub fn analyze_input(
 
     let stats = outcome.stats;
     if let Some(view) = &options.view {
-        view.end(ViewEnd {
-            outcome: "finished".into(),
-            stopped: false,
-            fault: false,
-            behaviour: None,
-            words: String::new(),
-            time_s: stats.last_time_s.unwrap_or(0.0),
-        });
+        view.end(ViewEnd::without_stop("finished", stats.last_time_s.unwrap_or(0.0)));
     }
     let mut problems = outcome.source_problems;
     if let Some(e) = &outcome.error {

@@ -586,7 +586,7 @@ fn run_live(config: &Config, args: &LiveArgs) -> Result<ExitCode> {
         .unwrap_or_default();
     let how = match &summary.reason {
         Some(r) => format!("STOPPED at {:.1} s: {}", r.time_s, r.words),
-        None => format!("ended without a stop ({})", serde_json::to_value(summary.outcome).unwrap_or_default()),
+        None => format!("ended without a stop ({})", summary.outcome.name()),
     };
     println!(
         "session {how}; {} of {} planned, {} frames at {:.1} frames/s, {} dropped{latency}; calm {:.0} s -> {}",
@@ -782,9 +782,7 @@ fn run_history(args: &HistoryArgs) -> Result<ExitCode> {
     for e in &entries {
         let how = match &e.reason {
             Some(r) => format!("{}: {}", if r.fault { "FAULT" } else { "STOP" }, r.words),
-            None => {
-                serde_json::to_value(e.outcome).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default()
-            }
+            None => e.outcome.name().to_string(),
         };
         println!(
             "{:<21} {:>7} {:>7} {:>5.0}s  {how}",

@@ -54,6 +54,19 @@ pub enum Outcome {
     Fault,
 }
 
+impl Outcome {
+    /// The name used in `history.jsonl` and `summary.json`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Outcome::Completed => "completed",
+            Outcome::SourceEnded => "source_ended",
+            Outcome::Interrupted => "interrupted",
+            Outcome::Stopped => "stopped",
+            Outcome::Fault => "fault",
+        }
+    }
+}
+
 /// One line of `history.jsonl`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct HistoryEntry {

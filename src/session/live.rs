@@ -252,14 +252,7 @@ pub fn run_session_on(
         info.name,
         match &summary.reason {
             Some(r) => format!("{} at {:.1} s", if r.fault { "FAULT" } else { "STOPPED" }, r.time_s),
-            None => format!(
-                "{} after {}",
-                serde_json::to_value(outcome_kind)
-                    .ok()
-                    .and_then(|v| v.as_str().map(str::to_string))
-                    .unwrap_or_default(),
-                history::minutes(length_s)
-            ),
+            None => format!("{} after {}", outcome_kind.name(), history::minutes(length_s)),
         }
     );
     let start_t = stats.first_time_s.unwrap_or(0.0);
@@ -269,17 +262,7 @@ pub fn run_session_on(
         summary.problems.push(format!("timeline.png not drawn: {e}"));
     }
     if let (Some(view), None) = (&options.view, &summary.reason) {
-        view.end(ViewEnd {
-            outcome: serde_json::to_value(outcome_kind)
-                .ok()
-                .and_then(|v| v.as_str().map(str::to_string))
-                .unwrap_or_default(),
-            stopped: false,
-            fault: false,
-            behaviour: None,
-            words: String::new(),
-            time_s: end_t,
-        });
+        view.end(ViewEnd::without_stop(outcome_kind.name(), end_t));
     }
     let path = options.out_dir.join("summary.json");
     std::fs::write(&path, serde_json::to_string_pretty(&summary).expect("summaries serialise") + "\n")
@@ -360,14 +343,7 @@ impl SessionSink {
         }
         self.behaviour.log.write("stop", &StopLine { reason: &reason, alarm_latency_ms: latency_ms })?;
         if let Some(view) = &self.behaviour.log.view {
-            view.end(ViewEnd {
-                outcome: if reason.fault { "fault" } else { "stopped" }.to_string(),
-                stopped: true,
-                fault: reason.fault,
-                behaviour: Some(reason.behaviour.clone()),
-                words: reason.words.clone(),
-                time_s: reason.time_s,
-            });
+            view.end(ViewEnd::stop(&reason));
         }
         self.stop = Some(reason);
         Ok(())

@@ -26,6 +26,7 @@ use axum::body::Bytes;
 use serde::Serialize;
 
 use crate::error::{Error, Result};
+use crate::session::controller::StopReason;
 
 /// Where the view listens unless told otherwise.
 pub const DEFAULT_ADDR: &str = "127.0.0.1:8470";
@@ -76,6 +77,32 @@ pub struct ViewEnd {
     pub behaviour: Option<String>,
     pub words: String,
     pub time_s: f64,
+}
+
+impl ViewEnd {
+    /// A run that ended without a stop: `outcome` as in the history (`completed`...), or `finished`.
+    pub fn without_stop(outcome: &str, time_s: f64) -> ViewEnd {
+        ViewEnd {
+            outcome: outcome.to_string(),
+            stopped: false,
+            fault: false,
+            behaviour: None,
+            words: String::new(),
+            time_s,
+        }
+    }
+
+    /// A session stopped, by the animals or a fault.
+    pub fn stop(reason: &StopReason) -> ViewEnd {
+        ViewEnd {
+            outcome: if reason.fault { "fault" } else { "stopped" }.to_string(),
+            stopped: true,
+            fault: reason.fault,
+            behaviour: Some(reason.behaviour.clone()),
+            words: reason.words.clone(),
+            time_s: reason.time_s,
+        }
+    }
 }
 
 /// What the page asks for, polled: the status, the events since the page's last look, the end.
@@ -135,7 +162,9 @@ impl ViewServer {
     /// thread of its own. Beyond loopback, a random access token is required.
     pub fn start(addr: SocketAddr) -> Result<ViewServer> {
         let listener = TcpListener::bind(addr).map_err(|e| {
-            Error::Config(format!("cannot serve the live view on {addr}: {e}; choose another address with --view-addr"))
+            Error::Config(format!(
+                "cannot serve the live view on {addr}: {e}; choose another address with --view-addr, or run without the view (--no-view)"
+            ))
         })?;
         let addr = listener.local_addr().map_err(|e| Error::Config(format!("live view: {e}")))?;
         listener.set_nonblocking(true).map_err(|e| Error::Config(format!("live view: {e}")))?;
