@@ -479,8 +479,27 @@ fn run_analyze_tracks(config: &Config, args: &AnalyzeTracksArgs) -> Result<ExitC
     if args.frame_size.is_none() && !config.behaviour.hiding.shelters.is_empty() {
         eprintln!("chaperone: shelters are set but --frame-size is not: hiding is not judged");
     }
-    let episodes = replay::replay(&replay::moments(&refs, args.frame_size), config, &events)?;
+    let moments = replay::moments(&refs, args.frame_size);
+    let replayed = replay::replay(&moments, config, &events)?;
+    let episodes = replayed.episodes;
     let main = &tracks[0];
+    let mut outputs = vec![events.display().to_string()];
+    if let (Some(first), Some(last)) = (moments.first(), moments.last()) {
+        use chaperone::plot::timeline::{self, Timeline};
+        let name = args.file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let title = format!("{name} (replayed tracks): {} episodes", episodes.len());
+        let span = (first.time_s, last.time_s);
+        let mut picture = Timeline::new(title, span, replayed.gap, episodes.clone(), &config.session, None);
+        if let Some(bouts) = &truth {
+            // Human-scored bouts under the engine's own, frame i at i / fps seconds, ends included.
+            let span = |&(a, b): &(usize, usize)| (a as f64 / main.fps, (b + 1) as f64 / main.fps);
+            picture.labelled.push(("labels: freezing".into(), bouts.iter().map(span).collect()));
+        }
+        match timeline::write(&picture, &args.out.join("timeline")) {
+            Ok(paths) => outputs.extend(paths.iter().map(|p| p.display().to_string())),
+            Err(e) => eprintln!("chaperone: timeline.png not drawn: {e}"),
+        }
+    }
     let freezing: Vec<_> = episodes.iter().filter(|e| e.behaviour == "freezing").cloned().collect();
     let scores = truth.as_ref().map(|t| replay::frame_scores(&freezing, t, main.frames, main.fps));
     let summary = serde_json::json!({
@@ -491,6 +510,7 @@ fn run_analyze_tracks(config: &Config, args: &AnalyzeTracksArgs) -> Result<ExitC
         "body_length": main.body_length,
         "episodes": episodes,
         "freezing_vs_labels": scores,
+        "outputs": outputs,
     });
     let path = args.out.join("summary.json");
     std::fs::write(&path, serde_json::to_string_pretty(&summary).expect("summary serialises") + "\n")

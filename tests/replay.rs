@@ -32,6 +32,10 @@ fn freezing_agrees_with_human_scoring_on_real_deeplabcut_tracks() {
         serde_json::from_str(&std::fs::read_to_string(out.path().join("summary.json")).unwrap()).unwrap();
     let f1 = summary["freezing_vs_labels"]["f1"].as_f64().unwrap();
     assert!(f1 >= 0.85, "per-frame F1 {f1:.3} against the human bouts: {}", summary["freezing_vs_labels"]);
+    // The timeline sets the human bouts in a lane under the engine's.
+    let svg = std::fs::read_to_string(out.path().join("timeline.svg")).unwrap();
+    assert!(svg.contains("labels: freezing") && svg.contains("rat: freezing"), "both lanes on the timeline");
+    assert!(summary["outputs"].to_string().contains("timeline.png"), "{}", summary["outputs"]);
 
     // events.jsonl holds a confirmation and an end per episode, each a valid JSON line, in time order.
     let events = std::fs::read_to_string(out.path().join("events.jsonl")).unwrap();

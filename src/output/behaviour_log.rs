@@ -11,7 +11,7 @@ use crate::error::Result;
 use crate::output::event_log::EventLog;
 use crate::pipeline::{AnalysedFrame, Sink};
 use crate::plot::timeline::{GapTrace, Timeline};
-use crate::session::controller::{BEHAVIOURS, SessionConfig, Severity, StopReason, describe};
+use crate::session::controller::{SessionConfig, Severity, StopReason, describe};
 
 pub struct BehaviourLog {
     pub engine: BehaviourEngine,
@@ -88,15 +88,7 @@ impl BehaviourLog {
 
     /// What the run looked like from `start_s` to `end_s`, for `timeline.png`.
     pub fn timeline(&self, title: String, start_s: f64, end_s: f64, stop: Option<StopReason>) -> Timeline {
-        Timeline {
-            title,
-            start_s,
-            end_s,
-            gap: self.gap.clone(),
-            episodes: self.book.episodes.clone(),
-            severities: BEHAVIOURS.iter().map(|b| (b.to_string(), self.session.severity(b))).collect(),
-            stop,
-        }
+        Timeline::new(title, (start_s, end_s), self.gap.clone(), self.book.episodes.clone(), &self.session, stop)
     }
 
     /// Ends what is still running at `end_s`.

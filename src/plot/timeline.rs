@@ -16,7 +16,7 @@ use plotters::style::text_anchor::{HPos, Pos, VPos};
 use super::Picture;
 use crate::behaviour::Episode;
 use crate::error::Result;
-use crate::session::controller::{Severity, StopReason, is_fault};
+use crate::session::controller::{BEHAVIOURS, SessionConfig, Severity, StopReason, is_fault};
 
 /// How often the gap is sampled for the picture, seconds: finer than anyone can see at this width.
 pub const GAP_SAMPLE_S: f64 = 0.1;
@@ -53,9 +53,37 @@ pub struct Timeline {
     pub severities: Vec<(String, Severity)>,
     /// The session's stop, when a live session stopped.
     pub stop: Option<StopReason>,
+    /// Intervals labelled by people, each set in a lane of its own under the ethogram (e.g. "labels:
+    /// freezing"), so the engine's episodes can be read against them.
+    pub labelled: Vec<(String, Vec<(f64, f64)>)>,
 }
 
 impl Timeline {
+    /// A run from `start_s` to `end_s`, with what each behaviour means taken from `session`.
+    pub fn new(
+        title: String,
+        (start_s, end_s): (f64, f64),
+        gap: GapTrace,
+        episodes: Vec<Episode>,
+        session: &SessionConfig,
+        stop: Option<StopReason>,
+    ) -> Timeline {
+        let severities = BEHAVIOURS.iter().map(|b| (b.to_string(), session.severity(b))).collect();
+        Timeline { title, start_s, end_s, gap, episodes, severities, stop, labelled: Vec::new() }
+    }
+
+    /// The ethogram's lanes and then the labelled ones.
+    fn lane_count(&self) -> usize {
+        LANES.len() + self.labelled.len()
+    }
+
+    fn lane_name(&self, lane: usize) -> String {
+        match LANES.get(lane) {
+            Some((_, _, name)) => name.to_string(),
+            None => self.labelled.get(lane - LANES.len()).map_or_else(String::new, |(name, _)| name.clone()),
+        }
+    }
+
     fn severity(&self, behaviour: &str) -> Severity {
         self.severities
             .iter()
@@ -94,6 +122,8 @@ const STOP_COLOUR: RGBColor = RGBColor(200, 30, 30);
 const WARN_COLOUR: RGBColor = RGBColor(230, 120, 0);
 const CUE_COLOUR: RGBColor = RGBColor(166, 217, 106);
 const FAULT_COLOUR: RGBColor = RGBColor(0, 0, 0);
+/// Intervals labelled by people: neutral, so they never read as a meaning of their own.
+const LABELLED_COLOUR: RGBColor = RGBColor(110, 110, 110);
 
 fn colour_for(e: &Episode, severity: Severity) -> RGBColor {
     if is_fault(&e.behaviour) {
@@ -125,7 +155,7 @@ type DrawResult<DB> = std::result::Result<(), DrawingAreaErrorKind<<DB as Drawin
 
 impl Picture for Timeline {
     fn size(&self) -> (u32, u32) {
-        (WIDTH, TITLE_H + GAP_PANEL_H + LANE_H * LANES.len() as u32 + AXIS_H + LEGEND_H)
+        (WIDTH, TITLE_H + GAP_PANEL_H + LANE_H * self.lane_count() as u32 + AXIS_H + LEGEND_H)
     }
 
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> DrawResult<DB> {
@@ -133,7 +163,7 @@ impl Picture for Timeline {
         let (title, rest) = root.split_vertically(TITLE_H);
         title.draw(&Text::new(self.title.clone(), (10, 8), ("sans-serif", 18).into_font().color(&BLACK)))?;
         let (gap_area, rest) = rest.split_vertically(GAP_PANEL_H);
-        let (lanes_area, legend) = rest.split_vertically(LANE_H * LANES.len() as u32 + AXIS_H);
+        let (lanes_area, legend) = rest.split_vertically(LANE_H * self.lane_count() as u32 + AXIS_H);
         let end = if self.end_s > self.start_s { self.end_s } else { self.start_s + 1.0 };
         // A little room after the end, so that a stop at the very end is seen as a line, not the frame.
         let x_range = self.start_s..end + (end - self.start_s) * 0.02;
@@ -221,7 +251,7 @@ impl Timeline {
     }
 
     fn draw_lanes<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>, x: std::ops::Range<f64>) -> DrawResult<DB> {
-        let lanes = LANES.len() as f64;
+        let lanes = self.lane_count() as f64;
         let mut chart = ChartBuilder::on(area)
             .margin_left(10)
             .margin_right(20)
@@ -232,22 +262,22 @@ impl Timeline {
         let lane_name = |y: &f64| {
             let from_top = lanes - y - 0.5;
             let i = from_top.round();
-            if (from_top - i).abs() < 1e-6 && i >= 0.0 && (i as usize) < LANES.len() {
-                LANES[i as usize].2.to_string()
+            if (from_top - i).abs() < 1e-6 && i >= 0.0 && (i as usize) < self.lane_count() {
+                self.lane_name(i as usize)
             } else {
                 String::new()
             }
         };
         super::quiet_mesh(&mut chart.configure_mesh())
             .x_desc("time (s)")
-            .y_labels(LANES.len() * 2 + 1)
+            .y_labels(self.lane_count() * 2 + 1)
             .y_label_formatter(&lane_name)
             .disable_y_mesh()
             .x_labels(12)
             .draw()?;
         let lane_y = |lane: usize| (lanes - lane as f64 - 1.0, lanes - lane as f64);
         // Alternate lanes lightly shaded, so a bar is read against the right name.
-        for lane in (0..LANES.len()).step_by(2) {
+        for lane in (0..self.lane_count()).step_by(2) {
             let (y0, y1) = lane_y(lane);
             chart.draw_series(std::iter::once(Rectangle::new(
                 [(x.start, y0), (x.end, y1)],
@@ -297,6 +327,16 @@ impl Timeline {
                     chart.draw_series(std::iter::once(Circle::new(at, 5, BLACK.stroke_width(2))))?;
                 }
                 (false, Severity::Stop) => {}
+            }
+        }
+        for (k, (_, intervals)) in self.labelled.iter().enumerate() {
+            let (y0, y1) = lane_y(LANES.len() + k);
+            let (b0, b1) = (y0 + 0.18, y1 - 0.18);
+            for &(from, to) in intervals {
+                chart.draw_series([
+                    Rectangle::new([(from, b0), (to, b1)], LABELLED_COLOUR.filled()),
+                    Rectangle::new([(from, b0), (to, b1)], BLACK.stroke_width(1)),
+                ])?;
             }
         }
         for (t, _, own) in self.alarms() {
@@ -371,6 +411,7 @@ mod tests {
                 time_s: 8.3,
                 words: "the cat approached the rat fast".into(),
             }),
+            labelled: vec![("labels: freezing".into(), vec![(2.1, 4.2)])],
         }
     }
 
@@ -413,7 +454,14 @@ mod tests {
         assert_eq!(at(9.0, 0), image::Rgb([STOP_COLOUR.0, STOP_COLOUR.1, STOP_COLOUR.2]), "approach: a stop");
         assert_ne!(at(6.0, 4), image::Rgb([WARN_COLOUR.0, WARN_COLOUR.1, WARN_COLOUR.2]), "freezing ended at 4 s");
         let svg = std::fs::read_to_string(&written[1]).unwrap();
-        for words in ["cat: fast approach", "rat: freezing", "cat-rat gap", "STOPPED: approach", "time (s)"] {
+        assert_eq!(
+            at(3.0, 7),
+            image::Rgb([LABELLED_COLOUR.0, LABELLED_COLOUR.1, LABELLED_COLOUR.2]),
+            "the labels' lane"
+        );
+        for words in
+            ["cat: fast approach", "rat: freezing", "labels: freezing", "cat-rat gap", "STOPPED: approach", "time (s)"]
+        {
             assert!(svg.contains(words), "the SVG says {words:?}");
         }
     }

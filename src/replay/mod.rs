@@ -15,6 +15,7 @@ use crate::detect::Role;
 use crate::error::{Error, Result};
 use crate::geometry::BBox;
 use crate::output::EventLog;
+use crate::plot::timeline::GapTrace;
 
 /// DeepLabCut points below this likelihood are ignored.
 pub const MIN_LIKELIHOOD: f32 = 0.6;
@@ -155,9 +156,17 @@ pub fn moments(tracks: &[&ReplayTrack], frame_size: Option<(u32, u32)>) -> Vec<M
     by_time.into_values().collect()
 }
 
+/// What a replay found.
+pub struct Replayed {
+    /// Every episode, ended at the last moment.
+    pub episodes: Vec<Episode>,
+    /// The cat-rat gap over the replay (unknown throughout when only one animal was replayed).
+    pub gap: GapTrace,
+}
+
 /// Runs the behaviour engine over `moments`, appending each change to `events` as it happens (flushed
-/// per event: a crash loses nothing already seen). Returns every episode, ended at the last moment.
-pub fn replay(moments: &[Moment], config: &Config, events: &Path) -> Result<Vec<Episode>> {
+/// per event: a crash loses nothing already seen).
+pub fn replay(moments: &[Moment], config: &Config, events: &Path) -> Result<Replayed> {
     let mut log = EventLog::append_to(events)?;
     let mut engine = BehaviourEngine::new(&config.behaviour);
     let mut book = EpisodeBook::default();
@@ -165,16 +174,18 @@ pub fn replay(moments: &[Moment], config: &Config, events: &Path) -> Result<Vec<
         book.record(change);
         log.write_change(change, config.session.severity(&change.episode().behaviour))
     };
+    let mut gap = GapTrace::default();
     for m in moments {
         for change in engine.step(m) {
             write(&change, &mut book)?;
         }
+        gap.push(m.time_s, engine.status.gap_body_lengths);
     }
     let last = moments.last().map_or(0.0, |m| m.time_s);
     for change in engine.finish(last) {
         write(&change, &mut book)?;
     }
-    Ok(book.episodes)
+    Ok(Replayed { episodes: book.episodes, gap })
 }
 
 /// Per-frame agreement of predicted episodes with true intervals.
