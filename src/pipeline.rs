@@ -89,6 +89,24 @@ impl RunStats {
     }
 }
 
+/// Frames per second over the last second, as a person watching sees it (the status line, the view).
+#[derive(Debug, Default)]
+pub struct FrameRate {
+    recent: std::collections::VecDeque<Instant>,
+}
+
+impl FrameRate {
+    /// Counts a frame now; returns the frames of the last second.
+    pub fn tick(&mut self) -> f64 {
+        let now = Instant::now();
+        self.recent.push_back(now);
+        while self.recent.front().is_some_and(|t| now.duration_since(*t) > Duration::from_secs(1)) {
+            self.recent.pop_front();
+        }
+        self.recent.len() as f64
+    }
+}
+
 /// How a run ended.
 #[derive(Debug)]
 pub struct RunOutcome {

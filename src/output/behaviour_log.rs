@@ -66,8 +66,8 @@ impl BehaviourLog {
                 .map(|e| describe(e, moment.time_s))
                 .collect();
             view.status(|s| {
-                s.cat = status.cat.to_string();
-                s.rat = status.rat.to_string();
+                s.cat = status.cat;
+                s.rat = status.rat;
                 s.gap_body_lengths = status.gap_body_lengths;
                 s.closing_speed = status.closing_speed;
                 s.warnings = warnings;

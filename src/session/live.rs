@@ -20,7 +20,7 @@ use crate::config::Config;
 use crate::detect::Detector;
 use crate::error::{Error, Result};
 use crate::output::{BehaviourLog, TracksCsv};
-use crate::pipeline::{self, AnalysedFrame, Analyser, Mode, Sink};
+use crate::pipeline::{self, AnalysedFrame, Analyser, FrameRate, Mode, Sink};
 use crate::plot::timeline;
 use crate::source::paced::Paced;
 use crate::source::video::VideoFile;
@@ -423,7 +423,7 @@ struct StatusLine {
     planned_s: f64,
     last_shown: Option<Instant>,
     /// Decision instants over the last second, for the frame rate.
-    recent: std::collections::VecDeque<Instant>,
+    rate: FrameRate,
     showing: bool,
 }
 
@@ -433,17 +433,14 @@ impl StatusLine {
             terminal: std::io::stderr().is_terminal(),
             planned_s,
             last_shown: None,
-            recent: Default::default(),
+            rate: FrameRate::default(),
             showing: false,
         }
     }
 
     fn show(&mut self, elapsed_s: f64, latency_s: f64, s: &crate::behaviour::engine::EngineStatus) {
         let now = Instant::now();
-        self.recent.push_back(now);
-        while self.recent.front().is_some_and(|t| now.duration_since(*t) > Duration::from_secs(1)) {
-            self.recent.pop_front();
-        }
+        let fps = self.rate.tick();
         let every = if self.terminal { Duration::from_millis(200) } else { Duration::from_secs(5) };
         if self.last_shown.is_some_and(|t| now.duration_since(t) < every) {
             return;
@@ -453,7 +450,7 @@ impl StatusLine {
         let line = format!(
             "{} | {:>4.1} fps | latency {:>4.0} ms | cat: {} | rat: {} | gap {} | left {}",
             history::minutes(elapsed_s),
-            self.recent.len() as f64,
+            fps,
             latency_s * 1000.0,
             s.cat,
             s.rat,

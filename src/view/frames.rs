@@ -2,16 +2,13 @@
 //! an encoder thread, at most `max_fps` a second and never more than one waiting. While the encoder is
 //! busy, frames are skipped: the pipeline does not wait for the view.
 
-use std::collections::VecDeque;
-use std::time::{Duration, Instant};
-
 use crossbeam_channel::{Sender, TrySendError, bounded};
 use image::RgbImage;
 
 use super::ViewHandle;
 use crate::error::Result;
 use crate::output::annotated_video::draw_tracks;
-use crate::pipeline::{AnalysedFrame, Sink};
+use crate::pipeline::{AnalysedFrame, FrameRate, Sink};
 
 /// JPEG quality of the stream: boxes and labels stay legible at about 30 KB a 640x480 frame.
 const JPEG_QUALITY: u8 = 75;
@@ -22,8 +19,7 @@ pub struct ViewFrames {
     encoder: Option<std::thread::JoinHandle<()>>,
     min_interval_s: f64,
     last_sent_s: Option<f64>,
-    /// When the last second's frames were analysed, for the frame rate.
-    recent: VecDeque<Instant>,
+    rate: FrameRate,
     expected_frames: Option<u64>,
     frames: u64,
     start_s: Option<f64>,
@@ -54,7 +50,7 @@ impl ViewFrames {
             encoder,
             min_interval_s: 1.0 / max_fps.max(0.1),
             last_sent_s: None,
-            recent: VecDeque::new(),
+            rate: FrameRate::default(),
             expected_frames,
             frames: 0,
             start_s: None,
@@ -64,15 +60,11 @@ impl ViewFrames {
 
 impl Sink for ViewFrames {
     fn frame(&mut self, a: &AnalysedFrame) -> Result<()> {
-        let now = Instant::now();
-        self.recent.push_back(now);
-        while self.recent.front().is_some_and(|t| now.duration_since(*t) > Duration::from_secs(1)) {
-            self.recent.pop_front();
-        }
+        let fps = self.rate.tick();
         self.frames += 1;
         let t = a.frame.time_s;
         let start = *self.start_s.get_or_insert(t);
-        let (fps, done, expected) = (self.recent.len() as f64, self.frames, self.expected_frames);
+        let (done, expected) = (self.frames, self.expected_frames);
         self.view.status(|s| {
             s.fps = fps;
             s.elapsed_s = t - start;

@@ -54,8 +54,8 @@ pub struct ViewStatus {
     pub fps: f64,
     /// Capture to decision, for live sources.
     pub latency_ms: Option<f64>,
-    pub cat: String,
-    pub rat: String,
+    pub cat: &'static str,
+    pub rat: &'static str,
     pub gap_body_lengths: Option<f64>,
     pub closing_speed: Option<f64>,
     /// Time left in the planned session.
