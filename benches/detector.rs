@@ -6,7 +6,7 @@
 use std::sync::{LazyLock, Mutex};
 
 use chaperone::config::Config;
-use chaperone::detect::{self, AnimalDetector, Detector, RawDetection};
+use chaperone::detect::{AnimalDetector, Detector, RawDetection};
 use divan::Bencher;
 use image::RgbImage;
 
@@ -15,13 +15,19 @@ fn main() {
 }
 
 static DETECTOR: LazyLock<Mutex<AnimalDetector>> = LazyLock::new(|| {
-    Mutex::new(AnimalDetector::load(&Config::default()).expect("default models load (run scripts/setup.sh)"))
+    Mutex::new(
+        {
+            let c = Config::default();
+            AnimalDetector::load(&c.runtime, &c.detector, &c.roles)
+        }
+        .expect("default models load (run scripts/setup.sh)"),
+    )
 });
 
 /// chelsea.png stretched to 640x480: a real cat, at the webcam resolution the product targets.
 static FRAME: LazyLock<RgbImage> = LazyLock::new(|| {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/generated/chelsea.png");
-    let image = detect::read_image(&path).expect("run scripts/setup.sh");
+    let image = chaperone::source::read_image(&path).expect("run scripts/setup.sh");
     image::imageops::resize(&image, 640, 480, image::imageops::FilterType::Triangle)
 });
 

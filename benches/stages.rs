@@ -5,11 +5,12 @@
 
 use std::sync::Arc;
 
+use chaperone::behaviour::BehaviourConfig;
 use chaperone::behaviour::engine::BehaviourEngine;
 use chaperone::behaviour::{AnimalView, Moment};
-use chaperone::config::{BehaviourConfig, ClassRole};
 use chaperone::detect::{Detection, Role};
 use chaperone::geometry::BBox;
+use chaperone::kinds::ClassRole;
 use chaperone::source::FrameSource;
 use chaperone::source::video::VideoFile;
 use chaperone::track::{Tracker, TrackerConfig};

@@ -23,9 +23,19 @@ pub enum Error {
     #[error("image {path}: {message}")]
     Image { path: PathBuf, message: String },
 
-    /// A video or camera cannot be opened or read.
+    /// A frame source (a video file, a stream, a camera) cannot be opened or read. During a session this
+    /// is the camera lost.
     #[error("{path}: {message}")]
-    Video { path: PathBuf, message: String },
+    Source { path: PathBuf, message: String },
+
+    /// An input file is not in the format expected (tracks, pose files, labels, the history): the
+    /// message says which line or column and what was expected.
+    #[error("{path}: {message}")]
+    Format { path: PathBuf, message: String },
+
+    /// A result cannot be written where it was asked for (an output folder, the video encoder).
+    #[error("{path}: {message}")]
+    Output { path: PathBuf, message: String },
 
     /// A live source stopped delivering frames (camera unplugged, driver hung).
     #[error(
@@ -61,8 +71,16 @@ impl Error {
         Error::Inference { model: model.into(), message: err.to_string() }
     }
 
-    pub fn video(path: impl Into<PathBuf>, message: impl Into<String>) -> Self {
-        Error::Video { path: path.into(), message: message.into() }
+    pub fn source(path: impl Into<PathBuf>, message: impl Into<String>) -> Self {
+        Error::Source { path: path.into(), message: message.into() }
+    }
+
+    pub fn format(path: impl Into<PathBuf>, message: impl Into<String>) -> Self {
+        Error::Format { path: path.into(), message: message.into() }
+    }
+
+    pub fn output(path: impl Into<PathBuf>, message: impl Into<String>) -> Self {
+        Error::Output { path: path.into(), message: message.into() }
     }
 
     pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {

@@ -11,6 +11,8 @@ use ort::environment::Environment;
 use ort::session::Session;
 use ort::session::builder::GraphOptimizationLevel;
 
+use serde::{Deserialize, Serialize};
+
 use crate::error::{Error, Result};
 
 /// The ONNX Runtime version set-up installs and `ort`'s `api-31` feature expects.
@@ -99,4 +101,22 @@ pub fn open_session(env: &Environment, model: &Path, threads: usize) -> Result<S
 /// How many threads inference should use: all cores, as the detector is the pipeline's bottleneck.
 pub fn default_threads() -> usize {
     std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RuntimeConfig {
+    /// The ONNX Runtime library (`libonnxruntime.so.1.31.1`). Unset: `ORT_DYLIB_PATH`, then set-up's cache.
+    pub ort_lib: Option<PathBuf>,
+    /// Inference threads. Unset: one per core.
+    pub threads: Option<usize>,
+}
+
+impl RuntimeConfig {
+    pub fn check(&self) -> Result<()> {
+        if self.threads == Some(0) {
+            return Err(Error::Config("runtime.threads must be at least 1".into()));
+        }
+        Ok(())
+    }
 }

@@ -8,8 +8,9 @@
 
 use serde::Serialize;
 
-use crate::config::BehaviourConfig;
+use crate::behaviour::BehaviourConfig;
 use crate::eval::{self, Prepared, Report};
+pub use crate::plot::pr::{CurvePoint, PrCurve};
 
 /// One threshold the search may move, with the values it tries.
 pub struct Param {
@@ -148,23 +149,6 @@ pub fn search(train: &Prepared, start: &BehaviourConfig, goal: &Goal, rounds: us
         .map(|p| (p.key, p.get(start), p.get(&config)))
         .collect();
     Tuned { config, objective_before, objective_after: best, evaluations, changes }
-}
-
-/// One point of a precision-recall curve.
-#[derive(Debug, Clone, Serialize)]
-pub struct CurvePoint {
-    pub value: f64,
-    pub precision: f64,
-    pub recall: f64,
-}
-
-/// A behaviour's precision and recall as its first parameter sweeps its values, the rest of `config` held.
-#[derive(Debug, Clone, Serialize)]
-pub struct PrCurve {
-    pub behaviour: String,
-    pub key: String,
-    pub chosen: f64,
-    pub points: Vec<CurvePoint>,
 }
 
 pub fn pr_curves(train: &Prepared, config: &BehaviourConfig, threads: usize) -> Vec<PrCurve> {

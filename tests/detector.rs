@@ -6,7 +6,7 @@ mod common;
 use std::sync::{Mutex, OnceLock};
 
 use chaperone::config::Config;
-use chaperone::detect::{self, AnimalDetector, Detection, Detector, RawDetection, Role};
+use chaperone::detect::{AnimalDetector, Detection, Detector, RawDetection, Role};
 use chaperone::geometry::BBox;
 use image::{GrayImage, RgbImage};
 
@@ -15,7 +15,13 @@ fn default_detector() -> std::sync::MutexGuard<'static, AnimalDetector> {
     static DETECTOR: OnceLock<Mutex<AnimalDetector>> = OnceLock::new();
     DETECTOR
         .get_or_init(|| {
-            Mutex::new(AnimalDetector::load(&Config::default()).expect("default models load (run scripts/setup.sh)"))
+            Mutex::new(
+                {
+                    let c = Config::default();
+                    AnimalDetector::load(&c.runtime, &c.detector, &c.roles)
+                }
+                .expect("default models load (run scripts/setup.sh)"),
+            )
         })
         .lock()
         .unwrap_or_else(|p| p.into_inner())
@@ -33,7 +39,7 @@ fn chelsea_is_exactly_one_cat_on_the_true_box_and_no_rat() {
     let t: Vec<f32> = truth["cat"].as_array().unwrap().iter().map(|v| v.as_f64().unwrap() as f32).collect();
     let true_box = BBox::new(t[0], t[1], t[2], t[3]);
 
-    let image = detect::read_image(&common::generated("chelsea.png")).unwrap();
+    let image = chaperone::source::read_image(&common::generated("chelsea.png")).unwrap();
     let dets = default_detector().detect(&image).unwrap();
     let cats = of_role(&dets, Role::Cat);
     assert_eq!(cats.len(), 1, "exactly one cat expected: {dets:#?}");
@@ -116,7 +122,7 @@ fn openfield_mouse_is_never_the_cat() {
     let dir = tempfile::tempdir().unwrap();
     let mut as_rat = 0;
     for seconds in [2.0, 20.0, 45.0, 70.0] {
-        let image = detect::read_image(&common::extract_frame(&video, seconds, dir.path())).unwrap();
+        let image = chaperone::source::read_image(&common::extract_frame(&video, seconds, dir.path())).unwrap();
         let whole = default_detector().detect(&image).unwrap();
         assert!(of_role(&whole, Role::Cat).is_empty(), "t={seconds}: a cat in the open field: {whole:#?}");
         let mouse = dark_blob(&image, (25, 50, 605, 455), 60);
@@ -140,7 +146,7 @@ fn homecage_mice_are_never_the_cat() {
         return;
     };
     let dir = tempfile::tempdir().unwrap();
-    let image = detect::read_image(&common::extract_frame(&video, 0.0, dir.path())).unwrap();
+    let image = chaperone::source::read_image(&common::extract_frame(&video, 0.0, dir.path())).unwrap();
     let whole = default_detector().detect(&image).unwrap();
     assert!(of_role(&whole, Role::Cat).is_empty(), "a cat in the home cage: {whole:#?}");
     // Hand-located in the first frame (1280x1024): the white mouse and the black mouse beside it.
@@ -158,7 +164,7 @@ fn the_dog_is_neither_cat_nor_rat() {
     let dir = tempfile::tempdir().unwrap();
     let mut dogs_seen = 0;
     for seconds in [1.0, 4.0, 8.0] {
-        let image = detect::read_image(&common::extract_frame(&video, seconds, dir.path())).unwrap();
+        let image = chaperone::source::read_image(&common::extract_frame(&video, seconds, dir.path())).unwrap();
         let dets = default_detector().detect(&image).unwrap();
         assert!(
             dets.iter().all(|d| d.role == Role::Other),
@@ -174,7 +180,7 @@ fn yolo_export_is_decoded_letterboxed_and_suppressed() {
     let mut config = Config::default();
     config.detector.model = common::generated("yolo_known.onnx").display().to_string();
     config.detector.classifier = String::new();
-    let mut detector = AnimalDetector::load(&config).unwrap();
+    let mut detector = AnimalDetector::load(&config.runtime, &config.detector, &config.roles).unwrap();
     let image = RgbImage::from_pixel(640, 480, image::Rgb([90, 120, 60]));
     let dets = detector.detect(&image).unwrap();
     // See scripts/make_test_models.py for the table; letterbox 640x480 -> 320x320 is scale 0.5, 40 px

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use chaperone::config::Config;
 use chaperone::detect::AnimalDetector;
-use chaperone::session::live::{LiveOptions, LiveSource, run_session_on};
+use chaperone::runs::session::{LiveOptions, LiveSource, run_on};
 use chaperone::source::paced::Paced;
 use chaperone::source::video::VideoFile;
 use chaperone::source::watchdog::Watchdog;
@@ -145,7 +145,7 @@ fn a_camera_that_stops_delivering_ends_the_session_as_camera_lost() {
     let demo = common::generated("demo-meeting.mp4");
     let mut config = Config::default();
     config.session.camera_timeout_s = 1.5;
-    let mut detector = AnimalDetector::load(&config).unwrap();
+    let mut detector = AnimalDetector::load(&config.runtime, &config.detector, &config.roles).unwrap();
     let hanging = HangsAfter { inner: VideoFile::open(&demo).unwrap(), frames: 75 };
     let source = Watchdog::new(Box::new(Paced::new(hanging)), Duration::from_secs_f64(1.5));
     let options = LiveOptions {
@@ -158,16 +158,16 @@ fn a_camera_that_stops_delivering_ends_the_session_as_camera_lost() {
         view: None,
     };
     let started = Instant::now();
-    let summary = run_session_on(&config, &mut detector, Box::new(source), true, &options).unwrap();
+    let summary = run_on(&config, &mut detector, Box::new(source), true, &options).unwrap();
     let reason = summary.reason.expect("a stop");
-    assert_eq!(reason.behaviour, "camera_lost", "{reason:?}");
+    assert_eq!(reason.behaviour.name(), "camera_lost", "{reason:?}");
     assert!(reason.fault);
     // 75 frames at 25 fps: the last at 2.96 s; silence is called within the 1.5 s allowed (plus a frame).
     assert!(reason.time_s > 4.3 && reason.time_s < 4.7, "stopped at {}", reason.time_s);
     assert!(started.elapsed() < Duration::from_secs(15), "never a hang: {:?}", started.elapsed());
     let events = common::events(&options.out_dir.join("events.jsonl"));
     assert!(events.iter().any(|e| e["event"] == "stop" && e["behaviour"] == "camera_lost"), "{events:?}");
-    assert!(summary.episodes.iter().any(|e| e.behaviour == "camera_lost"));
+    assert!(summary.episodes.iter().any(|e| e.behaviour.name() == "camera_lost"));
 }
 
 #[test]

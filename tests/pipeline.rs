@@ -10,7 +10,7 @@ use std::time::Duration;
 use chaperone::config::Config;
 use chaperone::detect::{Detection, Detector};
 use chaperone::error::Result;
-use chaperone::pipeline::{self, AnalysedFrame, Analyser, Mode, Sink};
+use chaperone::pipeline::{self, AnalysedFrame, Mode, RunStart, Sink, Stages};
 use chaperone::source::FrameSource;
 use chaperone::source::paced::Paced;
 use chaperone::source::video::VideoFile;
@@ -33,12 +33,9 @@ impl Detector for SlowDetector {
 struct Times(Vec<f64>);
 
 impl Sink for Times {
-    fn frame(&mut self, a: &AnalysedFrame) -> Result<()> {
+    fn frame(&mut self, a: &AnalysedFrame) -> Result<bool> {
         self.0.push(a.frame.time_s);
-        Ok(())
-    }
-    fn finish(&mut self) -> Result<()> {
-        Ok(())
+        Ok(true)
     }
 }
 
@@ -59,11 +56,12 @@ fn run(source: &mut dyn FrameSource, mode: Mode, delay_ms: u64) -> (pipeline::Ru
     let config = Config::default();
     let info = source.info().clone();
     let mut detector = SlowDetector { delay: Duration::from_millis(delay_ms) };
-    let mut analyser = Analyser::new(&config, info.width, info.height);
+    let mut stages = Stages::new(&config, info.width, info.height);
     let mut times = Times::default();
+    let start = RunStart { source: info, started: pipeline::now_rfc3339(), session: None };
     let outcome = {
         let mut sinks: Vec<&mut dyn Sink> = vec![&mut times];
-        pipeline::run(source, &mut detector, &mut analyser, &mut sinks, mode, &mut |_| {})
+        pipeline::run(source, &mut detector, &mut stages, &mut sinks, &start, mode, &mut |_| {})
     };
     (outcome, times.0)
 }

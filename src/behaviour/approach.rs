@@ -11,9 +11,9 @@ use std::collections::VecDeque;
 
 use serde::{Deserialize, Serialize};
 
-use super::{Change, Episode};
-use crate::detect::Role;
+use super::{Behaviour, Change, Episode, Measure};
 use crate::geometry::BBox;
+use crate::kinds::Role;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -101,9 +101,9 @@ impl ApproachDetector {
         match &self.active {
             None if speed >= c.fast_speed && gap <= c.max_gap => {
                 let onset = self.gaps.front().map_or(time_s, |g| g.0);
-                let episode = Episode::new("approach", Role::Cat, onset, time_s)
-                    .with("closing_speed_body_lengths_per_s", speed)
-                    .with("gap_body_lengths", gap);
+                let episode = Episode::new(Behaviour::Approach, Role::Cat, onset, time_s)
+                    .with(Measure::ClosingSpeedBodyLengthsPerS, speed)
+                    .with(Measure::GapBodyLengths, gap);
                 self.active = Some(episode.clone());
                 Some(Change::Started(episode))
             }

@@ -4,11 +4,11 @@
 
 use std::collections::BTreeMap;
 
-use super::{Change, Episode};
-use crate::detect::Role;
+use super::{Behaviour, Change, Episode, Measure};
+use crate::kinds::Role;
 
 pub struct Bout {
-    behaviour: &'static str,
+    behaviour: Behaviour,
     animal: Role,
     min_duration_s: f64,
     end_grace_s: f64,
@@ -19,7 +19,7 @@ pub struct Bout {
 }
 
 impl Bout {
-    pub fn new(behaviour: &'static str, animal: Role, min_duration_s: f64, end_grace_s: f64) -> Bout {
+    pub fn new(behaviour: Behaviour, animal: Role, min_duration_s: f64, end_grace_s: f64) -> Bout {
         Bout { behaviour, animal, min_duration_s, end_grace_s, since: None, last_held: 0.0, active: None }
     }
 
@@ -38,7 +38,7 @@ impl Bout {
         &mut self,
         time_s: f64,
         holds: bool,
-        measurements: impl FnOnce() -> BTreeMap<String, f64>,
+        measurements: impl FnOnce() -> BTreeMap<Measure, f64>,
     ) -> Option<Change> {
         if holds {
             let since = *self.since.get_or_insert(time_s);
@@ -86,7 +86,7 @@ mod tests {
 
     #[test]
     fn confirms_after_the_minimum_and_backdates_the_onset() {
-        let mut bout = Bout::new("calm", Role::Cat, 2.0, 0.5);
+        let mut bout = Bout::new(Behaviour::Calm, Role::Cat, 2.0, 0.5);
         let changes = run(&mut bout, 10.0, 10.0, |t| (3.0..7.0).contains(&t));
         assert_eq!(changes.len(), 2, "{changes:?}");
         let Change::Started(started) = &changes[0] else { panic!("{changes:?}") };
@@ -97,11 +97,11 @@ mod tests {
 
     #[test]
     fn a_dropout_shorter_than_the_grace_does_not_split_an_episode() {
-        let mut bout = Bout::new("calm", Role::Cat, 1.0, 0.5);
+        let mut bout = Bout::new(Behaviour::Calm, Role::Cat, 1.0, 0.5);
         let changes = run(&mut bout, 10.0, 10.0, |t| t < 8.0 && !(4.0..4.3).contains(&t));
         assert_eq!(changes.len(), 2, "one episode, started and ended: {changes:?}");
         // Before confirmation, a dropout restarts the clock.
-        let mut bout = Bout::new("calm", Role::Cat, 1.0, 0.5);
+        let mut bout = Bout::new(Behaviour::Calm, Role::Cat, 1.0, 0.5);
         assert!(run(&mut bout, 10.0, 3.0, |t| !(0.6..0.7).contains(&t) && t < 1.5).is_empty());
     }
 }

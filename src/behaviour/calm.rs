@@ -7,8 +7,8 @@ use serde::{Deserialize, Serialize};
 
 use super::approach::slope;
 use super::bout::Bout;
-use super::{Change, Episode};
-use crate::detect::Role;
+use super::{Behaviour, Change, Episode, Measure};
+use crate::kinds::Role;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -53,7 +53,7 @@ impl CalmDetector {
         CalmDetector {
             config: config.clone(),
             gaps: VecDeque::new(),
-            bout: Bout::new("calm", Role::Cat, config.min_duration_s, config.end_grace_s),
+            bout: Bout::new(Behaviour::Calm, Role::Cat, config.min_duration_s, config.end_grace_s),
         }
     }
 
@@ -75,7 +75,7 @@ impl CalmDetector {
             && !i.alarm
             && i.gap.is_some_and(|g| g >= c.min_gap)
             && closing.is_none_or(|s| s <= c.max_closing_speed);
-        self.bout.update(time_s, holds, || BTreeMap::from([("gap_body_lengths".to_string(), i.gap.unwrap_or(0.0))]))
+        self.bout.update(time_s, holds, || BTreeMap::from([(Measure::GapBodyLengths, i.gap.unwrap_or(0.0))]))
     }
 
     pub fn finish_at(&mut self, end_s: f64) -> Option<Change> {

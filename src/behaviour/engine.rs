@@ -1,8 +1,8 @@
 //! The behaviour engine: one [`Moment`] in, the episodes it started or ended out. It owns one detector
 //! per behaviour and the few shared measurements they need (the cat's body length, the gap to the rat).
-//! It knows nothing of files, threads or frames: [`VideoObserver`] turns an analysed video frame into a
-//! moment, the replay module turns recorded tracks into moments, and the sinks decide what to do with the
-//! changes (`analyze` logs them, a live session also acts on them).
+//! It knows nothing of files, threads or frames: the observe stage turns a video frame's tracks into a
+//! moment, the replay module turns recorded tracks into moments, and the session controller and the
+//! sinks decide what the changes mean and where they go.
 
 use serde::Serialize;
 
@@ -11,27 +11,17 @@ use super::calm::{CalmDetector, CalmInputs};
 use super::fixation::FixationDetector;
 use super::freezing::FreezeDetector;
 use super::hiding::HidingDetector;
-use super::pixel_change::PixelChange;
 use super::stalking::StalkingDetector;
 use super::visibility::VisibilityWatch;
-use super::{AnimalView, Change, Episode, Moment};
-use crate::config::BehaviourConfig;
-use crate::detect::Role;
+use super::{BehaviourConfig, Change, Episode, EpisodeBook, GapTrace, Moment};
+use crate::error::Result;
 use crate::geometry::BBox;
-use crate::pipeline::AnalysedFrame;
-use crate::track::TrackState;
+use crate::kinds::Role;
+use crate::observe::plausible::PlausibleRat;
 
 /// A lost rat's last box changed by at least this share of its body area since it was last seen there:
 /// the rat has gone from there. (A rat that shuffles a little as it stops changes far less.)
 const LEFT_ITS_BOX: f64 = 1.0;
-
-/// A rat box this many times the rat's usual area is not the rat.
-const RAT_AREA_JUMP: f64 = 4.0;
-/// Faster than this, in rat body lengths per second, a rat box's jump is another object (a rat sprints at
-/// about 10).
-const RAT_MAX_SPEED: f64 = 20.0;
-/// How fast the rat's usual area follows its observed boxes, per frame.
-const RAT_AREA_SMOOTHING: f64 = 0.02;
 
 /// Smoothing of body lengths from observed boxes (a running mean that follows slowly).
 const LENGTH_SMOOTHING: f64 = 0.05;
@@ -67,12 +57,8 @@ pub struct BehaviourEngine {
     rat_length: Option<f64>,
     /// The rat has been measured moving in pixels at least once.
     rat_seen_moving: bool,
-    /// The rat's usual box area (a slow running mean), and its last box of a plausible size.
-    rat_area: Option<f64>,
-    last_plausible_rat: Option<AnimalView>,
-    last_plausible_rat_s: Option<f64>,
-    /// The rat's track last saw something that was not the rat (see `plausible_rat`).
-    rat_track_took_other: bool,
+    /// Keeps the rat's view to boxes a rat can have.
+    rat_gate: PlausibleRat,
     pub status: EngineStatus,
 }
 
@@ -90,10 +76,7 @@ impl BehaviourEngine {
             cat_length: None,
             rat_length: None,
             rat_seen_moving: false,
-            rat_area: None,
-            last_plausible_rat: None,
-            last_plausible_rat_s: None,
-            rat_track_took_other: false,
+            rat_gate: PlausibleRat::default(),
             status: EngineStatus::default(),
         }
     }
@@ -119,7 +102,7 @@ impl BehaviourEngine {
         let t = m.time_s;
         let mut changes = Vec::new();
         let cat = m.cat.as_ref();
-        let rat_view = self.plausible_rat(t, m.rat.as_ref());
+        let rat_view = self.rat_gate.check(t, m.rat.as_ref(), self.rat_length.unwrap_or(0.0));
         let rat = rat_view.as_ref();
         for (view, length) in [(cat, &mut self.cat_length), (rat, &mut self.rat_length)] {
             if let Some(known) = view.and_then(|v| v.length) {
@@ -157,39 +140,6 @@ impl BehaviourEngine {
         changes.extend(self.calm.update(t, &calm_inputs));
         self.update_status(m, cat_alarm);
         changes
-    }
-
-    /// The rat's view, unless its box suddenly grew far beyond the rat's usual size or jumped faster than
-    /// a rat runs: then the track has taken something else (an undetected dog's motion, a merged blob),
-    /// and the rat is taken as unseen where it was last plausibly seen.
-    fn plausible_rat(&mut self, t: f64, rat: Option<&AnimalView>) -> Option<AnimalView> {
-        let view = rat?;
-        let area = view.bbox.area() as f64;
-        let length = self.rat_length.unwrap_or(0.0);
-        let teleported = self.last_plausible_rat.as_ref().zip(self.last_plausible_rat_s).is_some_and(|(last, t0)| {
-            let ((x0, y0), (x1, y1)) = (last.bbox.center(), view.bbox.center());
-            let speed = ((x1 - x0) as f64).hypot((y1 - y0) as f64) / (t - t0).max(1e-3);
-            length > 0.0 && speed > RAT_MAX_SPEED * length
-        });
-        let usual = self.rat_area.get_or_insert(area);
-        let implausible = view.observed && (area > RAT_AREA_JUMP * *usual || teleported);
-        // Once the track has taken something else, its predictions and its "last seen" box come from that
-        // thing too, until it sees a plausible rat again.
-        let remembers_other = !view.observed && self.rat_track_took_other;
-        if implausible || remembers_other {
-            self.rat_track_took_other = true;
-            return Some(self.last_plausible_rat.clone().map_or_else(
-                || AnimalView { observed: false, ..view.clone() },
-                |last| AnimalView { observed: false, points: vec![None; last.points.len()], ..last },
-            ));
-        }
-        if view.observed {
-            *usual += RAT_AREA_SMOOTHING * (area - *usual);
-            self.last_plausible_rat = Some(view.clone());
-            self.last_plausible_rat_s = Some(t);
-            self.rat_track_took_other = false;
-        }
-        Some(view.clone())
     }
 
     /// Freezing from the rat's keypoints when a pose source gives them, else from the pixels of its box
@@ -278,80 +228,42 @@ impl BehaviourEngine {
     }
 }
 
+/// What the engine made of a recording's moments.
+pub struct Recorded {
+    /// Every episode, in the form it ended in (the last ones at the last moment).
+    pub episodes: Vec<Episode>,
+    /// The cat-rat gap over the recording (unknown throughout when only one animal was recorded).
+    pub gap: GapTrace,
+}
+
+/// Runs a fresh engine over recorded `moments` (replayed tracks, rendered scenarios), handing each change
+/// to `on_change` as it happens, and ends what still runs at the last moment. The one place outside the
+/// pipeline where the engine is driven.
+pub fn run_recorded(
+    config: &BehaviourConfig,
+    moments: &[Moment],
+    mut on_change: impl FnMut(&Change) -> Result<()>,
+) -> Result<Recorded> {
+    let mut engine = BehaviourEngine::new(config);
+    let mut book = EpisodeBook::default();
+    let mut gap = GapTrace::default();
+    for m in moments {
+        for change in engine.step(m) {
+            book.record(&change);
+            on_change(&change)?;
+        }
+        gap.push(m.time_s, engine.status.gap_body_lengths);
+    }
+    for change in engine.finish(moments.last().map_or(0.0, |m| m.time_s)) {
+        book.record(&change);
+        on_change(&change)?;
+    }
+    Ok(Recorded { episodes: book.episodes, gap })
+}
+
 /// Within 2 pixels of the frame's border.
 fn at_frame_edge(b: &BBox, frame_size: Option<(u32, u32)>) -> bool {
     frame_size.is_some_and(|(w, h)| b.x1 <= 2.0 || b.y1 <= 2.0 || b.x2 >= w as f32 - 2.0 || b.y2 >= h as f32 - 2.0)
-}
-
-/// Every episode of a run, kept up to date as changes come: a confirmed episode is replaced by its ended
-/// form.
-#[derive(Debug, Default, Clone)]
-pub struct EpisodeBook {
-    pub episodes: Vec<Episode>,
-}
-
-impl EpisodeBook {
-    pub fn record(&mut self, change: &Change) {
-        let e = change.episode();
-        match self.episodes.iter_mut().rev().find(|k| k.behaviour == e.behaviour && k.onset_s == e.onset_s) {
-            Some(known) => *known = e.clone(),
-            None => self.episodes.push(e.clone()),
-        }
-    }
-
-    /// Total seconds of `behaviour` by `now`.
-    pub fn total_s(&self, behaviour: &str, now: f64) -> f64 {
-        // (+ 0.0: an empty float sum is -0.0, which prints as "-0")
-        self.episodes.iter().filter(|e| e.behaviour == behaviour).map(|e| e.duration_s(now)).sum::<f64>() + 0.0
-    }
-}
-
-/// Turns analysed video frames into moments: the cat and rat tracks as animal views, and the pixel
-/// change inside the rat's box.
-pub struct VideoObserver {
-    pixels: PixelChange,
-}
-
-impl VideoObserver {
-    pub fn new(config: &BehaviourConfig) -> VideoObserver {
-        VideoObserver { pixels: PixelChange::new(config.freezing.lag_s, config.freezing.pixel_cutoff) }
-    }
-
-    /// The moment of an analysed frame; `None` for an exact copy of the previous frame (a stalled camera
-    /// repeating itself), which tells nothing new and would make the next real frame look like a jump.
-    pub fn observe(&mut self, a: &AnalysedFrame) -> Option<Moment> {
-        let image = &a.frame.image;
-        if !self.pixels.push(a.frame.time_s, image) {
-            return None;
-        }
-        let cat = a
-            .tracks
-            .iter()
-            .find(|t| t.role == Role::Cat && matches!(t.state, TrackState::Tracked | TrackState::Coasting))
-            .map(|t| AnimalView::boxed(t.bbox, t.is_observed()));
-        // The rat as last seen, even when lost: where it was is what the cat heads for, and where a frozen
-        // rat still is.
-        let rat = a.tracks.iter().find(|t| t.role == Role::Rat && t.state != TrackState::Tentative).map(|t| {
-            let bbox = if t.is_observed() || t.state == TrackState::Lost { t.last_seen_box } else { t.bbox };
-            AnimalView::boxed(bbox, t.is_observed())
-        });
-        let rat_changed_px = rat.as_ref().and_then(|r| self.pixels.changed_pixels(&r.bbox));
-        let mut rat_changed_since_seen_px = None;
-        match &rat {
-            Some(r) if r.observed => self.pixels.mark_seen(),
-            Some(r) => rat_changed_since_seen_px = self.pixels.changed_since_seen(&r.bbox),
-            None => {}
-        }
-        Some(Moment {
-            time_s: a.frame.time_s,
-            cat,
-            rat,
-            rat_changed_px,
-            rat_changed_since_seen_px,
-            pixels: true,
-            frame_size: Some(image.dimensions()),
-        })
-    }
 }
 
 #[cfg(test)]
@@ -359,6 +271,7 @@ mod tests {
     use super::*;
     use crate::behaviour::AnimalView;
     use crate::geometry::BBox;
+    use crate::kinds::Behaviour;
 
     /// A cat sitting still at the left, and the rat where `rat` says (box, seen this frame).
     fn moment(t: f64, rat: (BBox, bool)) -> Moment {
@@ -387,7 +300,7 @@ mod tests {
         for i in 1..=40 {
             changes.extend(engine.step(&moment(4.04 + i as f64 * 0.04, (dog_edge, false))));
         }
-        let approach: Vec<_> = changes.iter().filter(|c| c.episode().behaviour == "approach").collect();
+        let approach: Vec<_> = changes.iter().filter(|c| c.episode().behaviour == Behaviour::Approach).collect();
         assert!(approach.is_empty(), "{approach:?}");
         assert!(engine.status.gap_body_lengths.is_some_and(|g| g > 3.0), "{:?}", engine.status.gap_body_lengths);
     }

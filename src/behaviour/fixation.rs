@@ -13,9 +13,9 @@ use serde::{Deserialize, Serialize};
 
 use super::approach::gap_px;
 use super::bout::Bout;
-use super::{AnimalView, Change, Episode, measurements};
-use crate::detect::Role;
+use super::{AnimalView, Behaviour, Change, Episode, Measure, measurements};
 use crate::geometry::BBox;
+use crate::kinds::Role;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -67,7 +67,7 @@ impl FixationDetector {
             centres: VecDeque::new(),
             anchor: None,
             heading: None,
-            bout: Bout::new("fixation", Role::Cat, config.min_duration_s, config.end_grace_s),
+            bout: Bout::new(Behaviour::Fixation, Role::Cat, config.min_duration_s, config.end_grace_s),
         }
     }
 
@@ -130,9 +130,9 @@ impl FixationDetector {
             speed.is_some_and(|s| s <= c.max_speed) && angle.is_some_and(|a| a <= c.max_angle_deg) && gap <= c.max_gap;
         self.bout.update(time_s, holds, || {
             measurements(&[
-                ("speed_body_lengths_per_s", speed.unwrap_or(0.0)),
-                ("angle_to_rat_deg", angle.unwrap_or(0.0)),
-                ("gap_body_lengths", gap),
+                (Measure::SpeedBodyLengthsPerS, speed.unwrap_or(0.0)),
+                (Measure::AngleToRatDeg, angle.unwrap_or(0.0)),
+                (Measure::GapBodyLengths, gap),
             ])
         })
     }

@@ -12,8 +12,9 @@ use std::collections::VecDeque;
 
 use serde::{Deserialize, Serialize};
 
-use super::{Change, Episode};
-use crate::detect::Role;
+use super::{Behaviour, Change, Episode, Measure};
+use crate::kinds::Role;
+use crate::observe::BodyPoints;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -51,8 +52,10 @@ impl Default for FreezeConfig {
     }
 }
 
-/// Points of the body at one moment: `None` where a point was not seen (or not trusted).
-pub type BodyPoints = Vec<Option<(f32, f32)>>;
+/// What a freezing episode from keypoints records, and its threshold.
+const SPEED: (Measure, Measure) = (Measure::SpeedBodyLengthsPerS, Measure::ThresholdSpeedBodyLengthsPerS);
+/// What a freezing episode from pixels records, and its threshold.
+const PIXELS: (Measure, Measure) = (Measure::ChangedShareOfBody, Measure::ThresholdChangedShareOfBody);
 
 pub struct FreezeDetector {
     config: FreezeConfig,
@@ -129,7 +132,7 @@ impl FreezeDetector {
         let speed = (!speeds.is_empty()).then(|| speeds.iter().sum::<f64>() / speeds.len() as f64);
         self.last_speed = speed;
         let max_speed = c.max_speed;
-        self.judge(time_s, measured_at, speed.map(|s| (s < max_speed, s)), "speed_body_lengths_per_s", max_speed)
+        self.judge(time_s, measured_at, speed.map(|s| (s < max_speed, s)), SPEED, max_speed)
     }
 
     /// Feeds a measurement from pixels instead of points: the pixels of the animal's box that changed over
@@ -139,7 +142,7 @@ impl FreezeDetector {
         let measured_at = time_s - self.config.lag_s / 2.0;
         self.last_pixel_change = changed_share;
         let max = self.config.max_pixel_change;
-        self.judge(time_s, measured_at, changed_share.map(|s| (s < max, s)), "changed_share_of_body", max)
+        self.judge(time_s, measured_at, changed_share.map(|s| (s < max, s)), PIXELS, max)
     }
 
     /// Applies one stillness judgement (`None`: not seen well enough to say) made about `measured_at`.
@@ -148,7 +151,7 @@ impl FreezeDetector {
         time_s: f64,
         measured_at: f64,
         still: Option<(bool, f64)>,
-        measure: &str,
+        (measure, threshold_measure): (Measure, Measure),
         threshold: f64,
     ) -> Option<Change> {
         match still {
@@ -156,9 +159,9 @@ impl FreezeDetector {
                 let since = *self.still_since.get_or_insert(measured_at);
                 self.last_still = measured_at;
                 if self.active.is_none() && measured_at - since >= self.config.min_duration_s {
-                    let episode = Episode::new("freezing", self.animal, since, time_s)
+                    let episode = Episode::new(Behaviour::Freezing, self.animal, since, time_s)
                         .with(measure, value)
-                        .with(&format!("threshold_{measure}"), threshold);
+                        .with(threshold_measure, threshold);
                     self.active = Some(episode.clone());
                     return Some(Change::Started(episode));
                 }

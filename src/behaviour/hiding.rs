@@ -7,9 +7,9 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use super::bout::Bout;
-use super::{AnimalView, Change, Episode};
-use crate::detect::Role;
+use super::{AnimalView, Behaviour, Change, Episode, Measure};
 use crate::geometry::BBox;
+use crate::kinds::Role;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -49,7 +49,7 @@ impl HidingDetector {
             config: config.clone(),
             usual_area: None,
             last_time_s: None,
-            bout: Bout::new("hiding", Role::Rat, config.min_duration_s, 0.0),
+            bout: Bout::new(Behaviour::Hiding, Role::Rat, config.min_duration_s, 0.0),
         }
     }
 
@@ -91,7 +91,7 @@ impl HidingDetector {
         let hidden = at_shelter && (!rat.observed || shrunk);
         let change = self.bout.update(time_s, hidden, || {
             BTreeMap::from([(
-                "visible_share_of_usual_area".to_string(),
+                Measure::VisibleShareOfUsualArea,
                 if rat.observed { self.usual_area.map_or(0.0, |u| area / u) } else { 0.0 },
             )])
         });

@@ -8,6 +8,8 @@
 //!   [`fixation`] (still and oriented at the rat), [`calm`] (ignoring the rat: a cue to reward);
 //! - the rat: [`freezing`], [`hiding`];
 //! - fault states: [`visibility`] (the rat or the cat unseen during a meeting).
+//!
+//! Its input is the observe stage's [`Moment`]; its output, the [`Change`]s to episodes.
 
 pub mod approach;
 pub mod bout;
@@ -16,7 +18,6 @@ pub mod engine;
 pub mod fixation;
 pub mod freezing;
 pub mod hiding;
-pub mod pixel_change;
 pub mod stalking;
 pub mod visibility;
 
@@ -24,16 +25,55 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::detect::Role;
-use crate::geometry::BBox;
-use freezing::BodyPoints;
+use crate::checks::{amount, fractions_box, positive, unit, zero_or_more};
+use crate::error::{Error, Result};
+pub use crate::kinds::Behaviour;
+use crate::kinds::Role;
+pub use crate::observe::{AnimalView, BodyPoints, Moment};
+use approach::ApproachConfig;
+use calm::CalmConfig;
+use fixation::FixationConfig;
+use freezing::FreezeConfig;
+use hiding::HidingConfig;
+use stalking::StalkingConfig;
+use visibility::VisibilityConfig;
+
+/// What an episode measured when it was confirmed. A closed set, so that a detector and the words that
+/// describe its episode cannot disagree on a name; serialised under the names `events.jsonl` has always
+/// used. (Declared in alphabetical order: a map of them is written in that order, as before.)
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Measure {
+    /// Fixation: angle between the cat's facing and the direction to the rat.
+    AngleToRatDeg,
+    /// Freezing from pixels: changed pixels in the rat's box over its body's area.
+    ChangedShareOfBody,
+    /// Approach: how fast the gap closed.
+    ClosingSpeedBodyLengthsPerS,
+    /// Stalking: net creep toward the rat.
+    CreepSpeedBodyLengthsPerS,
+    /// Cat to rat, in cat body lengths.
+    GapBodyLengths,
+    /// Overload: capture-to-decision latency.
+    LatencyS,
+    /// An unseen fault raised because the animal was never seen at all (1).
+    NeverSeen,
+    /// Stalking: box height/width over the cat's own baseline.
+    PostureRatioToBaseline,
+    /// Fixation: the cat's speed.
+    SpeedBodyLengthsPerS,
+    /// Freezing: the threshold the pixel change was held to.
+    ThresholdChangedShareOfBody,
+    /// Freezing: the threshold the keypoint speed was held to.
+    ThresholdSpeedBodyLengthsPerS,
+    /// Hiding: the rat's visible area over its usual area.
+    VisibleShareOfUsualArea,
+}
 
 /// One stretch of a behaviour, as reported in `events.jsonl` and `summary.json`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Episode {
-    /// `approach`, `stalking`, `fixation`, `freezing`, `hiding`, `calm`, or a fault state (`rat_unseen`,
-    /// `cat_unseen`, `camera_lost`, `overload`, `pipeline_failed`).
-    pub behaviour: String,
+    pub behaviour: Behaviour,
     pub animal: Role,
     /// When it began, as best known (back-dated to the first moment that met the rule).
     pub onset_s: f64,
@@ -42,35 +82,63 @@ pub struct Episode {
     /// When it ended; `None` while it lasts.
     pub end_s: Option<f64>,
     /// The measurements that triggered it.
-    pub measurements: BTreeMap<String, f64>,
+    pub measurements: BTreeMap<Measure, f64>,
 }
 
 impl Episode {
-    pub fn new(behaviour: &str, animal: Role, onset_s: f64, confirmed_s: f64) -> Episode {
-        Episode {
-            behaviour: behaviour.to_string(),
-            animal,
-            onset_s,
-            confirmed_s,
-            end_s: None,
-            measurements: BTreeMap::new(),
-        }
+    pub fn new(behaviour: Behaviour, animal: Role, onset_s: f64, confirmed_s: f64) -> Episode {
+        Episode { behaviour, animal, onset_s, confirmed_s, end_s: None, measurements: BTreeMap::new() }
     }
 
-    pub fn with(mut self, measurement: &str, value: f64) -> Episode {
-        self.measurements.insert(measurement.to_string(), value);
+    pub fn with(mut self, measure: Measure, value: f64) -> Episode {
+        self.measurements.insert(measure, value);
         self
+    }
+
+    /// A measurement it was confirmed with (0 for one its detector does not take).
+    pub fn measured(&self, measure: Measure) -> f64 {
+        self.measurements.get(&measure).copied().unwrap_or(0.0)
     }
 
     /// How long it has lasted by `now` (or lasted, once ended).
     pub fn duration_s(&self, now: f64) -> f64 {
         (self.end_s.unwrap_or(now) - self.onset_s).max(0.0)
     }
+
+    /// The episode in words, with the measurement that matters most, as the owner reads it at `now`.
+    pub fn describe(&self, now: f64) -> String {
+        let m = |k| self.measured(k);
+        match self.behaviour {
+            Behaviour::Approach => format!(
+                "the cat approached the rat fast ({:.1} body lengths/s from {:.1} body lengths away)",
+                m(Measure::ClosingSpeedBodyLengthsPerS),
+                m(Measure::GapBodyLengths)
+            ),
+            Behaviour::Stalking => format!(
+                "the cat is stalking the rat (body at {:.0}% of its usual height/width, creeping at {:.2} body lengths/s)",
+                100.0 * m(Measure::PostureRatioToBaseline),
+                m(Measure::CreepSpeedBodyLengthsPerS)
+            ),
+            Behaviour::Fixation => format!(
+                "the cat is fixated on the rat (still and facing it, {:.1} body lengths away, for {:.1} s)",
+                m(Measure::GapBodyLengths),
+                self.duration_s(now)
+            ),
+            Behaviour::Freezing => "the rat is freezing".to_string(),
+            Behaviour::Hiding => "the rat is hiding".to_string(),
+            Behaviour::Calm => {
+                format!("the cat is calm, {:.1} body lengths from the rat: reward it", m(Measure::GapBodyLengths))
+            }
+            Behaviour::RatUnseen => format!("cannot see the rat (for {:.1} s)", self.duration_s(now)),
+            Behaviour::CatUnseen => format!("cannot see the cat (for {:.1} s)", self.duration_s(now)),
+            other => other.name().replace('_', " "),
+        }
+    }
 }
 
 /// Measurements by name, for an episode.
-pub fn measurements(named: &[(&str, f64)]) -> BTreeMap<String, f64> {
-    named.iter().map(|(k, v)| (k.to_string(), *v)).collect()
+pub fn measurements(named: &[(Measure, f64)]) -> BTreeMap<Measure, f64> {
+    named.iter().copied().collect()
 }
 
 /// What one update of a behaviour detector changed.
@@ -90,56 +158,123 @@ impl Change {
     }
 }
 
-/// One animal at one moment, as the engine sees it.
-#[derive(Debug, Clone, PartialEq)]
-pub struct AnimalView {
-    /// Where the animal is: its box this frame when `observed`, else the tracker's prediction or the last
-    /// box seen.
-    pub bbox: BBox,
-    /// Seen in this frame, not predicted or remembered.
-    pub observed: bool,
-    /// Body points from a pose source (DeepLabCut); empty when there are none, and the box centre stands
-    /// in for the body.
-    pub points: BodyPoints,
-    /// Unit vector the animal faces, when a pose source tells (nose ahead of the body).
-    pub heading: Option<(f32, f32)>,
-    /// Body length in pixels, when the source knows it better than the box does (a pose's nose to tail
-    /// base); else the engine follows the box's long side.
-    pub length: Option<f64>,
+/// Thresholds of the behaviour engine, in seconds and body lengths.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct BehaviourConfig {
+    pub approach: ApproachConfig,
+    pub stalking: StalkingConfig,
+    pub fixation: FixationConfig,
+    pub calm: CalmConfig,
+    pub freezing: FreezeConfig,
+    pub hiding: HidingConfig,
+    pub visibility: VisibilityConfig,
 }
 
-impl AnimalView {
-    /// A box without keypoints, as the video pipeline gives.
-    pub fn boxed(bbox: BBox, observed: bool) -> AnimalView {
-        AnimalView { bbox, observed, points: Vec::new(), heading: None, length: None }
+impl BehaviourConfig {
+    /// Checks every threshold's range, naming the key and the value found.
+    pub fn check(&self) -> Result<()> {
+        let f = &self.freezing;
+        positive("behaviour.freezing.smoothing_s", f.smoothing_s)?;
+        positive("behaviour.freezing.lag_s", f.lag_s)?;
+        positive("behaviour.freezing.min_duration_s", f.min_duration_s)?;
+        positive("behaviour.freezing.stop_after_s", f.stop_after_s)?;
+        amount("behaviour.freezing.max_speed", f.max_speed, "body lengths per second")?;
+        amount("behaviour.freezing.max_pixel_change", f.max_pixel_change, "share of the body's area")?;
+        let ap = &self.approach;
+        positive("behaviour.approach.window_s", ap.window_s)?;
+        if !(ap.calm_speed < ap.fast_speed && ap.calm_speed >= 0.0 && ap.max_gap > 0.0) {
+            return Err(Error::Config(format!(
+                "behaviour.approach needs 0 <= calm_speed ({}) < fast_speed ({}) and max_gap ({}) > 0",
+                ap.calm_speed, ap.fast_speed, ap.max_gap
+            )));
+        }
+        let st = &self.stalking;
+        positive("behaviour.stalking.baseline_s", st.baseline_s)?;
+        positive("behaviour.stalking.window_s", st.window_s)?;
+        positive("behaviour.stalking.min_duration_s", st.min_duration_s)?;
+        zero_or_more("behaviour.stalking.baseline_min_s", st.baseline_min_s)?;
+        zero_or_more("behaviour.stalking.end_grace_s", st.end_grace_s)?;
+        unit("behaviour.stalking.lowered_ratio", st.lowered_ratio as f32)?;
+        amount("behaviour.stalking.min_creep_speed", st.min_creep_speed, "body lengths per second")?;
+        amount("behaviour.stalking.max_gap", st.max_gap, "body lengths")?;
+        let fx = &self.fixation;
+        positive("behaviour.fixation.speed_window_s", fx.speed_window_s)?;
+        positive("behaviour.fixation.min_duration_s", fx.min_duration_s)?;
+        zero_or_more("behaviour.fixation.end_grace_s", fx.end_grace_s)?;
+        amount("behaviour.fixation.max_speed", fx.max_speed, "body lengths per second")?;
+        amount("behaviour.fixation.heading_move", fx.heading_move, "body lengths")?;
+        amount("behaviour.fixation.max_gap", fx.max_gap, "body lengths")?;
+        if !(0.0..=180.0).contains(&fx.max_angle_deg) {
+            return Err(Error::Config(format!(
+                "behaviour.fixation.max_angle_deg must be between 0 and 180 degrees, got {}",
+                fx.max_angle_deg
+            )));
+        }
+        self.check_calm_hiding_visibility()
     }
 
-    /// The body points, or the box centre when there are none.
-    pub fn body_points(&self) -> BodyPoints {
-        if self.points.is_empty() {
-            if self.observed { vec![Some(self.bbox.center())] } else { vec![None] }
-        } else {
-            self.points.clone()
+    fn check_calm_hiding_visibility(&self) -> Result<()> {
+        let c = &self.calm;
+        positive("behaviour.calm.window_s", c.window_s)?;
+        positive("behaviour.calm.min_duration_s", c.min_duration_s)?;
+        zero_or_more("behaviour.calm.end_grace_s", c.end_grace_s)?;
+        amount("behaviour.calm.min_gap", c.min_gap, "body lengths")?;
+        zero_or_more("behaviour.calm.max_closing_speed", c.max_closing_speed)?;
+        let h = &self.hiding;
+        positive("behaviour.hiding.min_duration_s", h.min_duration_s)?;
+        positive("behaviour.hiding.stop_after_s", h.stop_after_s)?;
+        zero_or_more("behaviour.hiding.margin", h.margin)?;
+        unit("behaviour.hiding.shrink_ratio", h.shrink_ratio as f32)?;
+        for (i, zone) in h.shelters.iter().enumerate() {
+            fractions_box(&format!("behaviour.hiding.shelters[{i}]"), *zone)?;
+        }
+        positive("behaviour.visibility.rat_unseen_s", self.visibility.rat_unseen_s)?;
+        positive("behaviour.visibility.cat_unseen_s", self.visibility.cat_unseen_s)
+    }
+}
+
+/// Every episode of a run, kept up to date as changes come: a confirmed episode is replaced by its ended
+/// form.
+#[derive(Debug, Default, Clone)]
+pub struct EpisodeBook {
+    pub episodes: Vec<Episode>,
+}
+
+impl EpisodeBook {
+    pub fn record(&mut self, change: &Change) {
+        let e = change.episode();
+        match self.episodes.iter_mut().rev().find(|k| k.behaviour == e.behaviour && k.onset_s == e.onset_s) {
+            Some(known) => *known = e.clone(),
+            None => self.episodes.push(e.clone()),
         }
     }
+
+    /// Total seconds of `behaviour` by `now`.
+    pub fn total_s(&self, behaviour: Behaviour, now: f64) -> f64 {
+        // (+ 0.0: an empty float sum is -0.0, which prints as "-0")
+        self.episodes.iter().filter(|e| e.behaviour == behaviour).map(|e| e.duration_s(now)).sum::<f64>() + 0.0
+    }
 }
 
-/// Everything the engine is told about one moment.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct Moment {
-    /// Capture time, seconds.
-    pub time_s: f64,
-    pub cat: Option<AnimalView>,
-    /// The rat, observed or as last seen (a lost rat is still somewhere near where it was last seen).
-    pub rat: Option<AnimalView>,
-    /// When there are pixels: how many pixels of the rat's box changed over the last `freezing.lag_s`
-    /// (see [`pixel_change`]).
-    pub rat_changed_px: Option<f64>,
-    /// When there are pixels and the rat is not seen now: how many pixels of its last box changed since
-    /// the frame it was last seen in (a rat still there leaves them as they were).
-    pub rat_changed_since_seen_px: Option<f64>,
-    /// The moment comes from video (pixels were looked at), not from recorded tracks.
-    pub pixels: bool,
-    /// Frame size in pixels, when known: zones are given as fractions of it.
-    pub frame_size: Option<(u32, u32)>,
+/// How often the gap is sampled for the picture, seconds: finer than anyone can see at this width.
+pub const GAP_SAMPLE_S: f64 = 0.1;
+
+/// The cat-rat gap over a run, sampled every [`GAP_SAMPLE_S`]; `None` where it was not known (an animal
+/// unseen), which breaks the line.
+#[derive(Debug, Clone, Default)]
+pub struct GapTrace {
+    pub samples: Vec<(f64, Option<f64>)>,
+}
+
+impl GapTrace {
+    pub fn push(&mut self, time_s: f64, gap_body_lengths: Option<f64>) {
+        if let Some(&(last_t, last_gap)) = self.samples.last() {
+            // A change between known and unknown is always kept, so that breaks in the line are exact.
+            if time_s - last_t < GAP_SAMPLE_S && last_gap.is_some() == gap_body_lengths.is_some() {
+                return;
+            }
+        }
+        self.samples.push((time_s, gap_body_lengths));
+    }
 }

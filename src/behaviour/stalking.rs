@@ -13,9 +13,9 @@ use serde::{Deserialize, Serialize};
 
 use super::approach::{gap_px, slope};
 use super::bout::Bout;
-use super::{AnimalView, Change, Episode, measurements};
-use crate::detect::Role;
+use super::{AnimalView, Behaviour, Change, Episode, Measure, measurements};
 use crate::geometry::BBox;
+use crate::kinds::Role;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -79,7 +79,7 @@ impl StalkingDetector {
             baseline_time_s: 0.0,
             last_observed_s: None,
             gaps: VecDeque::new(),
-            bout: Bout::new("stalking", Role::Cat, config.min_duration_s, config.end_grace_s),
+            bout: Bout::new(Behaviour::Stalking, Role::Cat, config.min_duration_s, config.end_grace_s),
             posture_ratio: None,
         }
     }
@@ -149,9 +149,9 @@ impl StalkingDetector {
         let holds = lowered && creeping && gap <= c.max_gap;
         self.bout.update(time_s, holds, || {
             measurements(&[
-                ("posture_ratio_to_baseline", ratio.unwrap_or(0.0)),
-                ("creep_speed_body_lengths_per_s", creep.unwrap_or(0.0)),
-                ("gap_body_lengths", gap),
+                (Measure::PostureRatioToBaseline, ratio.unwrap_or(0.0)),
+                (Measure::CreepSpeedBodyLengthsPerS, creep.unwrap_or(0.0)),
+                (Measure::GapBodyLengths, gap),
             ])
         })
     }

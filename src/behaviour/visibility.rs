@@ -11,8 +11,8 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use super::bout::Bout;
-use super::{Change, Episode};
-use crate::detect::Role;
+use super::{Behaviour, Change, Episode};
+use crate::kinds::Role;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -41,8 +41,8 @@ impl VisibilityWatch {
         VisibilityWatch {
             rat_seen: false,
             cat_seen: false,
-            rat: Bout::new("rat_unseen", Role::Rat, config.rat_unseen_s, 0.0),
-            cat: Bout::new("cat_unseen", Role::Cat, config.cat_unseen_s, 0.0),
+            rat: Bout::new(Behaviour::RatUnseen, Role::Rat, config.rat_unseen_s, 0.0),
+            cat: Bout::new(Behaviour::CatUnseen, Role::Cat, config.cat_unseen_s, 0.0),
         }
     }
 

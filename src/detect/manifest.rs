@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-use crate::config::DetectorConfig;
+use super::DetectorConfig;
 use crate::error::{Error, Result};
 
 /// The model families this program can run.

@@ -11,8 +11,7 @@ pub mod roles;
 pub mod ssd;
 pub mod yolo;
 
-use std::fmt;
-use std::path::Path;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -21,30 +20,65 @@ use ort::session::Session;
 use ort::value::TensorElementType;
 use serde::{Deserialize, Serialize};
 
-use crate::config::{ClassRole, Config};
+use crate::checks;
 use crate::error::{Error, Result};
 use crate::geometry::BBox;
-use crate::runtime;
+pub use crate::kinds::{ClassRole, Role};
+use crate::runtime::{self, RuntimeConfig};
 use crate::source::Frame;
 
 pub use manifest::{ModelFamily, ModelLocation};
+pub use roles::RoleConfig;
 
-/// Which of our animals a detection is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Role {
-    Cat,
-    Rat,
-    Other,
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DetectorConfig {
+    /// A model name in the models directory (`NAME.onnx` with its manifest `NAME.toml`), or a path to an
+    /// `.onnx` file.
+    pub model: String,
+    /// The crop classifier that checks each animal's species; empty to go without it (roles then rest on
+    /// the detector's class and the animal's size alone).
+    pub classifier: String,
+    /// Where model names are looked up. Unset: `$CHAPERONE_MODELS_DIR`, `./models`, then the source tree's
+    /// `models/`.
+    pub models_dir: Option<PathBuf>,
+    /// Detections below this score are dropped, whatever their class.
+    pub min_score: f32,
+    /// Boxes of one class overlapping more than this (IoU) are merged by non-maximum suppression, for
+    /// models that leave NMS to us (YOLO exports).
+    pub nms_iou: f32,
+    /// In video, an animal's crop is re-classified at most this often, seconds (the classifier costs
+    /// about twice the detector per crop).
+    pub evidence_refresh_s: f64,
 }
 
-impl fmt::Display for Role {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Role::Cat => "cat",
-            Role::Rat => "rat",
-            Role::Other => "other",
-        })
+impl Default for DetectorConfig {
+    fn default() -> Self {
+        DetectorConfig {
+            model: "ssd_mobilenet_v2_coco".into(),
+            classifier: "efficientnet_lite3".into(),
+            models_dir: None,
+            min_score: 0.3,
+            nms_iou: 0.45,
+            evidence_refresh_s: 1.0,
+        }
+    }
+}
+
+impl DetectorConfig {
+    pub fn check(&self) -> Result<()> {
+        checks::unit("detector.min_score", self.min_score)?;
+        checks::unit("detector.nms_iou", self.nms_iou)?;
+        if self.model.trim().is_empty() {
+            return Err(Error::Config("detector.model must name a model or an .onnx path".into()));
+        }
+        if !(self.evidence_refresh_s >= 0.0 && self.evidence_refresh_s.is_finite()) {
+            return Err(Error::Config(format!(
+                "detector.evidence_refresh_s must be zero or more seconds, got {}",
+                self.evidence_refresh_s
+            )));
+        }
+        Ok(())
     }
 }
 
@@ -142,26 +176,26 @@ pub struct AnimalDetector {
 }
 
 impl AnimalDetector {
-    /// Loads the models named in `config`, failing with a message that says what to do.
-    pub fn load(config: &Config) -> Result<AnimalDetector> {
-        let env = runtime::environment(config.runtime.ort_lib.as_deref())?;
-        let threads = config.runtime.threads.unwrap_or_else(runtime::default_threads);
-        let location = manifest::locate(&config.detector.model, &config.detector)?;
+    /// Loads the models named in `detector`, failing with a message that says what to do.
+    pub fn load(runtime: &RuntimeConfig, detector: &DetectorConfig, roles: &RoleConfig) -> Result<AnimalDetector> {
+        let env = runtime::environment(runtime.ort_lib.as_deref())?;
+        let threads = runtime.threads.unwrap_or_else(runtime::default_threads);
+        let location = manifest::locate(&detector.model, detector)?;
         let session = runtime::open_session(env, &location.onnx, threads)?;
-        let model = load_object_model(session, &location, config)?;
-        let classifier = if config.detector.classifier.trim().is_empty() {
+        let model = load_object_model(session, &location, detector.nms_iou)?;
+        let classifier = if detector.classifier.trim().is_empty() {
             None
         } else {
-            let loc = manifest::locate(&config.detector.classifier, &config.detector)?;
+            let loc = manifest::locate(&detector.classifier, detector)?;
             let session = runtime::open_session(env, &loc.onnx, threads)?;
             Some(classifier::CropClassifier::new(session, &loc)?)
         };
-        let roles = roles::RoleResolver::new(&config.roles, model.class_names(), location.manifest.as_ref());
-        let min_score = config.detector.min_score.min(config.roles.animal_min_score);
+        let min_score = detector.min_score.min(roles.animal_min_score);
+        let roles = roles::RoleResolver::new(roles, model.class_names(), location.manifest.as_ref());
         Ok(AnimalDetector {
             model,
             classifier,
-            evidence_refresh_s: config.detector.evidence_refresh_s,
+            evidence_refresh_s: detector.evidence_refresh_s,
             evidence_cache: Vec::new(),
             roles,
             min_score,
@@ -233,7 +267,7 @@ impl Detector for AnimalDetector {
     }
 }
 
-fn load_object_model(session: Session, location: &ModelLocation, config: &Config) -> Result<Box<dyn ObjectModel>> {
+fn load_object_model(session: Session, location: &ModelLocation, nms_iou: f32) -> Result<Box<dyn ObjectModel>> {
     let family = match location.manifest.as_ref().map(|m| m.family) {
         Some(ModelFamily::Classifier) => {
             return Err(Error::model(
@@ -254,7 +288,7 @@ fn load_object_model(session: Session, location: &ModelLocation, config: &Config
     };
     Ok(match family {
         ModelFamily::TfSsd => Box::new(ssd::SsdModel::new(session, location)?),
-        ModelFamily::Yolo => Box::new(yolo::YoloModel::new(session, location, config.detector.nms_iou)?),
+        ModelFamily::Yolo => Box::new(yolo::YoloModel::new(session, location, nms_iou)?),
         ModelFamily::Classifier => unreachable!("handled above"),
     })
 }
@@ -302,18 +336,4 @@ pub fn describe_io(session: &Session) -> String {
             .join(", ")
     };
     format!("inputs: {}; outputs: {}", list(session.inputs()), list(session.outputs()))
-}
-
-/// Reads an image file as RGB, with a one-line error for a missing, empty or corrupt file.
-pub fn read_image(path: &Path) -> Result<RgbImage> {
-    let bytes = std::fs::read(path).map_err(|e| Error::Image { path: path.into(), message: e.to_string() })?;
-    if bytes.is_empty() {
-        return Err(Error::Image { path: path.into(), message: "the file is empty".into() });
-    }
-    let image = image::load_from_memory(&bytes)
-        .map_err(|e| Error::Image { path: path.into(), message: format!("not a readable image ({e})") })?;
-    if image.width() == 0 || image.height() == 0 {
-        return Err(Error::Image { path: path.into(), message: "the image has no pixels".into() });
-    }
-    Ok(image.to_rgb8())
 }

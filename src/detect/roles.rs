@@ -8,16 +8,97 @@
 //!
 //! People and furniture never become animals: their classes map to `other` before any evidence is read.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use image::RgbImage;
+use serde::{Deserialize, Serialize};
 
 use super::classifier::EvidenceSource;
 use super::manifest::ModelManifest;
 use super::{Detection, RawDetection, Role, RoleEvidence};
-use crate::config::{ClassRole, RoleConfig};
-use crate::error::Result;
+use crate::checks;
+use crate::error::{Error, Result};
 use crate::geometry::BBox;
+use crate::kinds::ClassRole;
+
+/// How detections become `cat`, `rat` or `other`. See `detect::roles` for the decision itself.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RoleConfig {
+    /// Per class name, overriding the model manifest's grouping, e.g. `{ "teddy bear" = "other" }`.
+    pub classes: BTreeMap<String, ClassRole>,
+    /// Animal-class detections are considered from this score up (below `detector.min_score`, since the
+    /// default model sees rodents only faintly).
+    pub animal_min_score: f32,
+    /// The classifier's summed cat-breed probability that makes any animal a cat.
+    pub cat_min_family: f32,
+    /// A detector "cat" without strong classifier support still counts as a cat from this score up,
+    /// unless the classifier finds it more rodent-like or dog-like than cat-like.
+    pub cat_min_score: f32,
+    /// A rat-sized detector "cat" (no larger than `rat_max_frame_area`) also needs at least this much
+    /// classifier cat-ness: the model calls small dark rodents "cat" when the classifier sees no cat at all.
+    pub cat_min_support: f32,
+    /// Smallest share of the frame a cat can take (a cat is never a speck).
+    pub cat_min_frame_area: f32,
+    /// The classifier's summed rodent-like probability (hamster, guinea pig, squirrel, mink...) that
+    /// makes a non-cat animal a rat whatever its size.
+    pub rat_min_rodent_like: f32,
+    /// A non-cat animal no larger than this share of the frame is taken for the rat.
+    pub rat_max_frame_area: f32,
+    /// ...or no larger than this share of a cat seen in the same frame (a rat is far smaller than a cat).
+    pub rat_max_cat_area_ratio: f32,
+    /// The classifier's summed dog probability that makes an animal `other` (a dog in the room).
+    pub dog_min_family: f32,
+    /// Where the rat's enclosure is, as `[x1, y1, x2, y2]` fractions of the frame; a rat must be in or
+    /// near it. Unset: anywhere.
+    pub enclosure: Option<[f32; 4]>,
+    /// How far outside the enclosure (fraction of its size) a rat may still be.
+    pub enclosure_margin: f32,
+}
+
+impl Default for RoleConfig {
+    fn default() -> Self {
+        RoleConfig {
+            classes: BTreeMap::new(),
+            animal_min_score: 0.2,
+            cat_min_family: 0.3,
+            cat_min_score: 0.25,
+            cat_min_support: 0.08,
+            cat_min_frame_area: 0.005,
+            rat_min_rodent_like: 0.2,
+            rat_max_frame_area: 0.06,
+            rat_max_cat_area_ratio: 0.4,
+            dog_min_family: 0.4,
+            enclosure: None,
+            enclosure_margin: 0.1,
+        }
+    }
+}
+
+impl RoleConfig {
+    pub fn check(&self) -> Result<()> {
+        checks::unit("roles.animal_min_score", self.animal_min_score)?;
+        checks::unit("roles.cat_min_family", self.cat_min_family)?;
+        checks::unit("roles.cat_min_score", self.cat_min_score)?;
+        checks::unit("roles.cat_min_support", self.cat_min_support)?;
+        checks::unit("roles.cat_min_frame_area", self.cat_min_frame_area)?;
+        checks::unit("roles.rat_min_rodent_like", self.rat_min_rodent_like)?;
+        checks::unit("roles.rat_max_frame_area", self.rat_max_frame_area)?;
+        checks::unit("roles.rat_max_cat_area_ratio", self.rat_max_cat_area_ratio)?;
+        checks::unit("roles.dog_min_family", self.dog_min_family)?;
+        if !(0.0..=10.0).contains(&self.enclosure_margin) {
+            return Err(Error::Config(format!(
+                "roles.enclosure_margin must be between 0 and 10, got {}",
+                self.enclosure_margin
+            )));
+        }
+        if let Some(enclosure) = self.enclosure {
+            checks::fractions_box("roles.enclosure", enclosure)?;
+        }
+        Ok(())
+    }
+}
 
 /// Class names that mean something to us in any model that has no manifest saying otherwise.
 /// "mouse" is deliberately absent: in COCO it is the computer mouse.

@@ -1,59 +1,167 @@
 //! `events.jsonl`: one JSON object per line, appended and flushed the moment something happens, so a
 //! crash or a kill loses nothing already seen. Every line has `event` (what happened) and `time_s`
 //! (stream time, seconds) or the episode's times; the README lists the lines.
+//!
+//! [`EventLines`] makes the lines from what flows through the pipeline; [`EventLog`] is the sink that
+//! writes them. The live view shows the same lines, made by the same [`EventLines`].
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
+use serde_json::Value;
 
-use crate::behaviour::Change;
+use crate::behaviour::{Change, Episode};
 use crate::error::{Error, Result};
-use crate::session::controller::Severity;
-use crate::view::ViewHandle;
+use crate::kinds::Severity;
+use crate::pipeline::{AnalysedFrame, RunEnd, RunStart, Sink};
+use crate::session::controller::{SessionConfig, StopReason};
 
-pub struct EventLog {
-    path: PathBuf,
-    out: BufWriter<File>,
-    /// The live view, shown every line as it is written.
-    pub view: Option<ViewHandle>,
+/// `{"event": EVENT, ...fields of body}`.
+pub fn line(event: &str, body: &impl Serialize) -> Value {
+    let mut value = serde_json::to_value(body).expect("event bodies serialise");
+    match value.as_object_mut() {
+        Some(fields) => {
+            fields.insert("event".into(), event.into());
+        }
+        None => value = serde_json::json!({ "event": event, "value": value }),
+    }
+    value
 }
 
-impl EventLog {
-    pub fn append_to(path: &Path) -> Result<EventLog> {
-        let file = std::fs::OpenOptions::new().create(true).append(true).open(path).map_err(|e| Error::io(path, e))?;
-        Ok(EventLog { path: path.to_path_buf(), out: BufWriter::new(file), view: None })
+/// The lines of `events.jsonl` for what the pipeline reports: a run's start, each frame, its end.
+#[derive(Debug, Clone)]
+pub struct EventLines {
+    /// What each behaviour means, written beside each episode.
+    session: SessionConfig,
+}
+
+impl EventLines {
+    pub fn new(session: &SessionConfig) -> EventLines {
+        EventLines { session: session.clone() }
     }
 
-    /// Writes `{"event": EVENT, ...fields of body}` as one line and flushes it to disk.
-    pub fn write(&mut self, event: &str, body: &impl Serialize) -> Result<()> {
-        let mut value = serde_json::to_value(body).expect("event bodies serialise");
-        match value.as_object_mut() {
-            Some(fields) => {
-                fields.insert("event".into(), event.into());
-            }
-            None => value = serde_json::json!({ "event": event, "value": value }),
+    /// `session_started`, for a session.
+    pub fn start(&self, start: &RunStart) -> Vec<Value> {
+        let Some(session) = &start.session else { return Vec::new() };
+        vec![line(
+            "session_started",
+            &serde_json::json!({
+                "time_s": 0.0,
+                "started": start.started,
+                "source": start.source.name,
+                "planned_s": session.planned_s,
+                "realtime": session.realtime,
+            }),
+        )]
+    }
+
+    /// The frame's episode changes, then the stop it decided (with the stop's latency).
+    pub fn frame(&self, a: &AnalysedFrame) -> Vec<Value> {
+        let mut lines: Vec<Value> = a.changes.iter().map(|c| self.change(c)).collect();
+        if let (Some(reason), Some(verdict)) = (a.stop(), &a.verdict) {
+            lines.push(stop_line(reason, verdict.alarm_latency_ms));
         }
-        writeln!(self.out, "{value}").and_then(|_| self.out.flush()).map_err(|e| Error::io(&self.path, e))?;
-        if let Some(view) = &self.view {
-            view.event(value);
+        lines
+    }
+
+    /// A fault that broke the session and its stop, what the end closed, and `session_ended`.
+    pub fn end(&self, end: &RunEnd) -> Vec<Value> {
+        let mut lines = Vec::new();
+        if let Some((change, reason)) = &end.fault {
+            lines.push(self.change(change));
+            lines.push(stop_line(reason, None));
         }
-        Ok(())
+        lines.extend(end.closing.iter().map(|c| self.change(c)));
+        if let Some(outcome) = end.outcome {
+            lines.push(line(
+                "session_ended",
+                &serde_json::json!({
+                    "time_s": end.time_s, "ended": end.ended, "outcome": outcome, "reason": end.stop,
+                }),
+            ));
+        }
+        lines
     }
 
     /// An episode confirmed (`confirmed`) or ended (`ended`), with what it means for a session.
-    pub fn write_change(&mut self, change: &Change, severity: Severity) -> Result<()> {
+    pub fn change(&self, change: &Change) -> Value {
         #[derive(Serialize)]
         struct Line<'a> {
             #[serde(flatten)]
-            episode: &'a crate::behaviour::Episode,
+            episode: &'a Episode,
             severity: Severity,
         }
         let event = match change {
             Change::Started(_) => "confirmed",
             Change::Ended(_) => "ended",
         };
-        self.write(event, &Line { episode: change.episode(), severity })
+        let episode = change.episode();
+        line(event, &Line { episode, severity: self.session.severity(episode.behaviour) })
+    }
+}
+
+/// The `stop` line: why, and from the deciding frame's capture to the alarm.
+fn stop_line(reason: &StopReason, alarm_latency_ms: Option<f64>) -> Value {
+    #[derive(Serialize)]
+    struct StopLine<'a> {
+        #[serde(flatten)]
+        reason: &'a StopReason,
+        alarm_latency_ms: Option<f64>,
+    }
+    line("stop", &StopLine { reason, alarm_latency_ms })
+}
+
+/// The sink that writes `events.jsonl`.
+pub struct EventLog {
+    path: PathBuf,
+    out: BufWriter<File>,
+    lines: EventLines,
+}
+
+impl EventLog {
+    /// Appends to `path` (the caller removes an old log when it wants a fresh one).
+    pub fn append_to(path: &Path, session: &SessionConfig) -> Result<EventLog> {
+        let file = std::fs::OpenOptions::new().create(true).append(true).open(path).map_err(|e| Error::io(path, e))?;
+        Ok(EventLog { path: path.to_path_buf(), out: BufWriter::new(file), lines: EventLines::new(session) })
+    }
+
+    /// Writes `{"event": EVENT, ...fields of body}` as one line and flushes it to disk.
+    pub fn write(&mut self, event: &str, body: &impl Serialize) -> Result<()> {
+        self.write_lines(&[line(event, body)])
+    }
+
+    /// Writes an episode's change (for tools that drive the engine themselves: replays).
+    pub fn write_change(&mut self, change: &Change) -> Result<()> {
+        let value = self.lines.change(change);
+        self.write_lines(&[value])
+    }
+
+    fn write_lines(&mut self, lines: &[Value]) -> Result<()> {
+        for value in lines {
+            writeln!(self.out, "{value}").map_err(|e| Error::io(&self.path, e))?;
+        }
+        self.out.flush().map_err(|e| Error::io(&self.path, e))
+    }
+}
+
+impl Sink for EventLog {
+    fn begin(&mut self, start: &RunStart) -> Result<()> {
+        let lines = self.lines.start(start);
+        self.write_lines(&lines)
+    }
+
+    fn frame(&mut self, a: &AnalysedFrame) -> Result<bool> {
+        if !a.changes.is_empty() || a.stop().is_some() {
+            let lines = self.lines.frame(a);
+            self.write_lines(&lines)?;
+        }
+        Ok(true)
+    }
+
+    fn finish(&mut self, end: &RunEnd) -> Result<()> {
+        let lines = self.lines.end(end);
+        self.write_lines(&lines)
     }
 }

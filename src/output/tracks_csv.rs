@@ -7,7 +7,7 @@ use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
-use crate::pipeline::{AnalysedFrame, Sink};
+use crate::pipeline::{AnalysedFrame, RunEnd, Sink};
 
 pub const HEADER: &str = "time_s,frame,track_id,role,x1,y1,x2,y2,score";
 
@@ -26,7 +26,7 @@ impl TracksCsv {
 }
 
 impl Sink for TracksCsv {
-    fn frame(&mut self, a: &AnalysedFrame) -> Result<()> {
+    fn frame(&mut self, a: &AnalysedFrame) -> Result<bool> {
         for t in a.tracks.iter().filter(|t| t.is_observed()) {
             let b = &t.last_seen_box;
             writeln!(
@@ -36,10 +36,10 @@ impl Sink for TracksCsv {
             )
             .map_err(|e| Error::io(&self.path, e))?;
         }
-        Ok(())
+        Ok(true)
     }
 
-    fn finish(&mut self) -> Result<()> {
+    fn finish(&mut self, _end: &RunEnd) -> Result<()> {
         self.out.flush().map_err(|e| Error::io(&self.path, e))
     }
 }

@@ -8,7 +8,24 @@ use plotters::prelude::*;
 
 use super::Picture;
 use crate::error::Result;
-use crate::tune::PrCurve;
+use serde::Serialize;
+
+/// One point of a precision-recall curve.
+#[derive(Debug, Clone, Serialize)]
+pub struct CurvePoint {
+    pub value: f64,
+    pub precision: f64,
+    pub recall: f64,
+}
+
+/// A behaviour's precision and recall as its first parameter sweeps its values, the rest of `config` held.
+#[derive(Debug, Clone, Serialize)]
+pub struct PrCurve {
+    pub behaviour: String,
+    pub key: String,
+    pub chosen: f64,
+    pub points: Vec<CurvePoint>,
+}
 
 struct PrPicture<'a>(&'a [PrCurve]);
 

@@ -14,31 +14,10 @@ use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use super::Picture;
-use crate::behaviour::Episode;
+use crate::behaviour::{Episode, GapTrace};
 use crate::error::Result;
-use crate::session::controller::{BEHAVIOURS, SessionConfig, Severity, StopReason, is_fault};
-
-/// How often the gap is sampled for the picture, seconds: finer than anyone can see at this width.
-pub const GAP_SAMPLE_S: f64 = 0.1;
-
-/// The cat-rat gap over a run, sampled every [`GAP_SAMPLE_S`]; `None` where it was not known (an animal
-/// unseen), which breaks the line.
-#[derive(Debug, Clone, Default)]
-pub struct GapTrace {
-    pub samples: Vec<(f64, Option<f64>)>,
-}
-
-impl GapTrace {
-    pub fn push(&mut self, time_s: f64, gap_body_lengths: Option<f64>) {
-        if let Some(&(last_t, last_gap)) = self.samples.last() {
-            // A change between known and unknown is always kept, so that breaks in the line are exact.
-            if time_s - last_t < GAP_SAMPLE_S && last_gap.is_some() == gap_body_lengths.is_some() {
-                return;
-            }
-        }
-        self.samples.push((time_s, gap_body_lengths));
-    }
-}
+use crate::kinds::{Behaviour, Severity};
+use crate::session::controller::{SessionConfig, StopReason};
 
 /// Everything a timeline shows.
 #[derive(Debug, Clone)]
@@ -50,7 +29,7 @@ pub struct Timeline {
     pub gap: GapTrace,
     pub episodes: Vec<Episode>,
     /// What each behaviour means (from the session config).
-    pub severities: Vec<(String, Severity)>,
+    pub severities: Vec<(Behaviour, Severity)>,
     /// The session's stop, when a live session stopped.
     pub stop: Option<StopReason>,
     /// Intervals labelled by people, each set in a lane of its own under the ethogram (e.g. "labels:
@@ -68,7 +47,7 @@ impl Timeline {
         session: &SessionConfig,
         stop: Option<StopReason>,
     ) -> Timeline {
-        let severities = BEHAVIOURS.iter().map(|b| (b.to_string(), session.severity(b))).collect();
+        let severities = Behaviour::ALL.iter().map(|&b| (b, session.severity(b))).collect();
         Timeline { title, start_s, end_s, gap, episodes, severities, stop, labelled: Vec::new() }
     }
 
@@ -79,19 +58,22 @@ impl Timeline {
 
     fn lane_name(&self, lane: usize) -> String {
         match LANES.get(lane) {
-            Some((_, _, name)) => name.to_string(),
+            Some(lane) => lane.map_or(FAULT_LABEL, Behaviour::label).to_string(),
             None => self.labelled.get(lane - LANES.len()).map_or_else(String::new, |(name, _)| name.clone()),
         }
     }
 
-    fn severity(&self, behaviour: &str) -> Severity {
+    fn severity(&self, behaviour: Behaviour) -> Severity {
         self.severities
             .iter()
-            .find(|(b, _)| b == behaviour)
+            .find(|(b, _)| *b == behaviour)
             .map(|(_, s)| *s)
-            .unwrap_or_else(|| crate::session::controller::default_severity(behaviour))
+            .unwrap_or_else(|| behaviour.default_severity())
     }
 }
+
+type TimeChart<'a, DB> =
+    ChartContext<'a, DB, Cartesian2d<plotters::coord::types::RangedCoordf64, plotters::coord::types::RangedCoordf64>>;
 
 /// Draws `timeline` to `STEM.png` and `STEM.svg`.
 pub fn write(timeline: &Timeline, stem: &Path) -> Result<Vec<PathBuf>> {
@@ -99,22 +81,24 @@ pub fn write(timeline: &Timeline, stem: &Path) -> Result<Vec<PathBuf>> {
 }
 
 /// The ethogram's lanes, top to bottom: (behaviour, animal, label). Faults share the last lane.
-const LANES: [(&str, &str, &str); 7] = [
-    ("approach", "cat", "cat: fast approach"),
-    ("stalking", "cat", "cat: stalking"),
-    ("fixation", "cat", "cat: fixation"),
-    ("calm", "cat", "cat: calm (reward)"),
-    ("freezing", "rat", "rat: freezing"),
-    ("hiding", "rat", "rat: hiding"),
-    ("", "", "can't see / keep up"),
+const LANES: [Option<Behaviour>; 7] = [
+    Some(Behaviour::Approach),
+    Some(Behaviour::Stalking),
+    Some(Behaviour::Fixation),
+    Some(Behaviour::Calm),
+    Some(Behaviour::Freezing),
+    Some(Behaviour::Hiding),
+    None,
 ];
+/// The last lane: every fault shares it.
+const FAULT_LABEL: &str = "can't see / keep up";
 const FAULT_LANE: usize = LANES.len() - 1;
 
 fn lane_of(e: &Episode) -> usize {
-    if is_fault(&e.behaviour) {
+    if e.behaviour.is_fault() {
         return FAULT_LANE;
     }
-    LANES.iter().position(|(b, _, _)| *b == e.behaviour).unwrap_or(FAULT_LANE)
+    LANES.iter().position(|b| *b == Some(e.behaviour)).unwrap_or(FAULT_LANE)
 }
 
 /// Shades whose grey values stay apart (luma about 80, 140, 190 and 0), so a grey print still tells them.
@@ -126,7 +110,7 @@ const FAULT_COLOUR: RGBColor = RGBColor(0, 0, 0);
 const LABELLED_COLOUR: RGBColor = RGBColor(110, 110, 110);
 
 fn colour_for(e: &Episode, severity: Severity) -> RGBColor {
-    if is_fault(&e.behaviour) {
+    if e.behaviour.is_fault() {
         return FAULT_COLOUR;
     }
     match severity {
@@ -180,13 +164,13 @@ impl Timeline {
         let mut alarms: Vec<(f64, String, bool)> = self
             .episodes
             .iter()
-            .filter(|e| !is_fault(&e.behaviour) && self.severity(&e.behaviour) == Severity::Stop)
+            .filter(|e| !e.behaviour.is_fault() && self.severity(e.behaviour) == Severity::Stop)
             .map(|e| (e.confirmed_s, format!("alarm: {}", e.behaviour), false))
             .collect();
         if let Some(stop) = &self.stop {
             alarms.retain(|(t, _, _)| (t - stop.time_s).abs() > 1e-6);
             let kind = if stop.fault { "FAULT" } else { "STOPPED" };
-            alarms.push((stop.time_s, format!("{kind}: {}", stop.behaviour.replace('_', " ")), true));
+            alarms.push((stop.time_s, format!("{kind}: {}", stop.behaviour.name().replace('_', " ")), true));
         }
         alarms
     }
@@ -285,49 +269,7 @@ impl Timeline {
             )))?;
         }
         for e in &self.episodes {
-            let lane = lane_of(e);
-            let (y0, y1) = lane_y(lane);
-            let (b0, b1) = (y0 + 0.18, y1 - 0.18);
-            let severity = self.severity(&e.behaviour);
-            let colour = colour_for(e, severity);
-            let end = e.end_s.unwrap_or(x.end).min(x.end);
-            let confirmed = e.confirmed_s.clamp(e.onset_s, end.max(e.onset_s));
-            if confirmed > e.onset_s {
-                chart.draw_series(std::iter::once(Rectangle::new(
-                    [(e.onset_s, b0), (confirmed, b1)],
-                    pale(colour).filled(),
-                )))?;
-            }
-            if end > confirmed {
-                chart.draw_series(std::iter::once(Rectangle::new([(confirmed, b0), (end, b1)], colour.filled())))?;
-            }
-            chart.draw_series(std::iter::once(Rectangle::new(
-                [(e.onset_s, b0), (end.max(e.onset_s), b1)],
-                BLACK.stroke_width(1),
-            )))?;
-            let mid = (y0 + y1) / 2.0;
-            let at = (e.confirmed_s, mid);
-            match (is_fault(&e.behaviour), severity) {
-                (true, _) => {
-                    chart.draw_series(std::iter::once(Cross::new(at, 6, WHITE.stroke_width(3))))?;
-                    chart.draw_series(std::iter::once(Cross::new(at, 6, BLACK.stroke_width(1))))?;
-                    let name = e.behaviour.replace('_', " ");
-                    chart.draw_series(std::iter::once(Text::new(
-                        name,
-                        (end.max(e.onset_s), y1 - 0.1),
-                        ("sans-serif", 11).into_font().color(&BLACK),
-                    )))?;
-                }
-                (false, Severity::Warn) => {
-                    chart.draw_series(std::iter::once(TriangleMarker::new(at, 9, BLACK.filled())))?;
-                    chart.draw_series(std::iter::once(TriangleMarker::new(at, 6, WARN_COLOUR.filled())))?;
-                }
-                (false, Severity::Cue) => {
-                    chart.draw_series(std::iter::once(Circle::new(at, 5, WHITE.filled())))?;
-                    chart.draw_series(std::iter::once(Circle::new(at, 5, BLACK.stroke_width(2))))?;
-                }
-                (false, Severity::Stop) => {}
-            }
+            self.draw_episode(&mut chart, e, lane_y(lane_of(e)), x.end)?;
         }
         for (k, (_, intervals)) in self.labelled.iter().enumerate() {
             let (y0, y1) = lane_y(LANES.len() + k);
@@ -342,6 +284,58 @@ impl Timeline {
         for (t, _, own) in self.alarms() {
             let style = if own { BLACK.stroke_width(3) } else { STOP_COLOUR.stroke_width(2) };
             chart.draw_series(LineSeries::new([(t, 0.0), (t, lanes)], style))?;
+        }
+        Ok(())
+    }
+
+    /// One episode's bar in its lane (`y0..y1`), pale until confirmed, with its marker.
+    fn draw_episode<DB: DrawingBackend>(
+        &self,
+        chart: &mut TimeChart<DB>,
+        e: &Episode,
+        (y0, y1): (f64, f64),
+        x_end: f64,
+    ) -> DrawResult<DB> {
+        let (b0, b1) = (y0 + 0.18, y1 - 0.18);
+        let severity = self.severity(e.behaviour);
+        let colour = colour_for(e, severity);
+        let end = e.end_s.unwrap_or(x_end).min(x_end);
+        let confirmed = e.confirmed_s.clamp(e.onset_s, end.max(e.onset_s));
+        if confirmed > e.onset_s {
+            chart.draw_series(std::iter::once(Rectangle::new(
+                [(e.onset_s, b0), (confirmed, b1)],
+                pale(colour).filled(),
+            )))?;
+        }
+        if end > confirmed {
+            chart.draw_series(std::iter::once(Rectangle::new([(confirmed, b0), (end, b1)], colour.filled())))?;
+        }
+        chart.draw_series(std::iter::once(Rectangle::new(
+            [(e.onset_s, b0), (end.max(e.onset_s), b1)],
+            BLACK.stroke_width(1),
+        )))?;
+        let mid = (y0 + y1) / 2.0;
+        let at = (e.confirmed_s, mid);
+        match (e.behaviour.is_fault(), severity) {
+            (true, _) => {
+                chart.draw_series(std::iter::once(Cross::new(at, 6, WHITE.stroke_width(3))))?;
+                chart.draw_series(std::iter::once(Cross::new(at, 6, BLACK.stroke_width(1))))?;
+                let name = e.behaviour.name().replace('_', " ");
+                chart.draw_series(std::iter::once(Text::new(
+                    name,
+                    (end.max(e.onset_s), y1 - 0.1),
+                    ("sans-serif", 11).into_font().color(&BLACK),
+                )))?;
+            }
+            (false, Severity::Warn) => {
+                chart.draw_series(std::iter::once(TriangleMarker::new(at, 9, BLACK.filled())))?;
+                chart.draw_series(std::iter::once(TriangleMarker::new(at, 6, WARN_COLOUR.filled())))?;
+            }
+            (false, Severity::Cue) => {
+                chart.draw_series(std::iter::once(Circle::new(at, 5, WHITE.filled())))?;
+                chart.draw_series(std::iter::once(Circle::new(at, 5, BLACK.stroke_width(2))))?;
+            }
+            (false, Severity::Stop) => {}
         }
         Ok(())
     }
@@ -383,7 +377,7 @@ fn draw_legend<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>) -> DrawResult<
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::detect::Role;
+    use crate::kinds::Role;
 
     fn timeline() -> Timeline {
         let mut gap = GapTrace::default();
@@ -391,7 +385,7 @@ mod tests {
             let t = i as f64 * 0.1;
             gap.push(t, if (4.0..5.0).contains(&t) { None } else { Some(6.0 - 0.5 * t) });
         }
-        let mut freezing = Episode::new("freezing", Role::Rat, 2.0, 2.9);
+        let mut freezing = Episode::new(Behaviour::Freezing, Role::Rat, 2.0, 2.9);
         freezing.end_s = Some(4.0);
         Timeline {
             title: "test".into(),
@@ -400,12 +394,12 @@ mod tests {
             gap,
             episodes: vec![
                 freezing,
-                Episode::new("approach", Role::Cat, 8.0, 8.3),
-                Episode::new("calm", Role::Cat, 0.5, 1.5),
+                Episode::new(Behaviour::Approach, Role::Cat, 8.0, 8.3),
+                Episode::new(Behaviour::Calm, Role::Cat, 0.5, 1.5),
             ],
             severities: Vec::new(),
             stop: Some(StopReason {
-                behaviour: "approach".into(),
+                behaviour: Behaviour::Approach,
                 animal: Role::Cat,
                 fault: false,
                 time_s: 8.3,

@@ -18,7 +18,7 @@ impl DlcTrack {
     pub fn read(path: &Path) -> Result<DlcTrack> {
         let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
         let bad = |line: usize, what: String| {
-            Error::video(
+            Error::format(
                 path,
                 format!(
                     "line {line}: {what} (expected a DeepLabCut CSV: scorer / bodyparts / coords header rows, then x, y, likelihood per body part)"

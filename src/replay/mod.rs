@@ -8,14 +8,13 @@ use std::path::Path;
 
 use serde::Serialize;
 
-use crate::behaviour::engine::{BehaviourEngine, EpisodeBook};
+use crate::behaviour::engine::{self, Recorded};
 use crate::behaviour::{AnimalView, Episode, Moment};
 use crate::config::Config;
-use crate::detect::Role;
 use crate::error::{Error, Result};
 use crate::geometry::BBox;
+use crate::kinds::Role;
 use crate::output::EventLog;
-use crate::plot::timeline::GapTrace;
 
 /// DeepLabCut points below this likelihood are ignored.
 pub const MIN_LIKELIHOOD: f32 = 0.6;
@@ -44,7 +43,7 @@ impl ReplayTrack {
         });
         let body_length = track
             .body_length(MIN_LIKELIHOOD)
-            .ok_or_else(|| Error::video(path, "no frame has two trusted body points: cannot tell the body's size"))?;
+            .ok_or_else(|| Error::format(path, "no frame has two trusted body points: cannot tell the body's size"))?;
         let samples = (0..track.frames.len())
             .map(|i| {
                 let time_s = i as f64 / fps;
@@ -65,7 +64,7 @@ impl ReplayTrack {
         let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
         let mut lines = text.lines();
         if lines.next().map(str::trim) != Some(crate::output::tracks_csv::HEADER) {
-            return Err(Error::video(
+            return Err(Error::format(
                 path,
                 format!("not a chaperone tracks.csv (its header must be `{}`)", crate::output::tracks_csv::HEADER),
             ));
@@ -79,7 +78,10 @@ impl ReplayTrack {
             let (Some(t), Some(frame), Some(x1), Some(y1), Some(x2), Some(y2)) =
                 (parse(0), parse(1), parse(4), parse(5), parse(6), parse(7))
             else {
-                return Err(Error::video(path, format!("line {}: not `{}`", i + 2, crate::output::tracks_csv::HEADER)));
+                return Err(Error::format(
+                    path,
+                    format!("line {}: not `{}`", i + 2, crate::output::tracks_csv::HEADER),
+                ));
             };
             times.insert(frame as u64, t);
             if f.get(3).map(|r| r.trim()) == Some(&role.to_string()) {
@@ -87,7 +89,7 @@ impl ReplayTrack {
             }
         }
         if boxes.is_empty() {
-            return Err(Error::video(path, format!("no `{role}` rows: nothing to replay for that animal")));
+            return Err(Error::format(path, format!("no `{role}` rows: nothing to replay for that animal")));
         }
         let mut sizes: Vec<f32> = boxes.values().map(|b| b.width().max(b.height())).collect();
         sizes.sort_by(f32::total_cmp);
@@ -156,36 +158,11 @@ pub fn moments(tracks: &[&ReplayTrack], frame_size: Option<(u32, u32)>) -> Vec<M
     by_time.into_values().collect()
 }
 
-/// What a replay found.
-pub struct Replayed {
-    /// Every episode, ended at the last moment.
-    pub episodes: Vec<Episode>,
-    /// The cat-rat gap over the replay (unknown throughout when only one animal was replayed).
-    pub gap: GapTrace,
-}
-
 /// Runs the behaviour engine over `moments`, appending each change to `events` as it happens (flushed
 /// per event: a crash loses nothing already seen).
-pub fn replay(moments: &[Moment], config: &Config, events: &Path) -> Result<Replayed> {
-    let mut log = EventLog::append_to(events)?;
-    let mut engine = BehaviourEngine::new(&config.behaviour);
-    let mut book = EpisodeBook::default();
-    let mut write = |change: &crate::behaviour::Change, book: &mut EpisodeBook| {
-        book.record(change);
-        log.write_change(change, config.session.severity(&change.episode().behaviour))
-    };
-    let mut gap = GapTrace::default();
-    for m in moments {
-        for change in engine.step(m) {
-            write(&change, &mut book)?;
-        }
-        gap.push(m.time_s, engine.status.gap_body_lengths);
-    }
-    let last = moments.last().map_or(0.0, |m| m.time_s);
-    for change in engine.finish(last) {
-        write(&change, &mut book)?;
-    }
-    Ok(Replayed { episodes: book.episodes, gap })
+pub fn replay(moments: &[Moment], config: &Config, events: &Path) -> Result<Recorded> {
+    let mut log = EventLog::append_to(events, &config.session)?;
+    engine::run_recorded(&config.behaviour, moments, |change| log.write_change(change))
 }
 
 /// Per-frame agreement of predicted episodes with true intervals.
@@ -232,7 +209,7 @@ pub fn read_bouts(path: &Path) -> Result<Vec<(usize, usize)>> {
             (Some(a), Some(b)) if a >= 1 && b >= a => bouts.push((a - 1, b - 1)),
             _ if i == 0 => {} // header
             _ => {
-                return Err(Error::video(
+                return Err(Error::format(
                     path,
                     format!("line {}: expected `start_frame,end_frame` (1-based, start <= end), got `{line}`", i + 1),
                 ));
@@ -248,7 +225,7 @@ mod tests {
 
     #[test]
     fn frame_scores_count_overlap() {
-        let e = Episode { end_s: Some(2.0), ..Episode::new("freezing", Role::Rat, 1.0, 2.0) };
+        let e = Episode { end_s: Some(2.0), ..Episode::new(crate::kinds::Behaviour::Freezing, Role::Rat, 1.0, 2.0) };
         // 10 fps, 40 frames: predicted frames 10..=20, true 15..=24
         let s = frame_scores(&[e], &[(15, 24)], 40, 10.0);
         assert!((s.precision - 6.0 / 11.0).abs() < 1e-9, "{s:?}");

@@ -32,10 +32,10 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-use crate::detect::Role;
+use crate::behaviour::BehaviourConfig;
 use crate::error::{Error, Result};
 use crate::geometry::BBox;
-use crate::session::controller::BEHAVIOURS;
+use crate::kinds::{Behaviour, Role};
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -63,6 +63,25 @@ pub struct Scenario {
     /// A labelled recording: this video, scored through the whole pipeline instead of rendered tracks
     /// (relative to the scenario file).
     pub video: Option<PathBuf>,
+    /// A labelled recording's reference positions per animal (`frame,x,y` files, relative to the
+    /// scenario file): `eval` scores where the boxes are against them.
+    #[serde(default)]
+    pub positions: Positions,
+}
+
+/// Reference position files, per animal.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Positions {
+    pub rat: Option<PathBuf>,
+    pub cat: Option<PathBuf>,
+}
+
+impl Positions {
+    /// Each animal with its file.
+    pub fn files(&self) -> impl Iterator<Item = (Role, &PathBuf)> {
+        [(Role::Rat, &self.rat), (Role::Cat, &self.cat)].into_iter().filter_map(|(r, p)| p.as_ref().map(|p| (r, p)))
+    }
 }
 
 /// One animal's movement.
@@ -84,7 +103,7 @@ pub struct Actor {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TruthInterval {
-    pub behaviour: String,
+    pub behaviour: Behaviour,
     pub start_s: f64,
     pub end_s: f64,
 }
@@ -116,11 +135,7 @@ impl Actor {
 
 impl TruthInterval {
     pub fn animal(&self) -> Role {
-        match self.behaviour.as_str() {
-            "freezing" | "hiding" | "rat_unseen" => Role::Rat,
-            "camera_lost" | "overload" | "pipeline_failed" => Role::Other,
-            _ => Role::Cat,
-        }
+        self.behaviour.animal()
     }
 
     pub fn contains(&self, t: f64) -> bool {
@@ -133,8 +148,15 @@ impl Scenario {
         let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
         let mut scenario: Scenario = crate::config::parse_toml(path, &text)?;
         scenario.name = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+        let dir = path.parent().unwrap_or(Path::new("."));
         if let Some(video) = &scenario.video {
-            scenario.video = Some(path.parent().unwrap_or(Path::new(".")).join(video));
+            scenario.video = Some(dir.join(video));
+        }
+        for file in [&mut scenario.positions.rat, &mut scenario.positions.cat].into_iter().flatten() {
+            *file = dir.join(&*file);
+        }
+        if scenario.video.is_none() && scenario.positions.files().next().is_some() {
+            return Err(Error::Config(format!("{}: positions need a `video` to be scored on", path.display())));
         }
         scenario.check().map_err(|m| Error::Config(format!("{}: {m}", path.display())))?;
         Ok(scenario)
@@ -160,9 +182,6 @@ impl Scenario {
             }
         }
         for t in &self.truth {
-            if !BEHAVIOURS.contains(&t.behaviour.as_str()) {
-                return Err(format!("truth: no behaviour is called `{}`", t.behaviour));
-            }
             if t.end_s < t.start_s {
                 return Err(format!("truth {}: end_s before start_s", t.behaviour));
             }
@@ -171,7 +190,7 @@ impl Scenario {
     }
 
     /// `config` with this scenario's shelters (the owner would mark them in the config).
-    pub fn config_for(&self, config: &crate::config::BehaviourConfig) -> crate::config::BehaviourConfig {
+    pub fn config_for(&self, config: &BehaviourConfig) -> BehaviourConfig {
         let mut config = config.clone();
         if !self.shelters.is_empty() {
             config.hiding.shelters = self.shelters.clone();
@@ -186,7 +205,7 @@ impl Scenario {
         let mut spans: Vec<(f64, f64)> = self
             .truth
             .iter()
-            .filter(|i| i.behaviour != "calm")
+            .filter(|i| i.behaviour != Behaviour::Calm)
             .map(|i| (i.start_s.max(0.0), i.end_s.min(self.duration_s)))
             .filter(|(a, b)| b > a)
             .collect();
@@ -248,7 +267,7 @@ mod tests {
 
     #[test]
     fn quiet_time_is_the_duration_less_overlapping_alarms() {
-        let truth = |behaviour: &str, start_s, end_s| TruthInterval { behaviour: behaviour.into(), start_s, end_s };
+        let truth = |behaviour: Behaviour, start_s, end_s| TruthInterval { behaviour, start_s, end_s };
         let s = Scenario {
             name: String::new(),
             description: String::new(),
@@ -259,8 +278,13 @@ mod tests {
             cat: None,
             rat: None,
             dog: None,
-            truth: vec![truth("approach", 2.0, 4.0), truth("freezing", 3.0, 5.0), truth("calm", 0.0, 10.0)],
+            truth: vec![
+                truth(Behaviour::Approach, 2.0, 4.0),
+                truth(Behaviour::Freezing, 3.0, 5.0),
+                truth(Behaviour::Calm, 0.0, 10.0),
+            ],
             video: None,
+            positions: Positions::default(),
         };
         assert!((s.quiet_seconds() - 7.0).abs() < 1e-9, "{}", s.quiet_seconds());
     }

@@ -57,7 +57,7 @@ pub fn render(scenario: &Scenario, sprites: &Sprites, out: &Path, fps: f64) -> R
         .stdin(Stdio::piped())
         .spawn()
         .map_err(|e| {
-            Error::video(out, format!("cannot start ffmpeg ({e}); run scripts/setup.sh, which installs it"))
+            Error::output(out, format!("cannot start ffmpeg ({e}); run scripts/setup.sh, which installs it"))
         })?;
     let mut stdin = ffmpeg.stdin.take().expect("ffmpeg's stdin is piped");
     let floor = floor(w, h);
@@ -94,11 +94,11 @@ pub fn render(scenario: &Scenario, sprites: &Sprites, out: &Path, fps: f64) -> R
         last = Some(frame);
     }
     drop(stdin);
-    let status = ffmpeg.wait().map_err(|e| Error::video(out, format!("ffmpeg failed: {e}")))?;
+    let status = ffmpeg.wait().map_err(|e| Error::output(out, format!("ffmpeg failed: {e}")))?;
     match (written, status.success()) {
         (Ok(()), true) => Ok(()),
-        (Err(e), _) => Err(Error::video(out, format!("ffmpeg stopped taking frames: {e}"))),
-        (_, false) => Err(Error::video(out, format!("ffmpeg could not encode the video ({status})"))),
+        (Err(e), _) => Err(Error::output(out, format!("ffmpeg stopped taking frames: {e}"))),
+        (_, false) => Err(Error::output(out, format!("ffmpeg could not encode the video ({status})"))),
     }
 }
 

@@ -9,51 +9,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::behaviour::bout::Bout;
 use crate::behaviour::engine::EngineStatus;
-use crate::behaviour::{Change, Episode};
-use crate::config::BehaviourConfig;
-use crate::detect::Role;
-use crate::error::Error;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Severity {
-    /// End the session now.
-    Stop,
-    /// Tell the owner; the session goes on.
-    Warn,
-    /// Prompt the owner to reward the cat.
-    Cue,
-}
-
-/// Every episode name the engine and controller produce; the fault states are the last five.
-pub const BEHAVIOURS: [&str; 11] = [
-    "approach",
-    "stalking",
-    "fixation",
-    "freezing",
-    "hiding",
-    "calm",
-    "rat_unseen",
-    "cat_unseen",
-    "camera_lost",
-    "overload",
-    "pipeline_failed",
-];
-
-/// The episodes that mean the program cannot see or keep up, rather than something an animal did.
-pub fn is_fault(behaviour: &str) -> bool {
-    BEHAVIOURS[6..].contains(&behaviour)
-}
-
-/// What a behaviour means when nothing in the config overrides it.
-pub fn default_severity(behaviour: &str) -> Severity {
-    match behaviour {
-        // Stress signs: a warning at once, a stop once they last (`stop_after_s`).
-        "freezing" | "hiding" => Severity::Warn,
-        "calm" => Severity::Cue,
-        _ => Severity::Stop,
-    }
-}
+use crate::behaviour::{BehaviourConfig, Change, Episode, Measure};
+use crate::checks::positive;
+use crate::error::{Error, Result};
+use crate::kinds::{Behaviour, Role, Severity};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -86,16 +45,33 @@ impl Default for SessionConfig {
 
 impl SessionConfig {
     /// What `behaviour` means in this config.
-    pub fn severity(&self, behaviour: &str) -> Severity {
-        self.severity.get(behaviour).copied().unwrap_or_else(|| default_severity(behaviour))
+    pub fn severity(&self, behaviour: Behaviour) -> Severity {
+        self.severity.get(behaviour.name()).copied().unwrap_or_else(|| behaviour.default_severity())
+    }
+
+    /// Checks every value's range, naming the key and the value found.
+    pub fn check(&self) -> Result<()> {
+        positive("session.camera_timeout_s", self.camera_timeout_s)?;
+        positive("session.max_latency_s", self.max_latency_s)?;
+        positive("session.overload_s", self.overload_s)?;
+        positive("session.first_sight_s", self.first_sight_s)?;
+        for name in self.severity.keys() {
+            if Behaviour::from_name(name).is_none() {
+                return Err(Error::Config(format!(
+                    "session.severity: no behaviour is called `{name}`; the names are {}",
+                    Behaviour::names()
+                )));
+            }
+        }
+        Ok(())
     }
 }
 
 /// Why a session stopped.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct StopReason {
-    /// The episode's name: a behaviour or a fault state.
-    pub behaviour: String,
+    /// The episode's behaviour or fault state.
+    pub behaviour: Behaviour,
     pub animal: Role,
     /// A fault of sight or speed, not something an animal did.
     pub fault: bool,
@@ -130,21 +106,21 @@ impl Controller {
             config: config.clone(),
             freezing_stop_s: behaviour.freezing.stop_after_s,
             hiding_stop_s: behaviour.hiding.stop_after_s,
-            overload: Bout::new("overload", Role::Other, config.overload_s, 0.0),
+            overload: Bout::new(Behaviour::Overload, Role::Other, config.overload_s, 0.0),
             start_s: None,
             new_episode: None,
         }
     }
 
-    pub fn severity(&self, behaviour: &str) -> Severity {
+    pub fn severity(&self, behaviour: Behaviour) -> Severity {
         self.config.severity(behaviour)
     }
 
     /// What a confirmed episode means.
     pub fn on_change(&self, change: &Change) -> Option<Decision> {
         let Change::Started(e) = change else { return None };
-        Some(match self.severity(&e.behaviour) {
-            Severity::Stop => Decision::Stop(stop_for(e, e.confirmed_s, describe(e, e.confirmed_s))),
+        Some(match self.severity(e.behaviour) {
+            Severity::Stop => Decision::Stop(stop_for(e, e.confirmed_s, e.describe(e.confirmed_s))),
             Severity::Warn => Decision::Warn(e.clone()),
             Severity::Cue => Decision::Cue(e.clone()),
         })
@@ -162,11 +138,12 @@ impl Controller {
         self.new_episode = None;
         let start = *self.start_s.get_or_insert(time_s);
         if time_s - start >= self.config.first_sight_s {
-            for (seen, behaviour, animal) in
-                [(status.rat_seen_ever, "rat_unseen", Role::Rat), (status.cat_seen_ever, "cat_unseen", Role::Cat)]
-            {
+            for (seen, behaviour, animal) in [
+                (status.rat_seen_ever, Behaviour::RatUnseen, Role::Rat),
+                (status.cat_seen_ever, Behaviour::CatUnseen, Role::Cat),
+            ] {
                 if !seen {
-                    let e = Episode::new(behaviour, animal, start, time_s).with("never_seen", 1.0);
+                    let e = Episode::new(behaviour, animal, start, time_s).with(Measure::NeverSeen, 1.0);
                     let words = format!(
                         "the {animal} has not been seen at all in {:.0} s: is it in view? (a {animal} that has not moved \
                          at all since the start cannot be told from the background)",
@@ -178,19 +155,19 @@ impl Controller {
             }
         }
         for e in running {
-            let limit = match e.behaviour.as_str() {
-                "freezing" => self.freezing_stop_s,
-                "hiding" => self.hiding_stop_s,
+            let limit = match e.behaviour {
+                Behaviour::Freezing => self.freezing_stop_s,
+                Behaviour::Hiding => self.hiding_stop_s,
                 _ => continue,
             };
             if e.duration_s(time_s) >= limit {
                 let words =
-                    format!("{} for {:.1} s (the limit is {limit} s)", describe(e, time_s), e.duration_s(time_s));
+                    format!("{} for {:.1} s (the limit is {limit} s)", e.describe(time_s), e.duration_s(time_s));
                 return Some(Decision::Stop(stop_for(e, time_s, words)));
             }
         }
         let behind = latency_s.is_some_and(|l| l > self.config.max_latency_s);
-        let measurements = || BTreeMap::from([("latency_s".to_string(), latency_s.unwrap_or(0.0))]);
+        let measurements = || BTreeMap::from([(Measure::LatencyS, latency_s.unwrap_or(0.0))]);
         if let Some(Change::Started(e)) = self.overload.update(time_s, behind, measurements) {
             self.new_episode = Some(e.clone());
             let words = format!(
@@ -206,9 +183,9 @@ impl Controller {
     /// The fault episode and stop reason for an error that ended the pipeline at `time_s`.
     pub fn on_error(&self, error: &Error, onset_s: f64, time_s: f64) -> (Episode, StopReason) {
         let behaviour = match error {
-            Error::SourceStalled { .. } | Error::Video { .. } => "camera_lost",
-            Error::ProcessingStalled { .. } => "overload",
-            _ => "pipeline_failed",
+            Error::SourceStalled { .. } | Error::Source { .. } => Behaviour::CameraLost,
+            Error::ProcessingStalled { .. } => Behaviour::Overload,
+            _ => Behaviour::PipelineFailed,
         };
         let episode = Episode::new(behaviour, Role::Other, onset_s, time_s);
         let reason = stop_for(&episode, time_s, error.to_string());
@@ -217,35 +194,7 @@ impl Controller {
 }
 
 fn stop_for(e: &Episode, time_s: f64, words: String) -> StopReason {
-    StopReason { behaviour: e.behaviour.clone(), animal: e.animal, fault: is_fault(&e.behaviour), time_s, words }
-}
-
-/// An episode in words, with the measurement that matters most.
-pub fn describe(e: &Episode, now: f64) -> String {
-    let m = |k: &str| e.measurements.get(k).copied().unwrap_or(0.0);
-    match e.behaviour.as_str() {
-        "approach" => format!(
-            "the cat approached the rat fast ({:.1} body lengths/s from {:.1} body lengths away)",
-            m("closing_speed_body_lengths_per_s"),
-            m("gap_body_lengths")
-        ),
-        "stalking" => format!(
-            "the cat is stalking the rat (body at {:.0}% of its usual height/width, creeping at {:.2} body lengths/s)",
-            100.0 * m("posture_ratio_to_baseline"),
-            m("creep_speed_body_lengths_per_s")
-        ),
-        "fixation" => format!(
-            "the cat is fixated on the rat (still and facing it, {:.1} body lengths away, for {:.1} s)",
-            m("gap_body_lengths"),
-            e.duration_s(now)
-        ),
-        "freezing" => "the rat is freezing".to_string(),
-        "hiding" => "the rat is hiding".to_string(),
-        "calm" => format!("the cat is calm, {:.1} body lengths from the rat: reward it", m("gap_body_lengths")),
-        "rat_unseen" => format!("cannot see the rat (for {:.1} s)", e.duration_s(now)),
-        "cat_unseen" => format!("cannot see the cat (for {:.1} s)", e.duration_s(now)),
-        other => other.replace('_', " "),
-    }
+    StopReason { behaviour: e.behaviour, animal: e.animal, fault: e.behaviour.is_fault(), time_s, words }
 }
 
 #[cfg(test)]
@@ -263,19 +212,19 @@ mod tests {
         assert!(c.on_moment(0.0, &[], None, &no_rat).is_none());
         assert!(c.on_moment(29.0, &[], None, &no_rat).is_none());
         let Some(Decision::Stop(r)) = c.on_moment(30.0, &[], None, &no_rat) else { panic!() };
-        assert!(r.fault && r.behaviour == "rat_unseen", "{r:?}");
-        assert_eq!(c.new_episode.as_ref().map(|e| e.behaviour.as_str()), Some("rat_unseen"));
+        assert!(r.fault && r.behaviour == Behaviour::RatUnseen, "{r:?}");
+        assert_eq!(c.new_episode.as_ref().map(|e| e.behaviour), Some(Behaviour::RatUnseen));
     }
 
     #[test]
     fn stress_signs_warn_first_and_stop_past_their_limit() {
         let c = Controller::new(&SessionConfig::default(), &BehaviourConfig::default());
-        let freezing = Episode::new("freezing", Role::Rat, 10.0, 10.9);
+        let freezing = Episode::new(Behaviour::Freezing, Role::Rat, 10.0, 10.9);
         assert!(matches!(c.on_change(&Change::Started(freezing.clone())), Some(Decision::Warn(_))));
         let mut c = c;
         assert!(c.on_moment(12.0, &[&freezing], Some(0.05), &seen()).is_none());
         let Some(Decision::Stop(r)) = c.on_moment(13.0, &[&freezing], Some(0.05), &seen()) else { panic!() };
-        assert_eq!(r.behaviour, "freezing");
+        assert_eq!(r.behaviour, Behaviour::Freezing);
         assert!(!r.fault);
     }
 
@@ -286,7 +235,7 @@ mod tests {
         assert!(c.on_moment(1.0, &[], Some(0.1), &seen()).is_none(), "one slow frame");
         for i in 0..30 {
             if let Some(Decision::Stop(r)) = c.on_moment(2.0 + i as f64 * 0.2, &[], Some(1.5), &seen()) {
-                assert!(r.fault && r.behaviour == "overload", "{r:?}");
+                assert!(r.fault && r.behaviour == Behaviour::Overload, "{r:?}");
                 assert!((r.time_s - 5.0).abs() < 0.25, "{r:?}");
                 return;
             }
@@ -299,7 +248,7 @@ mod tests {
         let config =
             SessionConfig { severity: BTreeMap::from([("fixation".into(), Severity::Warn)]), ..Default::default() };
         let c = Controller::new(&config, &BehaviourConfig::default());
-        let e = Episode::new("fixation", Role::Cat, 1.0, 4.0);
+        let e = Episode::new(Behaviour::Fixation, Role::Cat, 1.0, 4.0);
         assert!(matches!(c.on_change(&Change::Started(e)), Some(Decision::Warn(_))));
     }
 }

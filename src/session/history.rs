@@ -108,7 +108,7 @@ pub fn read(path: &Path) -> Result<Vec<HistoryEntry>> {
         .filter(|(_, l)| !l.trim().is_empty())
         .map(|(i, l)| {
             serde_json::from_str(l).map_err(|e| {
-                Error::video(path, format!("line {} is not a session record ({e}); fix or delete that line", i + 1))
+                Error::format(path, format!("line {} is not a session record ({e}); fix or delete that line", i + 1))
             })
         })
         .collect()

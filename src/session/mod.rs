@@ -1,7 +1,7 @@
-//! Live sessions: the controller that decides what behaviours mean ([`controller`]), the alarm
-//! ([`alarm`]), the session itself ([`live`]) and the record kept across sessions ([`history`]).
+//! The session decision stage: what behaviours mean for a meeting ([`controller`]: stop, warn, cue,
+//! and the fault states only a live session has), the stage that applies it frame by frame
+//! ([`supervisor`]), and the record kept across sessions ([`history`]).
 
-pub mod alarm;
 pub mod controller;
 pub mod history;
-pub mod live;
+pub mod supervisor;

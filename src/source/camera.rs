@@ -27,7 +27,7 @@ impl CameraSource {
     pub fn open(index: u32) -> Result<CameraSource> {
         let name = format!("camera {index}");
         let fail = |what: &str, e: &dyn std::fmt::Display| {
-            Error::video(
+            Error::source(
                 &name,
                 format!("{what}: {e} (is a camera connected? list them with `v4l2-ctl --list-devices`)"),
             )
@@ -55,14 +55,14 @@ impl FrameSource for CameraSource {
     }
 
     fn next_frame(&mut self) -> Result<Option<Frame>> {
-        let buffer = self.camera.frame().map_err(|e| Error::video(&self.info.name, format!("camera lost: {e}")))?;
+        let buffer = self.camera.frame().map_err(|e| Error::source(&self.info.name, format!("camera lost: {e}")))?;
         let time_s = self.start.elapsed().as_secs_f64();
         let decoded = buffer
             .decode_image::<RgbFormat>()
-            .map_err(|e| Error::video(&self.info.name, format!("undecodable camera frame: {e}")))?;
+            .map_err(|e| Error::source(&self.info.name, format!("undecodable camera frame: {e}")))?;
         let (w, h) = (decoded.width(), decoded.height());
         let image = RgbImage::from_raw(w, h, decoded.into_raw())
-            .ok_or_else(|| Error::video(&self.info.name, "camera frame of the wrong size"))?;
+            .ok_or_else(|| Error::source(&self.info.name, "camera frame of the wrong size"))?;
         let frame = Frame { index: self.next_index, time_s, image, captured_at: Instant::now() };
         self.next_index += 1;
         Ok(Some(frame))

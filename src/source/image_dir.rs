@@ -2,8 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
-use super::{Frame, FrameSource, SourceInfo};
-use crate::detect::read_image;
+use super::{Frame, FrameSource, SourceInfo, read_image};
 use crate::error::{Error, Result};
 
 const IMAGE_EXTENSIONS: &[&str] = &["png", "jpg", "jpeg", "bmp"];
@@ -32,7 +31,8 @@ impl ImageDir {
             })
             .collect();
         files.sort();
-        let first = files.first().ok_or_else(|| Error::video(dir, "the directory holds no PNG, JPEG or BMP images"))?;
+        let first =
+            files.first().ok_or_else(|| Error::source(dir, "the directory holds no PNG, JPEG or BMP images"))?;
         let first_image = read_image(first)?;
         let info = SourceInfo {
             name: dir.display().to_string(),

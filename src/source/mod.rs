@@ -20,7 +20,9 @@ use std::time::Instant;
 use image::RgbImage;
 use serde::Serialize;
 
-use crate::error::Result;
+use std::path::Path;
+
+use crate::error::{Error, Result};
 
 /// One frame: its position in the source, its time in seconds, and its pixels.
 #[derive(Debug, Clone)]
@@ -70,4 +72,18 @@ impl<S: FrameSource + ?Sized> FrameSource for Box<S> {
     fn problems(&self) -> Vec<String> {
         (**self).problems()
     }
+}
+
+/// Reads an image file as RGB, with a one-line error for a missing, empty or corrupt file.
+pub fn read_image(path: &Path) -> Result<RgbImage> {
+    let bytes = std::fs::read(path).map_err(|e| Error::Image { path: path.into(), message: e.to_string() })?;
+    if bytes.is_empty() {
+        return Err(Error::Image { path: path.into(), message: "the file is empty".into() });
+    }
+    let image = image::load_from_memory(&bytes)
+        .map_err(|e| Error::Image { path: path.into(), message: format!("not a readable image ({e})") })?;
+    if image.width() == 0 || image.height() == 0 {
+        return Err(Error::Image { path: path.into(), message: "the image has no pixels".into() });
+    }
+    Ok(image.to_rgb8())
 }

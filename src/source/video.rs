@@ -50,7 +50,7 @@ fn ffmpeg_missing(tool: &str) -> String {
 /// Reads a file's video stream facts, failing with one line for an unreadable file or one without video.
 pub fn probe(path: &Path) -> Result<Probe> {
     if !path.is_file() {
-        return Err(Error::video(path, "no such file"));
+        return Err(Error::source(path, "no such file"));
     }
     let out = Command::new("ffprobe")
         .args(["-v", "error", "-select_streams", "v:0", "-show_entries"])
@@ -58,21 +58,21 @@ pub fn probe(path: &Path) -> Result<Probe> {
         .args(["-of", "json"])
         .arg(path)
         .output()
-        .map_err(|_| Error::video(path, ffmpeg_missing("ffprobe")))?;
+        .map_err(|_| Error::source(path, ffmpeg_missing("ffprobe")))?;
     let stderr = String::from_utf8_lossy(&out.stderr);
     if !out.status.success() {
         let why = stderr.lines().last().unwrap_or("unknown error").trim();
-        return Err(Error::video(path, format!("not a readable video ({why})")));
+        return Err(Error::source(path, format!("not a readable video ({why})")));
     }
     let json: serde_json::Value = serde_json::from_slice(&out.stdout)
-        .map_err(|e| Error::video(path, format!("ffprobe gave unreadable output: {e}")))?;
+        .map_err(|e| Error::source(path, format!("ffprobe gave unreadable output: {e}")))?;
     let Some(stream) = json["streams"].as_array().and_then(|s| s.first()) else {
-        return Err(Error::video(path, "has no video stream"));
+        return Err(Error::source(path, "has no video stream"));
     };
     let width = stream["width"].as_u64().unwrap_or(0) as u32;
     let height = stream["height"].as_u64().unwrap_or(0) as u32;
     if width == 0 || height == 0 {
-        return Err(Error::video(path, "its video stream has no picture size (corrupt header?)"));
+        return Err(Error::source(path, "its video stream has no picture size (corrupt header?)"));
     }
     let rate = |key: &str| -> Option<f64> {
         let text = stream[key].as_str()?;
@@ -158,7 +158,7 @@ fn spawn_decoder(path: &Path, input_args: &[&str], filter: Option<&str>, log: bo
         .stdout(Stdio::piped())
         .stderr(if log { Stdio::piped() } else { Stdio::null() })
         .spawn()
-        .map_err(|_| Error::video(path, ffmpeg_missing("ffmpeg")))
+        .map_err(|_| Error::source(path, ffmpeg_missing("ffmpeg")))
 }
 
 /// `[Parsed_showinfo_0 @ 0x..] n:   3 pts:  12 pts_time:0.12 ...` -> 0.12
@@ -195,7 +195,7 @@ impl FrameSource for VideoFile {
                 Ok(n) => filled += n,
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
                 Err(e) => {
-                    return Err(Error::video(&self.path, format!("reading decoded frames failed: {e}")));
+                    return Err(Error::source(&self.path, format!("reading decoded frames failed: {e}")));
                 }
             }
         }

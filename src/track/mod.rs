@@ -18,8 +18,11 @@ use pathfinding::kuhn_munkres::kuhn_munkres;
 use pathfinding::matrix::Matrix;
 use serde::{Deserialize, Serialize};
 
-use crate::detect::{Detection, Role};
+use crate::checks::{positive, unit};
+use crate::detect::Detection;
+use crate::error::{Error, Result};
 use crate::geometry::BBox;
+use crate::kinds::Role;
 use kalman::{BoxFilter, KalmanNoise};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -48,6 +51,29 @@ pub struct TrackerConfig {
     /// How many cats and rats there can be.
     pub max_cats: usize,
     pub max_rats: usize,
+}
+
+impl TrackerConfig {
+    /// Checks every value's range, naming the key and the value found.
+    pub fn check(&self) -> Result<()> {
+        unit("tracker.high_score", self.high_score)?;
+        unit("tracker.low_score", self.low_score)?;
+        unit("tracker.new_track_score", self.new_track_score)?;
+        unit("tracker.match_iou", self.match_iou)?;
+        unit("tracker.weak_match_iou", self.weak_match_iou)?;
+        if self.low_score > self.high_score {
+            return Err(Error::Config(format!(
+                "tracker.low_score ({}) must not exceed tracker.high_score ({})",
+                self.low_score, self.high_score
+            )));
+        }
+        positive("tracker.coast_s", self.coast_s)?;
+        positive("tracker.forget_s", self.forget_s)?;
+        if self.confirm_hits == 0 {
+            return Err(Error::Config("tracker.confirm_hits must be at least 1".into()));
+        }
+        Ok(())
+    }
 }
 
 impl Default for TrackerConfig {
@@ -342,7 +368,7 @@ impl Tracker {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::ClassRole;
+    use crate::kinds::ClassRole;
     use std::sync::Arc;
 
     fn det(role: Role, score: f32, x: f32, y: f32, w: f32, h: f32) -> Detection {

@@ -3,7 +3,7 @@
 //! each animal is doing), the events as they happen, and, when a session stops, the reason in a way
 //! nobody can miss with the last frames before the stop.
 //!
-//! The pipeline never waits for it. Frames go to the view through [`frames::ViewFrames`], a sink that
+//! The pipeline never waits for it. Frames go to the view through [`ViewSink`], a sink that
 //! hands at most one frame at a time to an encoder thread and skips frames while that thread is busy;
 //! the web server (axum, on its own thread and runtime) only ever reads the newest encoded frame, so a
 //! slow browser gets fewer frames and nothing else changes.
@@ -13,8 +13,10 @@
 //! `Host` header must name loopback too, so that a web page elsewhere cannot read the camera through a
 //! DNS name pointed at 127.0.0.1.
 
-pub mod frames;
 mod server;
+pub mod sink;
+
+pub use sink::ViewSink;
 
 use std::collections::VecDeque;
 use std::net::{SocketAddr, TcpListener};
@@ -98,7 +100,7 @@ impl ViewEnd {
             outcome: if reason.fault { "fault" } else { "stopped" }.to_string(),
             stopped: true,
             fault: reason.fault,
-            behaviour: Some(reason.behaviour.clone()),
+            behaviour: Some(reason.behaviour.name().to_string()),
             words: reason.words.clone(),
             time_s: reason.time_s,
         }

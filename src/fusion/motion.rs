@@ -1,6 +1,6 @@
 //! Finding the rodent by motion: the default COCO detector barely sees rodents, so a background model of
-//! the scene turns rodent-sized foreground blobs into `rat` candidates, which are fused with the ONNX
-//! detections before tracking.
+//! the scene turns rodent-sized foreground blobs into `rat` candidates, which the fusion stage
+//! ([`super::Fusion`]) merges with the ONNX detections before tracking.
 //!
 //! The work is done on a small greyscale copy of the frame (about 320 pixels wide). Two pitfalls shape it:
 //! - a background that keeps adapting absorbs a rat that freezes, exactly when freezing must be measured:
@@ -9,15 +9,13 @@
 //! - a moving camera or a light switched on changes the whole scene: when much of the foreground is not
 //!   explained by animals, the frame yields no candidates and the background is relearnt.
 
-use std::sync::Arc;
-
 use image::{GrayImage, Luma, RgbImage};
 use imageproc::distance_transform::Norm;
 use imageproc::region_labelling::{Connectivity, connected_components};
 use serde::{Deserialize, Serialize};
 
-use crate::config::{ClassRole, RoleConfig};
-use crate::detect::{Detection, Role};
+use crate::checks::{positive, unit};
+use crate::error::{Error, Result};
 use crate::geometry::BBox;
 
 /// Thresholds of the motion detector. Areas are fractions of the frame, so they hold at any resolution.
@@ -70,6 +68,31 @@ impl Default for MotionConfig {
             candidate_score: 0.6,
             edge_candidate_score: 0.38,
         }
+    }
+}
+
+impl MotionConfig {
+    /// Checks every value's range, naming the key and the value found.
+    pub fn check(&self) -> Result<()> {
+        unit("motion.min_area", self.min_area)?;
+        unit("motion.max_area", self.max_area)?;
+        unit("motion.min_fill", self.min_fill)?;
+        unit("motion.max_unexplained", self.max_unexplained)?;
+        unit("motion.candidate_score", self.candidate_score)?;
+        unit("motion.edge_candidate_score", self.edge_candidate_score)?;
+        if self.min_area >= self.max_area {
+            return Err(Error::Config(format!(
+                "motion.min_area ({}) must be below motion.max_area ({})",
+                self.min_area, self.max_area
+            )));
+        }
+        if self.work_width < 32 {
+            return Err(Error::Config(format!(
+                "motion.work_width must be at least 32 pixels, got {}",
+                self.work_width
+            )));
+        }
+        positive("motion.background_tau_s", self.background_tau_s as f64)
     }
 }
 
@@ -359,51 +382,6 @@ impl MotionDetector {
     }
 }
 
-/// The boxes whose motion is theirs, not the rat's: the cat, people, and other animals the classifier
-/// finds dog-like (or, with no classifier, any other animal larger than a rat can be). An animal box the
-/// classifier cannot place owns nothing, however large: the default model calls a mouse seen from above,
-/// tail and all, "bird", and its motion is the rat's.
-pub fn motion_owners(detections: &[Detection], roles: &RoleConfig, frame_w: u32, frame_h: u32) -> Vec<BBox> {
-    let frame_area = (frame_w as f32 * frame_h as f32).max(1.0);
-    detections
-        .iter()
-        .filter(|d| {
-            let other_animal = d.role == Role::Other && matches!(d.class_role, ClassRole::Animal | ClassRole::Cat);
-            let owns = match &d.evidence {
-                Some(e) => e.dog_family >= roles.dog_min_family,
-                None => d.bbox.area() / frame_area > roles.rat_max_frame_area,
-            };
-            d.role == Role::Cat || &*d.class_name == "person" || (other_animal && owns)
-        })
-        .map(|d| d.bbox)
-        .collect()
-}
-
-/// Adds motion candidates to the detections as `rat` detections, unless a rat detection already covers
-/// them. A candidate as large as the cat is not the rat.
-pub fn fuse(detections: &mut Vec<Detection>, motion: &MotionResult, config: &MotionConfig, max_cat_area_ratio: f32) {
-    let largest_cat = detections.iter().filter(|d| d.role == Role::Cat).map(|d| d.bbox.area()).fold(0.0f32, f32::max);
-    let class_name: Arc<str> = Arc::from(MOTION_CLASS);
-    for blob in &motion.candidates {
-        let covered = detections.iter().any(|d| {
-            d.role == Role::Rat
-                && (d.bbox.iou(&blob.bbox) > 0.1 || d.bbox.contains_point(blob.bbox.center().0, blob.bbox.center().1))
-        });
-        let too_big = largest_cat > 0.0 && blob.bbox.area() > max_cat_area_ratio * largest_cat;
-        if covered || too_big {
-            continue;
-        }
-        detections.push(Detection {
-            role: Role::Rat,
-            class_name: class_name.clone(),
-            score: if blob.at_edge { config.edge_candidate_score } else { config.candidate_score },
-            bbox: blob.bbox,
-            evidence: None,
-            class_role: ClassRole::Rat,
-        });
-    }
-}
-
 /// Greyscale (ITU-R 601 luma) box-averaged by `scale` into `out`.
 fn downscale_grey(image: &RgbImage, scale: u32, out: &mut GrayImage) {
     let w = out.width() as usize;
@@ -439,15 +417,14 @@ fn median_into(frames: &[&[u8]], out: &mut [f32]) {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
-    use crate::detect::RoleEvidence;
     use image::Rgb;
 
-    const W: u32 = 640;
-    const H: u32 = 480;
+    pub(crate) const W: u32 = 640;
+    pub(crate) const H: u32 = 480;
 
-    fn scene(blobs: &[(u32, u32, u32, u32)]) -> RgbImage {
+    pub(crate) fn scene(blobs: &[(u32, u32, u32, u32)]) -> RgbImage {
         let mut img = RgbImage::from_pixel(W, H, Rgb([220, 220, 220]));
         for &(x1, y1, x2, y2) in blobs {
             for y in y1..y2 {
@@ -459,7 +436,7 @@ mod tests {
         img
     }
 
-    fn seeded() -> MotionDetector {
+    pub(crate) fn seeded() -> MotionDetector {
         let mut m = MotionDetector::new(&MotionConfig::default(), W, H);
         let empty = m.working_copy(&scene(&[]));
         m.seed_background(&[empty]);
@@ -484,22 +461,6 @@ mod tests {
     }
 
     #[test]
-    fn motion_inside_the_cat_belongs_to_the_cat() {
-        let mut m = seeded();
-        let cat = Detection {
-            role: Role::Cat,
-            class_name: Arc::from("cat"),
-            score: 0.9,
-            bbox: BBox::new(280.0, 180.0, 400.0, 280.0),
-            evidence: None,
-            class_role: ClassRole::Cat,
-        };
-        let owners = motion_owners(&[cat], &RoleConfig::default(), W, H);
-        let r = m.analyse(&scene(&[(300, 200, 360, 240)]), 0.1, &owners, &[]);
-        assert!(r.candidates.is_empty(), "{r:?}");
-    }
-
-    #[test]
     fn a_camera_shift_is_not_motion() {
         // A textured scene (stripes), then the same scene shifted by 8 pixels.
         let textured = |shift: u32| {
@@ -514,28 +475,6 @@ mod tests {
         assert!(m.analyse(&textured(0), 0.1, &[], &[]).candidates.is_empty());
         let r = m.analyse(&textured(8), 0.2, &[], &[]);
         assert!(r.scene_changed && r.candidates.is_empty(), "{r:?}");
-    }
-
-    #[test]
-    fn a_large_unplaced_animal_does_not_own_the_rats_motion() {
-        let det = |evidence: RoleEvidence| Detection {
-            role: Role::Other,
-            class_name: Arc::from("bird"),
-            score: 0.9,
-            bbox: BBox::new(200.0, 200.0, 440.0, 380.0), // 14% of the frame
-            evidence: Some(evidence),
-            class_role: ClassRole::Animal,
-        };
-        let ev = |dog: f32| RoleEvidence {
-            cat_family: 0.0,
-            rodent_like: 0.01,
-            dog_family: dog,
-            top_label: "x".into(),
-            top_score: 0.2,
-        };
-        let roles = RoleConfig::default();
-        assert!(motion_owners(&[det(ev(0.0))], &roles, W, H).is_empty());
-        assert_eq!(motion_owners(&[det(ev(0.9))], &roles, W, H).len(), 1, "a dog owns its motion");
     }
 
     #[test]
@@ -572,25 +511,6 @@ mod tests {
             found += r.candidates.len().min(1);
         }
         assert_eq!(found, 60);
-    }
-
-    #[test]
-    fn fusion_adds_uncovered_blobs_as_rats_only() {
-        let config = MotionConfig::default();
-        let blob = |x: f32| MotionBlob { bbox: BBox::new(x, 100.0, x + 40.0, 130.0), area: 0.004, at_edge: false };
-        let motion = MotionResult { candidates: vec![blob(100.0), blob(400.0)], ..Default::default() };
-        let mut dets = vec![Detection {
-            role: Role::Rat,
-            class_name: Arc::from("dog"),
-            score: 0.4,
-            bbox: BBox::new(95.0, 95.0, 145.0, 135.0),
-            evidence: None,
-            class_role: ClassRole::Animal,
-        }];
-        fuse(&mut dets, &motion, &config, 0.4);
-        assert_eq!(dets.len(), 2);
-        assert_eq!(&*dets[1].class_name, MOTION_CLASS);
-        assert_eq!(dets[1].bbox, blob(400.0).bbox);
     }
 
     #[test]

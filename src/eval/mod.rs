@@ -14,14 +14,18 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use crate::analyze::{self, AnalyzeOptions};
-use crate::behaviour::engine::{BehaviourEngine, EpisodeBook};
-use crate::behaviour::{Episode, Moment};
-use crate::config::{BehaviourConfig, Config};
-use crate::detect::{Detector, Role};
+use crate::behaviour::engine;
+use crate::behaviour::{BehaviourConfig, Episode, Moment};
+use crate::config::Config;
+use crate::detect::Detector;
 use crate::error::{Error, Result};
+use crate::kinds::{Behaviour, Role};
 use crate::replay::{self, FrameScores, ReplayTrack};
+use crate::runs::recording::{self, RecordingOptions};
 use crate::scenario::Scenario;
+pub use positions::{PositionScore, ReferencePositions};
+
+pub mod positions;
 use crate::scenario::tracks::{self, Variation};
 
 /// A predicted episode may start or end this close to a true interval and still match it, seconds
@@ -85,6 +89,8 @@ pub struct Report {
     pub behaviours: Vec<BehaviourScore>,
     /// Per scenario, what went wrong: true intervals missed and false alarms, per behaviour, over its runs.
     pub mistakes: Vec<ScenarioMistakes>,
+    /// Labelled recordings with reference positions: where the boxes were, per animal.
+    pub positions: Vec<PositionScore>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -99,17 +105,9 @@ pub struct ScenarioMistakes {
 
 /// Runs the engine on moments; every episode, ended at the last moment.
 pub fn episodes(moments: &[Moment], config: &BehaviourConfig) -> Vec<Episode> {
-    let mut engine = BehaviourEngine::new(config);
-    let mut book = EpisodeBook::default();
-    for m in moments {
-        for change in engine.step(m) {
-            book.record(&change);
-        }
-    }
-    for change in engine.finish(moments.last().map_or(0.0, |m| m.time_s)) {
-        book.record(&change);
-    }
-    book.episodes
+    engine::run_recorded(config, moments, |_| Ok(()))
+        .map(|r| r.episodes)
+        .expect("a replay that writes nothing cannot fail")
 }
 
 /// Adds one run of `scenario` (its frames' times and the episodes predicted on them) to `tallies`.
@@ -117,14 +115,14 @@ pub fn tally_run(scenario: &Scenario, times: &[f64], predicted: &[Episode], tall
     let tol = MATCH_TOLERANCE_S;
     let overlaps =
         |e: &Episode, start: f64, end: f64| e.onset_s <= end + tol && e.end_s.unwrap_or(f64::MAX) >= start - tol;
-    let mut names: Vec<&str> = scenario.truth.iter().map(|t| t.behaviour.as_str()).collect();
-    names.extend(predicted.iter().map(|e| e.behaviour.as_str()));
+    let mut names: Vec<&str> = scenario.truth.iter().map(|t| t.behaviour.name()).collect();
+    names.extend(predicted.iter().map(|e| e.behaviour.name()));
     names.sort();
     names.dedup();
     for name in names {
         let tally = tallies.entry(name.to_string()).or_default();
-        let truths: Vec<_> = scenario.truth.iter().filter(|t| t.behaviour == name).collect();
-        let mine: Vec<&Episode> = predicted.iter().filter(|e| e.behaviour == name).collect();
+        let truths: Vec<_> = scenario.truth.iter().filter(|t| t.behaviour.name() == name).collect();
+        let mine: Vec<&Episode> = predicted.iter().filter(|e| e.behaviour.name() == name).collect();
         tally.true_intervals += truths.len();
         tally.predicted += mine.len();
         for t in &truths {
@@ -205,7 +203,8 @@ pub fn human_freezing(dir: &Path, config: &BehaviourConfig) -> Result<FrameScore
     let track = ReplayTrack::from_dlc(&dir.join("demo1_tracking.csv"), 50.0, Role::Rat)?;
     let truth = replay::read_bouts(&dir.join("demo1_freezing_bouts_1based.csv"))?;
     let moments = replay::moments(&[&track], None);
-    let freezing: Vec<Episode> = episodes(&moments, config).into_iter().filter(|e| e.behaviour == "freezing").collect();
+    let freezing: Vec<Episode> =
+        episodes(&moments, config).into_iter().filter(|e| e.behaviour == Behaviour::Freezing).collect();
     Ok(replay::frame_scores(&freezing, &truth, track.frames, track.fps))
 }
 
@@ -241,12 +240,15 @@ pub fn merge(a: Report, b: Report) -> Report {
     }
     let mut mistakes = a.mistakes;
     mistakes.extend(b.mistakes);
+    let mut positions = a.positions;
+    positions.extend(b.positions);
     Report {
         scenarios: a.scenarios + b.scenarios,
         runs: a.runs + b.runs,
         quiet_hours,
         behaviours: scores(&tallies, quiet_hours),
         mistakes,
+        positions,
     }
 }
 
@@ -258,9 +260,15 @@ pub struct Accumulator {
     runs: usize,
     scenarios: usize,
     mistakes: Vec<ScenarioMistakes>,
+    positions: Vec<PositionScore>,
 }
 
 impl Accumulator {
+    /// Adds a recording's position scores.
+    pub fn add_positions(&mut self, scores: Vec<PositionScore>) {
+        self.positions.extend(scores);
+    }
+
     /// Adds a scenario's runs: per run, the analysed frames' times and the predicted episodes.
     pub fn add(&mut self, scenario: &Scenario, runs: impl Iterator<Item = (Vec<f64>, Vec<Episode>)>) {
         let quiet = scenario.quiet_seconds();
@@ -290,29 +298,46 @@ impl Accumulator {
     pub fn report(self) -> Report {
         let quiet_hours = self.quiet_s / 3600.0;
         let behaviours = scores(&self.tallies, quiet_hours);
-        Report { scenarios: self.scenarios, runs: self.runs, quiet_hours, behaviours, mistakes: self.mistakes }
+        Report {
+            scenarios: self.scenarios,
+            runs: self.runs,
+            quiet_hours,
+            behaviours,
+            mistakes: self.mistakes,
+            positions: self.positions,
+        }
     }
 }
 
-/// A labelled recording (a scenario with `video`) through the whole pipeline, as `analyze` runs it:
-/// the analysed frames' times and the episodes found.
-pub fn video_run(
-    scenario: &Scenario,
-    config: &Config,
-    detector: &mut dyn Detector,
-) -> Result<(Vec<f64>, Vec<Episode>)> {
+/// What a labelled recording's run through the whole pipeline gave.
+pub struct VideoRun {
+    /// The analysed frames' times (their own timestamps).
+    pub times: Vec<f64>,
+    pub episodes: Vec<Episode>,
+    /// Where the boxes were, per animal with reference positions.
+    pub positions: Vec<PositionScore>,
+}
+
+/// A labelled recording (a scenario with `video`) through the whole pipeline, as `analyze` runs it.
+pub fn video_run(scenario: &Scenario, config: &Config, detector: &mut dyn Detector) -> Result<VideoRun> {
     let video = scenario.video.as_ref().ok_or_else(|| Error::Config(format!("{}: no video", scenario.name)))?;
     let mut config = config.clone();
     config.behaviour = scenario.config_for(&config.behaviour);
     let out = std::env::temp_dir().join(format!("chaperone-eval-{}-{}", std::process::id(), scenario.name));
-    let options =
-        AnalyzeOptions { out_dir: out.clone(), annotated_video: false, image_fps: 10.0, progress: false, view: None };
-    let summary = analyze::analyze_input(video, &out, &config, detector, &options);
+    let options = RecordingOptions { annotated_video: false, image_fps: 10.0, progress: false, view: None };
+    let analysed = recording::analyse(video, &out, &config, detector, &options);
     let _ = std::fs::remove_dir_all(&out);
-    let summary = summary?;
-    let fps = summary.source.fps.unwrap_or(25.0);
-    let times = (0..summary.frames).map(|k| k as f64 / fps).collect();
-    Ok((times, summary.episodes))
+    let analysed = analysed?;
+    let mut positions = Vec::new();
+    for (role, file) in scenario.positions.files() {
+        let reference = ReferencePositions::read(file)?;
+        positions.push(positions::score(&scenario.name, role, &reference, &analysed.frames));
+    }
+    Ok(VideoRun {
+        times: analysed.frames.iter().map(|f| f.time_s).collect(),
+        episodes: analysed.summary.episodes,
+        positions,
+    })
 }
 
 /// The report as a table.
@@ -368,5 +393,5 @@ pub fn table(report: &Report) -> String {
     if !wrong.is_empty() {
         out += &format!("mistakes:\n{}\n", wrong.join("\n"));
     }
-    out
+    out + &positions::table(&report.positions)
 }

@@ -1,8 +1,7 @@
-//! `chaperone analyze`: recorded video (or an image directory) in, tracked animals out.
-//!
-//! Per input it writes, into its own directory: `tracks.csv`, `annotated.mp4` (unless turned off) and
-//! `summary.json`. A truncated or partly corrupt input keeps what was decoded, marked `"complete": false`
-//! with the problems listed.
+//! One recording (a video or an image directory) through the whole pipeline in batch mode, into its
+//! own folder: `tracks.csv`, `events.jsonl`, `annotated.mp4` (unless turned off), `summary.json` and the
+//! timeline. A truncated or partly corrupt input keeps what was decoded, marked `"complete": false` with
+//! the problems listed. `chaperone analyze`, `bench` and `eval` run recordings through here.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -10,30 +9,28 @@ use std::path::{Path, PathBuf};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
 
+use super::run_dir::RunDir;
 use crate::behaviour::Episode;
 use crate::config::Config;
-use crate::detect::{Detector, Role};
+use crate::detect::Detector;
 use crate::error::{Error, Result};
-use crate::motion::MotionDetector;
-use crate::output::{AnnotatedVideo, BehaviourLog, TracksCsv};
-use crate::pipeline::{self, AnalysedFrame, Analyser, Mode, RunStats, Sink};
-use crate::plot::timeline;
+use crate::geometry::BBox;
+use crate::kinds::Role;
+use crate::observe::engine_box;
+use crate::output::{AnnotatedVideo, TracksCsv};
+use crate::pipeline::{self, AnalysedFrame, Mode, RunOutcome, RunStart, RunStats, Sink, Stages};
+use crate::plot::timeline::Timeline;
+use crate::session::controller::SessionConfig;
 use crate::source::image_dir::ImageDir;
 use crate::source::video::{self, VideoFile};
 use crate::source::{FrameSource, SourceInfo};
-use crate::view::frames::ViewFrames;
-use crate::view::{ViewEnd, ViewHandle};
+use crate::view::{ViewHandle, ViewSink};
 
 /// Frames a second sent to the live view (`--view`) at most: a batch run is not slowed to feed it.
 const VIEW_MAX_FPS: f64 = 8.0;
 
-/// How many frames spread over a video seed its background.
-const BACKGROUND_SAMPLES: usize = 25;
-
 #[derive(Debug, Clone)]
-pub struct AnalyzeOptions {
-    /// Each input gets a directory in here, named after it.
-    pub out_dir: PathBuf,
+pub struct RecordingOptions {
     /// Write `annotated.mp4`.
     pub annotated_video: bool,
     /// Frame rate of image directories.
@@ -80,14 +77,53 @@ pub struct AnimalSummary {
     pub last_seen_s: Option<f64>,
 }
 
-/// Counts, per role, the frames each animal was seen in.
-#[derive(Default)]
-struct AnimalCounter {
-    animals: BTreeMap<String, AnimalSummary>,
+/// The box the engine acted on for an animal in one frame.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct HeldBox {
+    pub track_id: u32,
+    pub bbox: BBox,
+    /// Seen in this frame, not predicted or remembered.
+    pub observed: bool,
 }
 
-impl Sink for AnimalCounter {
-    fn frame(&mut self, a: &AnalysedFrame) -> Result<()> {
+/// Where the cat and the rat were taken to be in one analysed frame.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FrameBoxes {
+    /// The frame's position in the source (from 0).
+    pub index: u64,
+    pub time_s: f64,
+    pub rat: Option<HeldBox>,
+    pub cat: Option<HeldBox>,
+}
+
+impl FrameBoxes {
+    pub fn of(&self, role: Role) -> Option<HeldBox> {
+        match role {
+            Role::Cat => self.cat,
+            Role::Rat => self.rat,
+            Role::Other => None,
+        }
+    }
+}
+
+/// Counts, per role, the frames each animal was seen in, and keeps where each was taken to be.
+#[derive(Default)]
+struct Sightings {
+    animals: BTreeMap<String, AnimalSummary>,
+    frames: Vec<FrameBoxes>,
+}
+
+impl Sink for Sightings {
+    fn frame(&mut self, a: &AnalysedFrame) -> Result<bool> {
+        let held = |role| {
+            engine_box(&a.tracks, role).map(|(t, bbox)| HeldBox { track_id: t.id, bbox, observed: t.is_observed() })
+        };
+        self.frames.push(FrameBoxes {
+            index: a.frame.index,
+            time_s: a.frame.time_s,
+            rat: held(Role::Rat),
+            cat: held(Role::Cat),
+        });
         for role in [Role::Cat, Role::Rat] {
             let seen: Vec<u32> = a.tracks.iter().filter(|t| t.role == role && t.is_observed()).map(|t| t.id).collect();
             let entry = self.animals.entry(role.to_string()).or_default();
@@ -102,11 +138,7 @@ impl Sink for AnimalCounter {
                 }
             }
         }
-        Ok(())
-    }
-
-    fn finish(&mut self) -> Result<()> {
-        Ok(())
+        Ok(true)
     }
 }
 
@@ -134,62 +166,71 @@ pub fn output_dir_for(input: &Path, out_dir: &Path, taken: &mut Vec<PathBuf>) ->
     dir
 }
 
+/// What analysing one recording gave: its summary (also in `summary.json`) and, for every frame
+/// analysed, its time (from the frame's own timestamp) and where the animals were taken to be.
+pub struct Analysed {
+    pub summary: Summary,
+    pub frames: Vec<FrameBoxes>,
+}
+
 /// Analyses one input into `dir`. An input that cannot be opened is an error; one that breaks off
 /// part-way returns its summary marked incomplete.
-pub fn analyze_input(
+pub fn analyse(
     input: &Path,
     dir: &Path,
     config: &Config,
     detector: &mut dyn Detector,
-    options: &AnalyzeOptions,
-) -> Result<Summary> {
+    options: &RecordingOptions,
+) -> Result<Analysed> {
     let mut source = open_source(input, options.image_fps)?;
     let info = source.info().clone();
-    std::fs::create_dir_all(dir).map_err(|e| Error::video(dir, format!("cannot create this output directory: {e}")))?;
+    let mut run_dir = RunDir::create(dir)?;
+    let mut stages = Stages::new(config, info.width, info.height);
+    stages.fusion().seed_background(input, &info)?;
 
-    let mut analyser = Analyser::new(config, info.width, info.height);
-    if let Some(motion) = &mut analyser.motion {
-        seed_background(motion, input, &info)?;
-    }
-
-    let mut outputs = Vec::new();
-    let tracks_path = dir.join("tracks.csv");
-    let mut tracks_csv = TracksCsv::create(&tracks_path)?;
-    outputs.push(tracks_path.display().to_string());
-    let mut video = if options.annotated_video {
-        let path = dir.join("annotated.mp4");
-        outputs.push(path.display().to_string());
-        Some(AnnotatedVideo::create(&path, info.width, info.height, info.fps.unwrap_or(25.0))?)
-    } else {
-        None
+    let tracks_path = run_dir.tracks_path();
+    let mut tracks_csv = TracksCsv::create(&run_dir.written(&tracks_path))?;
+    let mut video = match options.annotated_video {
+        true => {
+            let path = run_dir.annotated_video_path();
+            let fps = info.fps.unwrap_or(25.0);
+            Some(AnnotatedVideo::create(&run_dir.written(&path), info.width, info.height, fps)?)
+        }
+        false => None,
     };
-    let events_path = dir.join("events.jsonl");
-    // A re-run starts a fresh log rather than appending to an old one.
-    let _ = std::fs::remove_file(&events_path);
-    let mut engine = BehaviourLog::new(config, &events_path)?;
-    outputs.push(events_path.display().to_string());
-    let mut counter = AnimalCounter::default();
-    let mut view_frames = options.view.as_ref().map(|view| {
-        view.begin(&input.display().to_string(), "analyze");
-        engine.log.view = Some(view.clone());
-        ViewFrames::new(view.clone(), VIEW_MAX_FPS, info.expected_frames)
-    });
-    let mut sinks: Vec<&mut dyn Sink> = vec![&mut tracks_csv, &mut counter, &mut engine];
-    if let Some(v) = video.as_mut() {
-        sinks.push(v);
-    }
-    if let Some(v) = view_frames.as_mut() {
-        sinks.push(v);
-    }
+    let mut events = run_dir.fresh_event_log(&config.session)?;
+    let mut sightings = Sightings::default();
+    let mut view = options
+        .view
+        .clone()
+        .map(|view| ViewSink::new(view, "analyze", &config.session, VIEW_MAX_FPS, info.expected_frames));
+    let mut sinks: Vec<&mut dyn Sink> = vec![&mut tracks_csv, &mut sightings, &mut events];
+    sinks.extend(video.as_mut().map(|v| v as &mut dyn Sink));
+    sinks.extend(view.as_mut().map(|v| v as &mut dyn Sink));
 
     let bar = progress_bar(input, &info, options.progress);
-    let outcome = pipeline::run(source.as_mut(), detector, &mut analyser, &mut sinks, Mode::Batch, &mut |_| bar.inc(1));
+    let start = RunStart { source: info.clone(), started: pipeline::now_rfc3339(), session: None };
+    let outcome =
+        pipeline::run(source.as_mut(), detector, &mut stages, &mut sinks, &start, Mode::Batch, &mut |_| bar.inc(1));
     bar.finish_and_clear();
-
-    let stats = outcome.stats;
-    if let Some(view) = &options.view {
-        view.end(ViewEnd::without_stop("finished", stats.last_time_s.unwrap_or(0.0)));
+    let summary = summarise(input, &info, &config.session, outcome, sightings.animals, &mut run_dir);
+    run_dir.write_summary(&summary)?;
+    if summary.frames == 0 {
+        return Err(Error::source(input, "no frame could be decoded (empty or corrupt video)"));
     }
+    Ok(Analysed { summary, frames: sightings.frames })
+}
+
+/// The summary of a finished run, with its timeline drawn.
+fn summarise(
+    input: &Path,
+    info: &SourceInfo,
+    session: &SessionConfig,
+    outcome: RunOutcome,
+    mut animals: BTreeMap<String, AnimalSummary>,
+    run_dir: &mut RunDir,
+) -> Summary {
+    let stats = outcome.stats;
     let mut problems = outcome.source_problems;
     if let Some(e) = &outcome.error {
         problems.push(format!("stopped early: {e}"));
@@ -204,19 +245,21 @@ pub fn analyze_input(
     }
     if let (Some(first), Some(last)) = (stats.first_time_s, stats.last_time_s) {
         let name = input.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-        let n = engine.book.episodes.len();
+        let n = outcome.episodes.len();
         let title = format!("{name}: {n} episode{} in {:.1} s", if n == 1 { "" } else { "s" }, last - first);
-        match timeline::write(&engine.timeline(title, first, last, None), &dir.join("timeline")) {
-            Ok(paths) => outputs.extend(paths.iter().map(|p| p.display().to_string())),
-            // The picture is a view of what is already on disk: losing it must not lose the run.
-            Err(e) => problems.push(format!("timeline.png not drawn: {e}")),
-        }
+        problems.extend(run_dir.draw_timeline(&Timeline::new(
+            title,
+            (first, last),
+            outcome.gap.clone(),
+            outcome.episodes.clone(),
+            session,
+            None,
+        )));
     }
-    let mut animals = counter.animals;
     for a in animals.values_mut() {
         a.fraction_of_frames = if stats.frames > 0 { a.frames_seen as f64 / stats.frames as f64 } else { 0.0 };
     }
-    let summary = Summary {
+    Summary {
         input: input.display().to_string(),
         complete: outcome.error.is_none() && !short && stats.frames > 0,
         problems,
@@ -231,27 +274,10 @@ pub fn analyze_input(
         scene_changes: stats.scene_changes,
         animals,
         timings_ms_per_frame: per_frame_ms(&stats),
-        episodes: engine.book.episodes.clone(),
-        outputs,
-        source: info,
-    };
-    let summary_path = dir.join("summary.json");
-    let json = serde_json::to_string_pretty(&summary).expect("summary serialises");
-    std::fs::write(&summary_path, json + "\n").map_err(|e| Error::io(&summary_path, e))?;
-    if stats.frames == 0 {
-        return Err(Error::video(input, "no frame could be decoded (empty or corrupt video)"));
+        episodes: outcome.episodes,
+        outputs: run_dir.outputs().to_vec(),
+        source: info.clone(),
     }
-    Ok(summary)
-}
-
-pub fn seed_background(motion: &mut MotionDetector, input: &Path, info: &SourceInfo) -> Result<()> {
-    if input.is_dir() {
-        return Ok(()); // learnt from the first frames instead
-    }
-    let frames = video::sample_frames(input, info.expected_frames, BACKGROUND_SAMPLES)?;
-    let working: Vec<_> = frames.iter().map(|f| motion.working_copy(f)).collect();
-    motion.seed_background(&working);
-    Ok(())
 }
 
 fn per_frame_ms(stats: &RunStats) -> BTreeMap<String, f64> {

@@ -1,12 +1,63 @@
-//! Telling the owner: the stop alarm (a banner nobody can miss, the terminal bell, a sound where the
-//! machine can play one, and the owner's `--on-stop` hook), warnings and reward cues.
+//! Telling the owner at the terminal and beyond: the stop alarm (a banner nobody can miss, the terminal
+//! bell, a sound where the machine can play one, and the owner's `--on-stop` hook), warnings, reward
+//! cues, and the status line while a session runs. [`AlarmSink`] does all of it from the session
+//! decisions that flow through the pipeline.
 
 use std::io::{IsTerminal, Write};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use super::controller::StopReason;
+use crate::behaviour::engine::EngineStatus;
+use crate::error::Result;
+use crate::pipeline::{AnalysedFrame, FrameRate, RunEnd, Sink};
+use crate::session::controller::{Decision, StopReason};
+use crate::session::history::minutes;
+
+/// The session's alarm, warnings, cues and status line, as a pipeline sink.
+pub struct AlarmSink {
+    alarm: Alarm,
+    status: StatusLine,
+    /// `events.jsonl`, named to the `--on-stop` hook.
+    events: PathBuf,
+}
+
+impl AlarmSink {
+    pub fn new(alarm: Alarm, planned_s: f64, events: &Path) -> AlarmSink {
+        AlarmSink { alarm, status: StatusLine::new(planned_s), events: events.to_path_buf() }
+    }
+
+    fn act(&mut self, decision: &Decision) {
+        self.status.clear();
+        match decision {
+            Decision::Stop(reason) => self.alarm.stop(reason, &self.events),
+            Decision::Warn(e) => self.alarm.warn(e.confirmed_s, &e.describe(e.confirmed_s)),
+            Decision::Cue(e) => self.alarm.cue(e.confirmed_s, &e.describe(e.confirmed_s)),
+        }
+    }
+}
+
+impl Sink for AlarmSink {
+    fn frame(&mut self, a: &AnalysedFrame) -> Result<bool> {
+        let Some(verdict) = &a.verdict else { return Ok(true) };
+        for decision in &verdict.decisions {
+            self.act(decision);
+        }
+        if a.stop().is_none() {
+            self.status.show(verdict.elapsed_s, verdict.latency_s, &a.status);
+        }
+        Ok(true)
+    }
+
+    fn finish(&mut self, end: &RunEnd) -> Result<()> {
+        if let Some((_, reason)) = &end.fault {
+            self.act(&Decision::Stop(reason.clone()));
+        }
+        self.status.clear();
+        self.alarm.wait_for_hook();
+        Ok(())
+    }
+}
 
 /// How long the `--on-stop` hook may run before the session stops waiting for it.
 const HOOK_TIMEOUT: Duration = Duration::from_secs(10);
@@ -49,7 +100,7 @@ impl Alarm {
             let spawned = Command::new("sh")
                 .arg("-c")
                 .arg(cmd)
-                .env("CHAPERONE_STOP_BEHAVIOUR", &reason.behaviour)
+                .env("CHAPERONE_STOP_BEHAVIOUR", reason.behaviour.name())
                 .env("CHAPERONE_STOP_REASON", &reason.words)
                 .env("CHAPERONE_STOP_FAULT", if reason.fault { "1" } else { "0" })
                 .env("CHAPERONE_EVENTS", events)
@@ -153,4 +204,64 @@ fn alarm_wav() -> Vec<u8> {
         wav.extend_from_slice(&s.to_le_bytes());
     }
     wav
+}
+
+/// The one-line status on the terminal: rewritten in place on a terminal, a plain line every few
+/// seconds when stderr is a file or a pipe.
+struct StatusLine {
+    terminal: bool,
+    planned_s: f64,
+    last_shown: Option<Instant>,
+    /// Decision instants over the last second, for the frame rate.
+    rate: FrameRate,
+    showing: bool,
+}
+
+impl StatusLine {
+    fn new(planned_s: f64) -> StatusLine {
+        StatusLine {
+            terminal: std::io::stderr().is_terminal(),
+            planned_s,
+            last_shown: None,
+            rate: FrameRate::default(),
+            showing: false,
+        }
+    }
+
+    fn show(&mut self, elapsed_s: f64, latency_s: f64, s: &EngineStatus) {
+        let now = Instant::now();
+        let fps = self.rate.tick();
+        let every = if self.terminal { Duration::from_millis(200) } else { Duration::from_secs(5) };
+        if self.last_shown.is_some_and(|t| now.duration_since(t) < every) {
+            return;
+        }
+        self.last_shown = Some(now);
+        let gap = s.gap_body_lengths.map_or("?".to_string(), |g| format!("{g:.1} BL"));
+        let line = format!(
+            "{} | {:>4.1} fps | latency {:>4.0} ms | cat: {} | rat: {} | gap {} | left {}",
+            minutes(elapsed_s),
+            fps,
+            latency_s * 1000.0,
+            s.cat,
+            s.rat,
+            gap,
+            minutes(self.planned_s - elapsed_s)
+        );
+        let mut err = std::io::stderr().lock();
+        if self.terminal {
+            let _ = write!(err, "\r\x1b[2K{line}");
+            self.showing = true;
+        } else {
+            let _ = writeln!(err, "{line}");
+        }
+        let _ = err.flush();
+    }
+
+    /// Clears the line before anything else is printed.
+    fn clear(&mut self) {
+        if self.showing {
+            eprint!("\r\x1b[2K");
+            self.showing = false;
+        }
+    }
 }

@@ -1,11 +1,14 @@
-//! Drawing labelled boxes on frames, for `detect --annotate` and annotated videos.
+//! Drawing labelled boxes on frames, for `detect --annotate`, annotated videos and the live view.
 //! Text uses the public-domain 8x8 bitmap font of `font8x8`, so no font file is needed at run time.
 
 use font8x8::{BASIC_FONTS, UnicodeFonts};
 use image::{Rgb, RgbImage};
 
-use crate::detect::{Detection, Role};
+use crate::detect::Detection;
 use crate::geometry::BBox;
+use crate::kinds::Role;
+use crate::pipeline::AnalysedFrame;
+use crate::track::TrackState;
 
 /// Colours that stay apart in greyscale too: the cat dark red, the rat light cyan, others mid grey.
 pub fn role_colour(role: Role) -> Rgb<u8> {
@@ -75,6 +78,33 @@ fn put(image: &mut RgbImage, x: i64, y: i64, colour: Rgb<u8>) {
     }
 }
 
+/// Draws the tracks and the time onto `canvas` (a copy of the frame).
+pub fn draw_tracks(canvas: &mut RgbImage, a: &AnalysedFrame) {
+    for t in a.tracks.iter().filter(|t| t.state != TrackState::Tentative) {
+        let colour = role_colour(t.role);
+        let label = match t.state {
+            TrackState::Tracked => format!("{} #{} {:.2}", t.role, t.id, t.score),
+            TrackState::Coasting => format!("{} #{} predicted", t.role, t.id),
+            TrackState::Lost => format!("{} #{} last seen {:.1}s", t.role, t.id, a.frame.time_s - t.last_seen_s),
+            TrackState::Tentative => unreachable!(),
+        };
+        let colour =
+            if t.state == TrackState::Tracked { colour } else { Rgb([colour[0] / 2, colour[1] / 2, colour[2] / 2]) };
+        draw_labelled_box(canvas, &t.bbox, &label, colour);
+    }
+    let mut header = format!("t={:.2}s frame {}", a.frame.time_s, a.frame.index);
+    if a.motion.scene_changed {
+        header.push_str("  scene changed");
+    }
+    let width = 8 * header.len() as u32 + 6;
+    for y in 0..14u32.min(canvas.height()) {
+        for x in 0..width.min(canvas.width()) {
+            canvas.put_pixel(x, y, Rgb([0, 0, 0]));
+        }
+    }
+    draw_text(canvas, 3, 3, &header, Rgb([255, 255, 255]));
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -89,7 +119,7 @@ mod tests {
             score: 0.9,
             bbox: BBox::new(10.0, 20.0, 60.0, 70.0),
             evidence: None,
-            class_role: crate::config::ClassRole::Cat,
+            class_role: crate::kinds::ClassRole::Cat,
         };
         draw_detections(&mut img, std::slice::from_ref(&det));
         assert_eq!(*img.get_pixel(10, 45), role_colour(Role::Cat));

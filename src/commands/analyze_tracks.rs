@@ -1,0 +1,172 @@
+//! `chaperone analyze-tracks`: the behaviour engine on recorded tracks without video: this program's
+//! `tracks.csv`, or DeepLabCut CSVs; events, a typed summary and the timeline, as `analyze` writes them.
+
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use super::Exit;
+use crate::behaviour::{Behaviour, Episode};
+use crate::config::Config;
+use crate::error::{Error, Result};
+use crate::kinds::Role;
+use crate::plot::timeline::Timeline;
+use crate::replay::{self, FrameScores, ReplayTrack};
+use crate::runs::run_dir::RunDir;
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// A tracks.csv written by `analyze`, or a DeepLabCut CSV (scorer / bodyparts / coords header rows).
+    #[arg(value_name = "FILE")]
+    file: PathBuf,
+    /// Output directory: events.jsonl and summary.json are written into it.
+    #[arg(long, value_name = "DIR")]
+    out: PathBuf,
+    /// Frame rate of a DeepLabCut file (it records frame numbers, not times).
+    #[arg(long, value_name = "FPS")]
+    fps: Option<f64>,
+    /// Which animal the file tracks (DeepLabCut); for a tracks.csv, the animal that must be in it.
+    #[arg(long, value_enum, default_value = "rat")]
+    role: RoleArg,
+    /// A second DeepLabCut file tracking the other animal (same frame rate, same frames).
+    #[arg(long, value_name = "FILE")]
+    other: Option<PathBuf>,
+    /// The video's frame size, e.g. 640x480: places the config's shelter zones, for hiding.
+    #[arg(long, value_name = "WxH", value_parser = parse_frame_size)]
+    frame_size: Option<(u32, u32)>,
+    /// Human-scored freezing bouts (`start_frame,end_frame`, 1-based, ends included): prints per-frame
+    /// agreement, precision, recall and F1 against them.
+    #[arg(long, value_name = "BOUTS.csv")]
+    labels: Option<PathBuf>,
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+pub enum RoleArg {
+    Rat,
+    Cat,
+}
+
+/// `summary.json` of a replay. (Fields in alphabetical order: the order this file has always had.)
+#[derive(Debug, Clone, Serialize)]
+pub struct ReplaySummary {
+    pub animals: Vec<Role>,
+    /// The main track's body length, in its pixels.
+    pub body_length: f64,
+    pub episodes: Vec<Episode>,
+    pub fps: f64,
+    pub frames: usize,
+    /// Per-frame scores of the engine's freezing against the `--labels` bouts.
+    pub freezing_vs_labels: Option<FrameScores>,
+    pub input: String,
+    pub outputs: Vec<String>,
+}
+
+pub fn run(config: &Config, args: &Args) -> Result<Exit> {
+    let tracks = read_tracks(args)?;
+    let truth = args.labels.as_deref().map(replay::read_bouts).transpose()?;
+    let mut run_dir = RunDir::create(&args.out)?;
+    if args.frame_size.is_none() && !config.behaviour.hiding.shelters.is_empty() {
+        eprintln!("chaperone: shelters are set but --frame-size is not: hiding is not judged");
+    }
+    let refs: Vec<&ReplayTrack> = tracks.iter().collect();
+    let moments = replay::moments(&refs, args.frame_size);
+    let events = run_dir.events_path();
+    let _ = std::fs::remove_file(&events);
+    let replayed = replay::replay(&moments, config, &run_dir.written(&events))?;
+    let episodes = replayed.episodes;
+    let main = &tracks[0];
+    if let (Some(first), Some(last)) = (moments.first(), moments.last()) {
+        let name = args.file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let title = format!("{name} (replayed tracks): {} episodes", episodes.len());
+        let span = (first.time_s, last.time_s);
+        let mut picture = Timeline::new(title, span, replayed.gap, episodes.clone(), &config.session, None);
+        if let Some(bouts) = &truth {
+            // Human-scored bouts under the engine's own, frame i at i / fps seconds, ends included.
+            let span = |&(a, b): &(usize, usize)| (a as f64 / main.fps, (b + 1) as f64 / main.fps);
+            picture.labelled.push(("labels: freezing".into(), bouts.iter().map(span).collect()));
+        }
+        if let Some(problem) = run_dir.draw_timeline(&picture) {
+            eprintln!("chaperone: {problem}");
+        }
+    }
+    let freezing: Vec<_> = episodes.iter().filter(|e| e.behaviour == Behaviour::Freezing).cloned().collect();
+    let scores = truth.as_ref().map(|t| replay::frame_scores(&freezing, t, main.frames, main.fps));
+    let summary = ReplaySummary {
+        input: args.file.display().to_string(),
+        animals: tracks.iter().map(|t| t.role).collect(),
+        frames: main.frames,
+        fps: main.fps,
+        body_length: main.body_length,
+        episodes,
+        freezing_vs_labels: scores,
+        outputs: run_dir.outputs().to_vec(),
+    };
+    run_dir.write_summary(&summary)?;
+    print_summary(&summary, &args.out);
+    Ok(Exit::Success)
+}
+
+/// The tracks the file holds (and `--other`'s), with the `--role` animal first.
+fn read_tracks(args: &Args) -> Result<Vec<ReplayTrack>> {
+    let role = match args.role {
+        RoleArg::Rat => Role::Rat,
+        RoleArg::Cat => Role::Cat,
+    };
+    let other_role = if role == Role::Rat { Role::Cat } else { Role::Rat };
+    if is_dlc(&args.file)? {
+        let fps = args.fps.ok_or_else(|| {
+            Error::Config("a DeepLabCut file records frame numbers, not times: pass its frame rate with --fps".into())
+        })?;
+        let mut tracks = vec![ReplayTrack::from_dlc(&args.file, fps, role)?];
+        if let Some(other) = &args.other {
+            tracks.push(ReplayTrack::from_dlc(other, fps, other_role)?);
+        }
+        Ok(tracks)
+    } else {
+        // A tracks.csv holds both animals: replay whichever it has, the --role one at least.
+        let mut tracks = vec![ReplayTrack::from_tracks_csv(&args.file, role)?];
+        tracks.extend(ReplayTrack::from_tracks_csv(&args.file, other_role).ok());
+        Ok(tracks)
+    }
+}
+
+fn print_summary(summary: &ReplaySummary, out: &Path) {
+    let mut counts = std::collections::BTreeMap::<&str, (usize, f64)>::new();
+    for e in &summary.episodes {
+        let c = counts.entry(e.behaviour.name()).or_default();
+        c.0 += 1;
+        c.1 += e.duration_s(e.end_s.unwrap_or(e.onset_s));
+    }
+    let found: Vec<String> = counts.iter().map(|(b, (n, s))| format!("{b} x{n} ({s:.1} s)")).collect();
+    println!(
+        "{}: {} frames at {:.1} fps; {} -> {}",
+        summary.input,
+        summary.frames,
+        summary.fps,
+        if found.is_empty() { "no episodes".to_string() } else { found.join(", ") },
+        out.display()
+    );
+    if let Some(s) = &summary.freezing_vs_labels {
+        println!(
+            "freezing vs labels, per frame: agreement {:.3}, precision {:.3}, recall {:.3}, F1 {:.3}",
+            s.agreement, s.precision, s.recall, s.f1
+        );
+    }
+}
+
+fn parse_frame_size(s: &str) -> std::result::Result<(u32, u32), String> {
+    let parsed = s.split_once('x').and_then(|(w, h)| Some((w.trim().parse().ok()?, h.trim().parse().ok()?)));
+    match parsed {
+        Some((w, h)) if w > 0 && h > 0 => Ok((w, h)),
+        _ => Err(format!("expected WIDTHxHEIGHT in pixels, like 640x480, got `{s}`")),
+    }
+}
+
+/// A DeepLabCut CSV starts with its `scorer` row; only the first line is read to tell.
+fn is_dlc(path: &Path) -> Result<bool> {
+    let mut first_line = String::new();
+    std::fs::File::open(path)
+        .and_then(|f| std::io::BufRead::read_line(&mut std::io::BufReader::new(f), &mut first_line))
+        .map_err(|e| Error::io(path, e))?;
+    Ok(first_line.starts_with("scorer"))
+}

@@ -1,0 +1,135 @@
+//! `chaperone live`: a supervised meeting, from the command line (see [`crate::runs::session`]): the
+//! source, the session's length (the history's advice unless given), the view, Ctrl-C, the exit code.
+
+use std::path::{Path, PathBuf};
+
+use super::{Exit, VIEW_LINGER, ViewArgs, start_view};
+use crate::config::Config;
+use crate::detect::AnimalDetector;
+use crate::error::{Error, Result};
+use crate::runs::recording;
+use crate::runs::run_dir;
+use crate::runs::session::{self, LiveOptions, LiveSource, SessionSummary};
+use crate::session::history;
+use crate::session::supervisor;
+use crate::view::ViewServer;
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// Camera index (0 is the first webcam). The default source.
+    #[arg(long, value_name = "N", conflicts_with = "source")]
+    camera: Option<u32>,
+    /// A recording instead of a camera (tests, demos, drills).
+    #[arg(long, value_name = "VIDEO")]
+    source: Option<PathBuf>,
+    /// Deliver --source at its own frame rate, as a camera would (newest frame wins).
+    #[arg(long, requires = "source")]
+    realtime: bool,
+    /// Planned session length in seconds. Default: the history's recommendation.
+    #[arg(long, value_name = "SECONDS")]
+    duration: Option<f64>,
+    /// Session folder. Default: a new folder under the data directory's sessions/.
+    #[arg(long, value_name = "DIR")]
+    out: Option<PathBuf>,
+    /// Shell command run when the session stops (env: CHAPERONE_STOP_BEHAVIOUR, CHAPERONE_STOP_REASON,
+    /// CHAPERONE_STOP_FAULT, CHAPERONE_EVENTS).
+    #[arg(long, value_name = "CMD")]
+    on_stop: Option<String>,
+    /// No alarm sound (the banner and terminal bell remain).
+    #[arg(long)]
+    no_sound: bool,
+    /// Do not append this session to the history.
+    #[arg(long)]
+    no_history: bool,
+    #[command(flatten)]
+    view: ViewArgs,
+    /// No live view in the browser (it is on by default with a camera).
+    #[arg(long, conflicts_with_all = ["view", "view_addr"])]
+    no_view: bool,
+}
+
+pub fn run(config: &Config, args: &Args) -> Result<Exit> {
+    let source = match (&args.source, args.camera) {
+        (Some(path), _) => {
+            recording::check_input(path, 10.0)?;
+            LiveSource::File { path: path.clone(), realtime: args.realtime }
+        }
+        (None, camera) => LiveSource::Camera(camera.unwrap_or(0)),
+    };
+    let history_path = if args.no_history { None } else { Some(history::history_path()?) };
+    let duration_s = match args.duration {
+        Some(d) if d > 0.0 && d.is_finite() => d,
+        Some(d) => return Err(Error::Config(format!("--duration must be a positive number of seconds, got {d}"))),
+        None => {
+            let past = history_path.as_deref().map(history::read).transpose()?.unwrap_or_default();
+            let (s, why) = history::recommend(&past);
+            eprintln!("session length {} ({why}); set it with --duration", history::minutes(s));
+            s
+        }
+    };
+    let started = crate::pipeline::now_rfc3339();
+    let out_dir = match &args.out {
+        Some(dir) => dir.clone(),
+        None => history::default_session_dir(&started)?,
+    };
+    run_dir::create_dir(&out_dir)?;
+    let camera = matches!(source, LiveSource::Camera(_));
+    let view = start_view(&args.view, args.view.view || (camera && !args.no_view))?;
+    let options = LiveOptions {
+        view: view.as_ref().map(ViewServer::handle),
+        source,
+        duration_s,
+        out_dir: out_dir.clone(),
+        history: history_path,
+        on_stop: args.on_stop.clone(),
+        sound: !args.no_sound,
+    };
+    let mut detector = AnimalDetector::load(&config.runtime, &config.detector, &config.roles)?;
+    catch_ctrl_c();
+    let summary = session::run(config, &mut detector, &options)?;
+    if let Some(view) = &view {
+        view.linger(VIEW_LINGER);
+    }
+    print_summary(&summary, &out_dir);
+    Ok(match &summary.reason {
+        Some(r) if r.fault => Exit::Fault,
+        Some(_) => Exit::Stopped,
+        None => Exit::Success,
+    })
+}
+
+fn print_summary(summary: &SessionSummary, out_dir: &Path) {
+    let latency = summary
+        .latency
+        .as_ref()
+        .map(|l| format!("; capture-to-decision latency p50 {:.0} ms, p95 {:.0} ms", l.p50_ms, l.p95_ms))
+        .unwrap_or_default();
+    let how = match &summary.reason {
+        Some(r) => format!("STOPPED at {:.1} s: {}", r.time_s, r.words),
+        None => format!("ended without a stop ({})", summary.outcome.name()),
+    };
+    println!(
+        "session {how}; {} of {} planned, {} frames at {:.1} frames/s, {} dropped{latency}; calm {:.0} s -> {}",
+        history::minutes(summary.length_s),
+        history::minutes(summary.planned_s),
+        summary.frames,
+        summary.fps_processed,
+        summary.dropped_frames,
+        summary.calm_s,
+        out_dir.display()
+    );
+}
+
+/// Ctrl-C ends the session at the next frame, with its summary and history written; a second Ctrl-C ends
+/// the program at once.
+fn catch_ctrl_c() {
+    let installed = ctrlc::set_handler(|| {
+        if supervisor::interrupt() {
+            std::process::exit(130);
+        }
+        eprintln!("\nending the session (Ctrl-C again to quit at once)");
+    });
+    if let Err(e) = installed {
+        tracing::warn!("Ctrl-C will end the program without a session summary: {e}");
+    }
+}

@@ -1,0 +1,226 @@
+//! The fusion stage: the detector's boxes and the motion model's blobs become one list of candidates
+//! for the tracker. All the policy of who owns which motion lives here: the cat's motion is the cat's
+//! (even on a frame where the detector missed it), a person's legs are the person's for a while after
+//! they were last seen, a dog's motion is the dog's; what is left over and rodent-sized becomes a `rat`
+//! candidate.
+//!
+//! Its input: the frame and the detector's [`Detection`]s; its output: the fused detections and the
+//! frame's [`MotionResult`]. What it learns from the tracker (where the tracked animals are, so the
+//! background never learns them) comes back through [`Fusion::tracked`].
+
+pub mod motion;
+
+use std::path::Path;
+use std::sync::Arc;
+
+use crate::detect::{Detection, RoleConfig};
+use crate::error::Result;
+use crate::geometry::BBox;
+use crate::kinds::{ClassRole, Role};
+use crate::source::{Frame, SourceInfo, video};
+use motion::{MOTION_CLASS, MotionConfig, MotionDetector, MotionResult};
+
+/// How long a detected person keeps owning the motion where they were, seconds.
+const PERSON_MEMORY_S: f64 = 3.0;
+/// A "person" box at least this sure is remembered: faint "person" boxes are often the rodent itself.
+const CLEAR_PERSON_SCORE: f32 = 0.5;
+/// The COCO class whose motion is a person's.
+const PERSON_CLASS: &str = "person";
+/// How many frames spread over a video seed its background.
+const BACKGROUND_SAMPLES: usize = 25;
+
+/// The fusion stage's state from frame to frame.
+pub struct Fusion {
+    /// `None` when motion candidates are turned off (`motion.enabled = false`).
+    motion: Option<MotionDetector>,
+    motion_config: MotionConfig,
+    roles: RoleConfig,
+    frame_size: (u32, u32),
+    /// Boxes of tracked animals from the last frame: never learnt into the background.
+    protected: Vec<BBox>,
+    /// Boxes of the tracked cat from the last frame: its motion is its own even when the detector
+    /// missed it this frame.
+    cat_boxes: Vec<BBox>,
+    /// People seen in the last `PERSON_MEMORY_S` (time seen, box): a person the detector misses for a
+    /// few frames still owns the motion of their legs. (The cat's track plays that part for the cat.)
+    recent_people: Vec<(f64, BBox)>,
+}
+
+impl Fusion {
+    pub fn new(motion: &MotionConfig, roles: &RoleConfig, frame_w: u32, frame_h: u32) -> Fusion {
+        Fusion {
+            motion: motion.enabled.then(|| MotionDetector::new(motion, frame_w, frame_h)),
+            motion_config: motion.clone(),
+            roles: roles.clone(),
+            frame_size: (frame_w, frame_h),
+            protected: Vec::new(),
+            cat_boxes: Vec::new(),
+            recent_people: Vec::new(),
+        }
+    }
+
+    /// The motion model, for tools that look inside it.
+    pub fn motion(&mut self) -> Option<&mut MotionDetector> {
+        self.motion.as_mut()
+    }
+
+    /// Seeds the background from frames spread across a recording (`input`), as ezTrack does: a median
+    /// of them holds no animal that moves. A directory of images, or a camera, learns it as it goes.
+    pub fn seed_background(&mut self, input: &Path, info: &SourceInfo) -> Result<()> {
+        let Some(motion) = &mut self.motion else { return Ok(()) };
+        if input.is_dir() {
+            return Ok(());
+        }
+        let frames = video::sample_frames(input, info.expected_frames, BACKGROUND_SAMPLES)?;
+        let working: Vec<_> = frames.iter().map(|f| motion.working_copy(f)).collect();
+        motion.seed_background(&working);
+        Ok(())
+    }
+
+    /// Motion for one frame, fused with its detections.
+    pub fn fuse(&mut self, frame: &Frame, mut detections: Vec<Detection>) -> (Vec<Detection>, MotionResult) {
+        let motion = match &mut self.motion {
+            Some(m) => {
+                let now = frame.time_s;
+                let (w, h) = self.frame_size;
+                self.recent_people.retain(|(t, _)| *t <= now && now - *t <= PERSON_MEMORY_S);
+                self.recent_people.extend(detections.iter().filter(|d| is_clear_person(d)).map(|d| (now, d.bbox)));
+                let mut owners = motion_owners(&detections, &self.roles, w, h);
+                owners.extend(self.recent_people.iter().map(|(_, b)| *b));
+                owners.extend_from_slice(&self.cat_boxes);
+                m.analyse(&frame.image, frame.time_s, &owners, &self.protected)
+            }
+            None => MotionResult::default(),
+        };
+        fuse(&mut detections, &motion, &self.motion_config, self.roles.rat_max_cat_area_ratio);
+        (detections, motion)
+    }
+
+    /// Where the tracker holds animals now (tracked or coasting; `role` for each): the background never
+    /// learns them, and the cat's box owns its motion on the next frame.
+    pub fn tracked<'a>(&mut self, animals: impl Iterator<Item = (Role, &'a BBox)>) {
+        self.protected.clear();
+        self.cat_boxes.clear();
+        for (role, bbox) in animals {
+            self.protected.push(*bbox);
+            if role == Role::Cat {
+                self.cat_boxes.push(*bbox);
+            }
+        }
+    }
+}
+
+/// A person seen clearly enough to be remembered.
+fn is_clear_person(d: &Detection) -> bool {
+    &*d.class_name == PERSON_CLASS && d.score >= CLEAR_PERSON_SCORE
+}
+
+/// The boxes whose motion is theirs, not the rat's: the cat, people, and other animals the classifier
+/// finds dog-like (or, with no classifier, any other animal larger than a rat can be). An animal box the
+/// classifier cannot place owns nothing, however large: the default model calls a mouse seen from above,
+/// tail and all, "bird", and its motion is the rat's.
+fn motion_owners(detections: &[Detection], roles: &RoleConfig, frame_w: u32, frame_h: u32) -> Vec<BBox> {
+    let frame_area = (frame_w as f32 * frame_h as f32).max(1.0);
+    detections
+        .iter()
+        .filter(|d| {
+            let other_animal = d.role == Role::Other && matches!(d.class_role, ClassRole::Animal | ClassRole::Cat);
+            let owns = match &d.evidence {
+                Some(e) => e.dog_family >= roles.dog_min_family,
+                None => d.bbox.area() / frame_area > roles.rat_max_frame_area,
+            };
+            d.role == Role::Cat || &*d.class_name == PERSON_CLASS || (other_animal && owns)
+        })
+        .map(|d| d.bbox)
+        .collect()
+}
+
+/// Adds motion candidates to the detections as `rat` detections, unless a rat detection already covers
+/// them. A candidate as large as the cat is not the rat.
+fn fuse(detections: &mut Vec<Detection>, motion: &MotionResult, config: &MotionConfig, max_cat_area_ratio: f32) {
+    let largest_cat = detections.iter().filter(|d| d.role == Role::Cat).map(|d| d.bbox.area()).fold(0.0f32, f32::max);
+    let class_name: Arc<str> = Arc::from(MOTION_CLASS);
+    for blob in &motion.candidates {
+        let covered = detections.iter().any(|d| {
+            d.role == Role::Rat
+                && (d.bbox.iou(&blob.bbox) > 0.1 || d.bbox.contains_point(blob.bbox.center().0, blob.bbox.center().1))
+        });
+        let too_big = largest_cat > 0.0 && blob.bbox.area() > max_cat_area_ratio * largest_cat;
+        if covered || too_big {
+            continue;
+        }
+        detections.push(Detection {
+            role: Role::Rat,
+            class_name: class_name.clone(),
+            score: if blob.at_edge { config.edge_candidate_score } else { config.candidate_score },
+            bbox: blob.bbox,
+            evidence: None,
+            class_role: ClassRole::Rat,
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::detect::RoleEvidence;
+    use motion::MotionBlob;
+    use motion::tests::{H, W, scene, seeded};
+
+    #[test]
+    fn motion_inside_the_cat_belongs_to_the_cat() {
+        let mut m = seeded();
+        let cat = Detection {
+            role: Role::Cat,
+            class_name: Arc::from("cat"),
+            score: 0.9,
+            bbox: BBox::new(280.0, 180.0, 400.0, 280.0),
+            evidence: None,
+            class_role: ClassRole::Cat,
+        };
+        let owners = motion_owners(&[cat], &RoleConfig::default(), W, H);
+        let r = m.analyse(&scene(&[(300, 200, 360, 240)]), 0.1, &owners, &[]);
+        assert!(r.candidates.is_empty(), "{r:?}");
+    }
+
+    #[test]
+    fn a_large_unplaced_animal_does_not_own_the_rats_motion() {
+        let det = |evidence: RoleEvidence| Detection {
+            role: Role::Other,
+            class_name: Arc::from("bird"),
+            score: 0.9,
+            bbox: BBox::new(200.0, 200.0, 440.0, 380.0), // 14% of the frame
+            evidence: Some(evidence),
+            class_role: ClassRole::Animal,
+        };
+        let ev = |dog: f32| RoleEvidence {
+            cat_family: 0.0,
+            rodent_like: 0.01,
+            dog_family: dog,
+            top_label: "x".into(),
+            top_score: 0.2,
+        };
+        let roles = RoleConfig::default();
+        assert!(motion_owners(&[det(ev(0.0))], &roles, W, H).is_empty());
+        assert_eq!(motion_owners(&[det(ev(0.9))], &roles, W, H).len(), 1, "a dog owns its motion");
+    }
+
+    #[test]
+    fn fusion_adds_uncovered_blobs_as_rats_only() {
+        let config = MotionConfig::default();
+        let blob = |x: f32| MotionBlob { bbox: BBox::new(x, 100.0, x + 40.0, 130.0), area: 0.004, at_edge: false };
+        let motion = MotionResult { candidates: vec![blob(100.0), blob(400.0)], ..Default::default() };
+        let mut dets = vec![Detection {
+            role: Role::Rat,
+            class_name: Arc::from("dog"),
+            score: 0.4,
+            bbox: BBox::new(95.0, 95.0, 145.0, 135.0),
+            evidence: None,
+            class_role: ClassRole::Animal,
+        }];
+        fuse(&mut dets, &motion, &config, 0.4);
+        assert_eq!(dets.len(), 2);
+        assert_eq!(&*dets[1].class_name, MOTION_CLASS);
+        assert_eq!(dets[1].bbox, blob(400.0).bbox);
+    }
+}

@@ -1,0 +1,403 @@
+//! The pipeline: every stage, in the order a frame flows through them, on threads for the slow ones.
+//!
+//! ```text
+//! capture thread --frames--> detect thread --frames + detections--> this thread:
+//!     fusion -> track -> observe -> behaviour -> session decision -> sinks
+//! ```
+//!
+//! Each stage is a module of its own that knows only the stages below it; between them travel small
+//! plain values, and everything the stages added to one frame reaches the sinks as one
+//! [`AnalysedFrame`]. Sinks only write (events.jsonl, tracks.csv, the annotated video, the live view,
+//! the alarm); none of them decides anything, so their order does not matter.
+//!
+//! Batch mode loses no frame: every channel blocks when full, so decoding waits for inference. Live mode
+//! keeps only the newest frame: the capture thread replaces a frame still waiting for the detector, and
+//! counts it as dropped, so latency cannot grow however slow inference is.
+
+mod threads;
+
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+
+use crate::behaviour::engine::{BehaviourEngine, EngineStatus};
+use crate::behaviour::{Change, Episode, EpisodeBook, GapTrace, Moment};
+use crate::config::Config;
+use crate::detect::{Detection, Detector};
+use crate::error::{Error, Result};
+use crate::fusion::Fusion;
+use crate::fusion::motion::MotionResult;
+use crate::observe::VideoObserver;
+use crate::session::controller::{Decision, StopReason};
+use crate::session::history::Outcome;
+use crate::session::supervisor::{Supervisor, Verdict};
+use crate::source::{Frame, FrameSource, SourceInfo};
+use crate::track::{Track, TrackState, Tracker};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// Every frame is analysed; the source waits for the pipeline.
+    Batch,
+    /// The newest frame wins; stale frames are dropped and counted. No analysed frame for `stall_after`
+    /// ends the run with [`Error::ProcessingStalled`]: a live run never hangs silently.
+    Live { stall_after: Duration },
+}
+
+/// One frame and everything the stages found in it, as the sinks see it.
+pub struct AnalysedFrame<'a> {
+    pub frame: &'a Frame,
+    /// Detector output fused with motion candidates; tracks point into it.
+    pub detections: Vec<Detection>,
+    pub motion: MotionResult,
+    pub tracks: Vec<Track>,
+    /// What the behaviour engine was told; `None` for an exact repeat of the last frame.
+    pub moment: Option<Moment>,
+    /// Episodes confirmed or ended in this frame: the engine's, then the session controller's own.
+    pub changes: Vec<Change>,
+    /// What the engine sees now (the animals' states, the gap).
+    pub status: EngineStatus,
+    /// Episodes running after this frame.
+    pub running: Vec<Episode>,
+    /// The session decision stage's verdict; `None` outside a session (`analyze`).
+    pub verdict: Option<Verdict>,
+}
+
+impl AnalysedFrame<'_> {
+    /// The session's stop, when this frame decided it.
+    pub fn stop(&self) -> Option<&StopReason> {
+        self.verdict.as_ref()?.decisions.iter().find_map(|d| match d {
+            Decision::Stop(reason) => Some(reason),
+            _ => None,
+        })
+    }
+}
+
+/// What a run is, told to the sinks before its first frame.
+#[derive(Debug, Clone)]
+pub struct RunStart {
+    pub source: SourceInfo,
+    /// Wall-clock start, RFC 3339 (UTC).
+    pub started: String,
+    /// A supervised session, with its planned length; `None` for `analyze`.
+    pub session: Option<SessionStart>,
+}
+
+#[derive(Debug, Clone)]
+pub struct SessionStart {
+    pub planned_s: f64,
+    pub realtime: bool,
+}
+
+/// How a run ended, told to the sinks after its last frame.
+#[derive(Debug, Clone)]
+pub struct RunEnd {
+    /// Stream time at which the run is closed, seconds.
+    pub time_s: f64,
+    /// The session broke (camera lost, the model failing): the fault's episode and the stop it caused.
+    pub fault: Option<(Change, StopReason)>,
+    /// Episodes still running at the end, now ended.
+    pub closing: Vec<Change>,
+    /// The session's stop, whenever it came (also one decided in a frame).
+    pub stop: Option<StopReason>,
+    /// How a session ended; `None` for `analyze`.
+    pub outcome: Option<Outcome>,
+    /// Wall-clock end, RFC 3339 (UTC).
+    pub ended: String,
+}
+
+/// Where analysed frames go. A sink only writes: it decides nothing the other sinks depend on.
+pub trait Sink {
+    /// Before the first frame.
+    fn begin(&mut self, _start: &RunStart) -> Result<()> {
+        Ok(())
+    }
+    /// One analysed frame; `Ok(false)` ends the run.
+    fn frame(&mut self, analysed: &AnalysedFrame) -> Result<bool>;
+    /// Once at the end (also after an error), to write what the end brings, flush and close.
+    fn finish(&mut self, _end: &RunEnd) -> Result<()> {
+        Ok(())
+    }
+}
+
+/// Seconds spent per stage, summed over the run.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct StageSeconds {
+    pub decode: f64,
+    pub preprocess: f64,
+    pub inference: f64,
+    pub postprocess: f64,
+    pub classify: f64,
+    pub motion: f64,
+    pub track: f64,
+    pub output: f64,
+}
+
+/// What a pipeline run did.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct RunStats {
+    /// Frames analysed.
+    pub frames: u64,
+    /// Frames the source delivered that live mode dropped as stale.
+    pub dropped_frames: u64,
+    pub first_time_s: Option<f64>,
+    pub last_time_s: Option<f64>,
+    pub wall_s: f64,
+    /// Frames in which the whole scene changed (camera moved, lights).
+    pub scene_changes: u64,
+    pub seconds: StageSeconds,
+}
+
+impl RunStats {
+    pub fn fps(&self) -> f64 {
+        if self.wall_s > 0.0 { self.frames as f64 / self.wall_s } else { 0.0 }
+    }
+}
+
+/// Frames per second over the last second, as a person watching sees it (the status line, the view).
+#[derive(Debug, Default)]
+pub struct FrameRate {
+    recent: std::collections::VecDeque<Instant>,
+}
+
+impl FrameRate {
+    /// Counts a frame now; returns the frames of the last second.
+    pub fn tick(&mut self) -> f64 {
+        let now = Instant::now();
+        self.recent.push_back(now);
+        while self.recent.front().is_some_and(|t| now.duration_since(*t) > Duration::from_secs(1)) {
+            self.recent.pop_front();
+        }
+        self.recent.len() as f64
+    }
+}
+
+/// How a run ended, for the command that ran it.
+#[derive(Debug)]
+pub struct RunOutcome {
+    pub stats: RunStats,
+    /// The error that ended the run early, if any; everything before it was analysed and written.
+    pub error: Option<Error>,
+    /// Problems the source met without stopping (corrupt packets, truncation).
+    pub source_problems: Vec<String>,
+    /// Every episode of the run, in the form it ended in.
+    pub episodes: Vec<Episode>,
+    /// The cat-rat gap over the run, for the timeline picture.
+    pub gap: GapTrace,
+    /// What the sinks were told at the end.
+    pub end: RunEnd,
+    /// A session's capture-to-decision latencies (real-time sources), and its alarm's.
+    pub latencies_ms: Option<Vec<f64>>,
+    pub alarm_latency_ms: Option<f64>,
+}
+
+/// The stages that carry state from frame to frame, in the order a frame meets them.
+pub struct Stages {
+    fusion: Fusion,
+    tracker: Tracker,
+    observer: VideoObserver,
+    engine: BehaviourEngine,
+    /// The session decision stage; `None` outside a session.
+    supervisor: Option<Supervisor>,
+    /// The run's record: every episode, and the gap over time.
+    book: EpisodeBook,
+    gap: GapTrace,
+    last_moment_s: Option<f64>,
+}
+
+impl Stages {
+    /// Every stage for frames of `frame_w` x `frame_h`, each built from its own part of `config`.
+    pub fn new(config: &Config, frame_w: u32, frame_h: u32) -> Stages {
+        let freezing = &config.behaviour.freezing;
+        Stages {
+            fusion: Fusion::new(&config.motion, &config.roles, frame_w, frame_h),
+            tracker: Tracker::new(&config.tracker),
+            observer: VideoObserver::new(freezing.lag_s, freezing.pixel_cutoff),
+            engine: BehaviourEngine::new(&config.behaviour),
+            supervisor: None,
+            book: EpisodeBook::default(),
+            gap: GapTrace::default(),
+            last_moment_s: None,
+        }
+    }
+
+    /// Adds the session decision stage: the run is a supervised session.
+    pub fn supervised(mut self, supervisor: Supervisor) -> Stages {
+        self.supervisor = Some(supervisor);
+        self
+    }
+
+    pub fn fusion(&mut self) -> &mut Fusion {
+        &mut self.fusion
+    }
+
+    /// Every stage after detection, for one frame.
+    pub fn analyse<'a>(
+        &mut self,
+        frame: &'a Frame,
+        detections: Vec<Detection>,
+        seconds: &mut StageSeconds,
+    ) -> AnalysedFrame<'a> {
+        let t0 = Instant::now();
+        let (detections, motion) = self.fusion.fuse(frame, detections);
+        let t1 = Instant::now();
+        let tracks = self.tracker.update(frame.time_s, &detections);
+        let moving = tracks.iter().filter(|t| matches!(t.state, TrackState::Tracked | TrackState::Coasting));
+        self.fusion.tracked(moving.map(|t| (t.role, &t.bbox)));
+        seconds.motion += (t1 - t0).as_secs_f64();
+        seconds.track += t1.elapsed().as_secs_f64();
+
+        let moment = self.observer.observe(frame, &tracks);
+        let mut changes = match &moment {
+            Some(m) => self.engine.step(m),
+            None => Vec::new(),
+        };
+        if let Some(m) = &moment {
+            self.trace(m);
+            self.gap.push(m.time_s, self.engine.status.gap_body_lengths);
+            self.last_moment_s = Some(m.time_s);
+        }
+        let running_now = self.engine.active();
+        let verdict = self
+            .supervisor
+            .as_mut()
+            .map(|s| s.decide(frame.time_s, frame.captured_at, &changes, &running_now, &self.engine.status));
+        let running = running_now.into_iter().cloned().collect();
+        if let Some(v) = &verdict {
+            changes.extend(v.started.iter().cloned());
+        }
+        for change in &changes {
+            self.book.record(change);
+        }
+        AnalysedFrame {
+            frame,
+            detections,
+            motion,
+            tracks,
+            moment,
+            changes,
+            status: self.engine.status.clone(),
+            running,
+            verdict,
+        }
+    }
+
+    /// `CHAPERONE_LOG=chaperone::pipeline=debug` traces what the engine saw, frame by frame.
+    fn trace(&self, m: &Moment) {
+        tracing::debug!(
+            t = m.time_s,
+            rat_observed = m.rat.as_ref().map(|r| r.observed),
+            rat_changed_px = m.rat_changed_px,
+            rat_changed_since_seen_px = m.rat_changed_since_seen_px,
+            cat_observed = m.cat.as_ref().map(|c| c.observed),
+            cat = self.engine.status.cat,
+            rat = self.engine.status.rat,
+            gap = self.engine.status.gap_body_lengths,
+        );
+    }
+
+    /// A session that stopped, ran its length or was interrupted takes no more frames.
+    fn session_over(&self) -> bool {
+        self.supervisor.as_ref().is_some_and(Supervisor::is_over)
+    }
+
+    /// Closes the run after its last frame (at `last_s`), or after `error` broke it.
+    fn close(&mut self, last_s: Option<f64>, error: Option<&Error>) -> RunEnd {
+        let last = last_s.unwrap_or(0.0);
+        let fault = match (&mut self.supervisor, error) {
+            (Some(s), Some(e)) => s.fail(e, last),
+            _ => None,
+        };
+        if let Some((change, _)) = &fault {
+            self.book.record(change);
+        }
+        let stop = self.supervisor.as_ref().and_then(|s| s.stop().cloned());
+        // A session closes at its stop (or its last frame); a recording at the last moment the engine saw.
+        let time_s = match &self.supervisor {
+            Some(_) => stop.as_ref().map_or(last, |r| r.time_s.max(last)),
+            None => self.last_moment_s.unwrap_or(last),
+        };
+        let closing = if self.supervisor.is_some() || self.last_moment_s.is_some() {
+            self.engine.finish(time_s)
+        } else {
+            Vec::new()
+        };
+        for change in &closing {
+            self.book.record(change);
+        }
+        RunEnd {
+            time_s,
+            fault,
+            closing,
+            stop,
+            outcome: self.supervisor.as_ref().map(Supervisor::outcome),
+            ended: now_rfc3339(),
+        }
+    }
+}
+
+/// Now, as RFC 3339 to the second (UTC).
+pub fn now_rfc3339() -> String {
+    humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string()
+}
+
+/// Runs `source` through `detector` and the `stages` into `sinks`, until the source ends, it fails, a
+/// sink asks to end or the session is over. `on_frame` is called after each analysed frame (progress
+/// bars).
+pub fn run(
+    source: &mut dyn FrameSource,
+    detector: &mut dyn Detector,
+    stages: &mut Stages,
+    sinks: &mut [&mut dyn Sink],
+    start: &RunStart,
+    mode: Mode,
+    on_frame: &mut dyn FnMut(&AnalysedFrame),
+) -> RunOutcome {
+    let started = Instant::now();
+    let timings_before = detector.timings();
+    let mut stats = RunStats::default();
+    let mut error = sinks.iter_mut().try_for_each(|s| s.begin(start)).err();
+    if error.is_none() {
+        let (dropped, failed) = threads::drive(source, detector, mode, &mut |frame, detections, decode| {
+            stats.seconds.decode += decode.as_secs_f64();
+            let analysed = stages.analyse(&frame, detections, &mut stats.seconds);
+            let t0 = Instant::now();
+            let mut go_on = true;
+            for sink in sinks.iter_mut() {
+                go_on &= sink.frame(&analysed)?;
+            }
+            stats.seconds.output += t0.elapsed().as_secs_f64();
+            stats.frames += 1;
+            stats.first_time_s.get_or_insert(frame.time_s);
+            stats.last_time_s = Some(frame.time_s);
+            stats.scene_changes += analysed.motion.scene_changed as u64;
+            on_frame(&analysed);
+            Ok(go_on && !stages.session_over())
+        });
+        stats.dropped_frames = dropped;
+        error = failed;
+    }
+    let end = stages.close(stats.last_time_s, error.as_ref());
+    for sink in sinks.iter_mut() {
+        if let Err(e) = sink.finish(&end) {
+            error.get_or_insert(e);
+        }
+    }
+    let t = detector.timings();
+    let d = |now: Duration, before: Duration| (now.saturating_sub(before)).as_secs_f64();
+    stats.seconds.preprocess = d(t.preprocess, timings_before.preprocess);
+    stats.seconds.inference = d(t.inference, timings_before.inference);
+    stats.seconds.postprocess = d(t.postprocess, timings_before.postprocess);
+    stats.seconds.classify = d(t.classify, timings_before.classify);
+    stats.wall_s = started.elapsed().as_secs_f64();
+    let supervisor = stages.supervisor.as_ref();
+    RunOutcome {
+        stats,
+        error,
+        source_problems: source.problems(),
+        episodes: std::mem::take(&mut stages.book.episodes),
+        gap: std::mem::take(&mut stages.gap),
+        end,
+        latencies_ms: supervisor.and_then(|s| s.latencies_ms().map(<[f64]>::to_vec)),
+        alarm_latency_ms: supervisor.and_then(Supervisor::alarm_latency_ms),
+    }
+}
