@@ -23,6 +23,9 @@ use crate::observe::plausible::PlausibleRat;
 /// the rat has gone from there. (A rat that shuffles a little as it stops changes far less.)
 const LEFT_ITS_BOX: f64 = 1.0;
 
+/// A rat box smaller than this share of the rat's body area cannot show the rat still.
+const MIN_BODY_IN_BOX: f64 = 0.25;
+
 /// Smoothing of body lengths from observed boxes (a running mean that follows slowly).
 const LENGTH_SMOOTHING: f64 = 0.05;
 
@@ -165,7 +168,11 @@ impl BehaviourEngine {
             && (left_its_box
                 || self.hiding.at_shelter(&rat.bbox, m.frame_size)
                 || at_frame_edge(&rat.bbox, m.frame_size));
-        let share = m.rat_changed_px.filter(|_| !may_have_gone && body_area > 0.0).map(|px| px / body_area);
+        // A box far smaller than the rat's body holds too little of it to say it is still (a reflection, a
+        // tail tip, a scrap of blob the track took as the rat walked off).
+        let holds_the_body = rat.bbox.area() as f64 >= MIN_BODY_IN_BOX * body_area;
+        let share =
+            m.rat_changed_px.filter(|_| !may_have_gone && holds_the_body && body_area > 0.0).map(|px| px / body_area);
         // Freezing is a rat that stopped moving. A "rat" never measured moving is more likely a ghost of the
         // background (where the rat was while the background was learnt): no change there means nothing.
         self.rat_seen_moving |= rat.observed && share.is_some_and(|s| s >= self.config.freezing.max_pixel_change);
@@ -303,5 +310,36 @@ mod tests {
         let approach: Vec<_> = changes.iter().filter(|c| c.episode().behaviour == Behaviour::Approach).collect();
         assert!(approach.is_empty(), "{approach:?}");
         assert!(engine.status.gap_body_lengths.is_some_and(|g| g > 3.0), "{:?}", engine.status.gap_body_lengths);
+    }
+
+    /// Regression (the real open-field mouse cropped to the left half): walking out of view, the track
+    /// took a scrap of blob (the mouse's reflection in the wall) for a few frames, then lost it; nothing
+    /// changed in that scrap's box, which read as a frozen rat.
+    #[test]
+    fn a_box_too_small_for_the_rat_cannot_show_it_frozen() {
+        let mut engine = BehaviourEngine::new(&BehaviourConfig::default());
+        let moment = |t: f64, bbox: BBox, observed: bool, changed: f64| Moment {
+            time_s: t,
+            rat: Some(AnimalView::boxed(bbox, observed)),
+            rat_changed_px: Some(changed),
+            rat_changed_since_seen_px: (!observed).then_some(0.0),
+            pixels: true,
+            frame_size: Some((320, 480)),
+            ..Default::default()
+        };
+        let mut changes = Vec::new();
+        for i in 0..75 {
+            let x = 100.0 + 2.0 * i as f32;
+            changes.extend(engine.step(&moment(i as f64 * 0.04, BBox::new(x, 200.0, x + 60.0, 230.0), true, 400.0)));
+        }
+        let scrap = BBox::new(255.0, 205.0, 263.0, 213.0);
+        for i in 75..78 {
+            changes.extend(engine.step(&moment(i as f64 * 0.04, scrap, true, 0.0)));
+        }
+        for i in 78..200 {
+            changes.extend(engine.step(&moment(i as f64 * 0.04, scrap, false, 0.0)));
+        }
+        let freezing: Vec<_> = changes.iter().filter(|c| c.episode().behaviour == Behaviour::Freezing).collect();
+        assert!(freezing.is_empty(), "{freezing:?}");
     }
 }

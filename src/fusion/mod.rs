@@ -121,12 +121,19 @@ fn is_clear_person(d: &Detection) -> bool {
 /// tail and all, "bird", and its motion is the rat's.
 fn motion_owners(detections: &[Detection], roles: &RoleConfig, frame_w: u32, frame_h: u32) -> Vec<BBox> {
     let frame_area = (frame_w as f32 * frame_h as f32).max(1.0);
+    let largest_cat = detections.iter().filter(|d| d.role == Role::Cat).map(|d| d.bbox.area()).fold(0.0f32, f32::max);
+    // An animal of a rat's size (beside the cat, or in the frame when no cat is seen) owns no motion, even
+    // when the classifier finds it dog-like: a rat seen small and blurred reads as a dog to it.
+    let rat_sized = |d: &Detection| match largest_cat > 0.0 {
+        true => d.bbox.area() <= roles.rat_max_cat_area_ratio * largest_cat,
+        false => d.bbox.area() / frame_area <= roles.rat_max_frame_area,
+    };
     detections
         .iter()
         .filter(|d| {
             let other_animal = d.role == Role::Other && matches!(d.class_role, ClassRole::Animal | ClassRole::Cat);
             let owns = match &d.evidence {
-                Some(e) => e.dog_family >= roles.dog_min_family,
+                Some(e) => e.dog_family >= roles.dog_min_family && !rat_sized(d),
                 None => d.bbox.area() / frame_area > roles.rat_max_frame_area,
             };
             d.role == Role::Cat || &*d.class_name == PERSON_CLASS || (other_animal && owns)
@@ -135,14 +142,18 @@ fn motion_owners(detections: &[Detection], roles: &RoleConfig, frame_w: u32, fra
         .collect()
 }
 
-/// Adds motion candidates to the detections as `rat` detections, unless a rat detection already covers
-/// them. A candidate as large as the cat is not the rat.
+/// Adds motion candidates to the detections as `rat` detections, unless a rat detection at least as
+/// sure already covers them. A candidate as large as the cat is not the rat.
 fn fuse(detections: &mut Vec<Detection>, motion: &MotionResult, config: &MotionConfig, max_cat_area_ratio: f32) {
     let largest_cat = detections.iter().filter(|d| d.role == Role::Cat).map(|d| d.bbox.area()).fold(0.0f32, f32::max);
     let class_name: Arc<str> = Arc::from(MOTION_CLASS);
     for blob in &motion.candidates {
+        let score = if blob.at_edge { config.edge_candidate_score } else { config.candidate_score };
+        // Covered by a rat detection at least as sure: that detection stands for it. A fainter one does
+        // not (the tracker may ignore it, and the rat with it).
         let covered = detections.iter().any(|d| {
             d.role == Role::Rat
+                && d.score >= score
                 && (d.bbox.iou(&blob.bbox) > 0.1 || d.bbox.contains_point(blob.bbox.center().0, blob.bbox.center().1))
         });
         let too_big = largest_cat > 0.0 && blob.bbox.area() > max_cat_area_ratio * largest_cat;
@@ -152,7 +163,7 @@ fn fuse(detections: &mut Vec<Detection>, motion: &MotionResult, config: &MotionC
         detections.push(Detection {
             role: Role::Rat,
             class_name: class_name.clone(),
-            score: if blob.at_edge { config.edge_candidate_score } else { config.candidate_score },
+            score,
             bbox: blob.bbox,
             evidence: None,
             class_role: ClassRole::Rat,
@@ -210,17 +221,38 @@ mod tests {
         let config = MotionConfig::default();
         let blob = |x: f32| MotionBlob { bbox: BBox::new(x, 100.0, x + 40.0, 130.0), area: 0.004, at_edge: false };
         let motion = MotionResult { candidates: vec![blob(100.0), blob(400.0)], ..Default::default() };
+        let rat_seen_as_dog = |score| Detection {
+            role: Role::Rat,
+            class_name: Arc::from("dog"),
+            score,
+            bbox: BBox::new(95.0, 95.0, 145.0, 135.0),
+            evidence: None,
+            class_role: ClassRole::Animal,
+        };
+        let mut dets = vec![rat_seen_as_dog(0.7)];
+        fuse(&mut dets, &motion, &config, 0.4);
+        assert_eq!(dets.len(), 2);
+        assert_eq!(&*dets[1].class_name, MOTION_CLASS);
+        assert_eq!(dets[1].bbox, blob(400.0).bbox);
+    }
+
+    /// Regression (a rendered rat seen faintly as "dog"): a detection fainter than the motion candidate it
+    /// covered took its place, the tracker ignored it, and the rat was lost while it ran.
+    #[test]
+    fn a_fainter_detection_does_not_hide_a_motion_candidate() {
+        let config = MotionConfig::default();
+        let blob = MotionBlob { bbox: BBox::new(100.0, 100.0, 140.0, 130.0), area: 0.004, at_edge: false };
+        let motion = MotionResult { candidates: vec![blob], ..Default::default() };
         let mut dets = vec![Detection {
             role: Role::Rat,
             class_name: Arc::from("dog"),
-            score: 0.4,
+            score: 0.25,
             bbox: BBox::new(95.0, 95.0, 145.0, 135.0),
             evidence: None,
             class_role: ClassRole::Animal,
         }];
         fuse(&mut dets, &motion, &config, 0.4);
         assert_eq!(dets.len(), 2);
-        assert_eq!(&*dets[1].class_name, MOTION_CLASS);
-        assert_eq!(dets[1].bbox, blob(400.0).bbox);
+        assert_eq!((&*dets[1].class_name, dets[1].score), (MOTION_CLASS, config.candidate_score));
     }
 }

@@ -96,6 +96,21 @@ impl MotionConfig {
     }
 }
 
+/// Radius, in working pixels, of the opening that takes a blob's thin parts away (a mouse's tail is one
+/// or two working pixels wide, its body many): what is left is the body the box is drawn around.
+const CORE_RADIUS: u8 = 2;
+/// The body must keep this share of the blob's pixels, or the blob is taken whole.
+const CORE_MIN_SHARE: f32 = 0.4;
+
+/// How far around a blob its surroundings are taken, working pixels at least (a quarter of its size
+/// when that is more).
+const GHOST_RING: u32 = 3;
+/// A blob whose contrast with its surroundings is this many times larger in the background than in the
+/// frame is a ghost.
+const GHOST_RATIO: f32 = 2.0;
+
+type Labels = image::ImageBuffer<Luma<u32>, Vec<u32>>;
+
 /// How far around an owner's box its motion reaches, as a fraction of the box on each side.
 const OWNER_MARGIN: f32 = 0.15;
 /// A blob with at least this share of its pixels in an owner's reach is the owner's (a tail, a shadow).
@@ -139,6 +154,8 @@ pub struct MotionDetector {
     learning_stack: Vec<Vec<u8>>,
     grey: GrayImage,
     mask: GrayImage,
+    /// The mask opened further: a body without its thin parts (a tail, a whisker-thin shadow).
+    core: GrayImage,
     last_time_s: Option<f64>,
     /// Reused per frame: blob statistics by component label.
     stats: Vec<BlobStats>,
@@ -153,6 +170,33 @@ struct BlobStats {
     y1: u32,
     x2: u32,
     y2: u32,
+    /// Pixels of the blob's body (the opened mask), and their bounds.
+    core: u32,
+    core_box: (u32, u32, u32, u32),
+}
+
+impl BlobStats {
+    const EMPTY: BlobStats = BlobStats {
+        count: 0,
+        owned: 0,
+        x1: u32::MAX,
+        y1: u32::MAX,
+        x2: 0,
+        y2: 0,
+        core: 0,
+        core_box: (u32::MAX, u32::MAX, 0, 0),
+    };
+
+    /// The blob's body in working pixels (its pixels and its box): the opened mask's part of it when that
+    /// is most of it (a tail trimmed off, so the box centres on the body), else the whole blob (a small or
+    /// thin animal has no core to speak of).
+    fn body(&self) -> (u32, (u32, u32, u32, u32)) {
+        if self.core as f32 >= CORE_MIN_SHARE * self.count as f32 {
+            (self.core, self.core_box)
+        } else {
+            (self.count, (self.x1, self.y1, self.x2, self.y2))
+        }
+    }
 }
 
 impl MotionDetector {
@@ -171,6 +215,7 @@ impl MotionDetector {
             learning_stack: Vec::new(),
             grey: GrayImage::new(work_w, work_h),
             mask: GrayImage::new(work_w, work_h),
+            core: GrayImage::new(work_w, work_h),
             last_time_s: None,
             stats: Vec::new(),
         }
@@ -218,6 +263,8 @@ impl MotionDetector {
         imageproc::morphology::open_mut(&mut self.mask, Norm::LInf, 1);
         imageproc::morphology::close_mut(&mut self.mask, Norm::LInf, 2);
         let labels = connected_components(&self.mask, Connectivity::Eight, Luma([0u8]));
+        self.core.clone_from(&self.mask);
+        imageproc::morphology::open_mut(&mut self.core, Norm::LInf, CORE_RADIUS);
         // Owner boxes in working pixels, grown a little: a tail or paw sticking out is still the cat's.
         let s = self.scale as f32;
         let owner_rects: Vec<(u32, u32, u32, u32)> = owners
@@ -229,37 +276,95 @@ impl MotionDetector {
             .collect();
         self.collect_stats(&labels, &owner_rects);
 
+        let (mut candidates, unexplained, ghosts) = self.candidates(&labels);
+        if unexplained > self.config.max_unexplained {
+            return self.relearn();
+        }
+        for label in ghosts {
+            self.heal(&labels, label);
+        }
+        self.update_background(dt, protected, &candidates);
+        candidates.sort_by(|a, b| b.area.total_cmp(&a.area));
+        MotionResult { candidates, scene_changed: false, learning: false }
+    }
+
+    /// The rodent-sized blobs no owner explains, the share of the frame that is foreground nobody
+    /// explains, and the labels of ghosts (see [`MotionDetector::is_ghost`]).
+    fn candidates(&self, labels: &Labels) -> (Vec<MotionBlob>, f32, Vec<u32>) {
+        let s = self.scale as f32;
         let frame_px = (self.work_w * self.work_h) as f32;
         let mut candidates = Vec::new();
         let mut unexplained = 0u32;
-        for st in self.stats.iter().skip(1).filter(|st| st.count > 0) {
-            let bbox = BBox::new(st.x1 as f32 * s, st.y1 as f32 * s, (st.x2 + 1) as f32 * s, (st.y2 + 1) as f32 * s);
+        let mut ghosts = Vec::new();
+        for (label, st) in self.stats.iter().enumerate().skip(1).filter(|(_, st)| st.count > 0) {
             if st.owned as f32 >= OWNED_SHARE * st.count as f32 {
                 continue;
             }
             let area = st.count as f32 / frame_px;
-            let (bw, bh) = ((st.x2 - st.x1 + 1) as f32, (st.y2 - st.y1 + 1) as f32);
-            let fill = st.count as f32 / (bw * bh);
+            // Its shape is its body's: a long tail (or a tether) across the floor makes a sparse box of a
+            // compact animal.
+            let (body_px, (bx1, by1, bx2, by2)) = st.body();
+            let (bw, bh) = ((bx2 - bx1 + 1) as f32, (by2 - by1 + 1) as f32);
+            let fill = body_px as f32 / (bw * bh);
             let elongation = bw.max(bh) / bw.min(bh);
             let rodent_like = area >= self.config.min_area
                 && area <= self.config.max_area
                 && fill >= self.config.min_fill
                 && elongation <= self.config.max_elongation;
-            if rodent_like {
+            if rodent_like && self.is_ghost(labels, label as u32, st) {
+                ghosts.push(label as u32);
+            } else if rodent_like {
+                let bbox = BBox::new(bx1 as f32 * s, by1 as f32 * s, (bx2 + 1) as f32 * s, (by2 + 1) as f32 * s);
                 let at_edge = st.x1 == 0 || st.y1 == 0 || st.x2 + 1 >= self.work_w || st.y2 + 1 >= self.work_h;
                 candidates.push(MotionBlob { bbox, area, at_edge });
             } else if area > self.config.min_area {
                 unexplained += st.count;
             }
         }
+        (candidates, unexplained as f32 / frame_px, ghosts)
+    }
 
-        if unexplained as f32 / frame_px > self.config.max_unexplained {
-            return self.relearn();
+    /// A ghost: a blob where the background, not the frame, holds something. An animal that rested while
+    /// the background was learnt leaves its image in the background; once it walks off, the empty floor
+    /// there differs from the background and reads as a blob. An animal stands out from the floor around
+    /// it in the frame; a ghost stands out from its surroundings only in the background.
+    fn is_ghost(&self, labels: &Labels, label: u32, st: &BlobStats) -> bool {
+        let (w, h) = (self.work_w, self.work_h);
+        let ring = GHOST_RING.max((st.x2 - st.x1).max(st.y2 - st.y1) / 4);
+        let (x1, y1) = (st.x1.saturating_sub(ring), st.y1.saturating_sub(ring));
+        let (x2, y2) = ((st.x2 + ring).min(w - 1), (st.y2 + ring).min(h - 1));
+        // Sums of the frame and of the background, inside the blob and on the floor around it.
+        let (mut inside, mut around) = ([0.0f32; 2], [0.0f32; 2]);
+        let (mut n_in, mut n_around) = (0u32, 0u32);
+        for y in y1..=y2 {
+            for x in x1..=x2 {
+                let i = (y * w + x) as usize;
+                let values = [self.grey.as_raw()[i] as f32, self.background[i]];
+                if labels.get_pixel(x, y)[0] == label {
+                    n_in += 1;
+                    inside.iter_mut().zip(values).for_each(|(s, v)| *s += v);
+                } else if self.mask.as_raw()[i] == 0 {
+                    n_around += 1;
+                    around.iter_mut().zip(values).for_each(|(s, v)| *s += v);
+                }
+            }
         }
+        if n_in == 0 || n_around < n_in / 4 {
+            return false; // no floor to compare with (a blob filling its surroundings): not judged
+        }
+        let contrast = |k: usize| (inside[k] / n_in as f32 - around[k] / n_around as f32).abs();
+        let (in_frame, in_background) = (contrast(0), contrast(1));
+        // (Half the foreground threshold: a blob's pixels differ by more than it, its mean by less.)
+        in_background >= 0.5 * self.config.diff_threshold as f32 && in_background > GHOST_RATIO * in_frame
+    }
 
-        self.update_background(dt, protected, &candidates);
-        candidates.sort_by(|a, b| b.area.total_cmp(&a.area));
-        MotionResult { candidates, scene_changed: false, learning: false }
+    /// Clears a ghost: the background takes the frame's pixels where it was.
+    fn heal(&mut self, labels: &Labels, label: u32) {
+        for (i, l) in labels.as_raw().iter().enumerate() {
+            if *l == label {
+                self.background[i] = self.grey.as_raw()[i] as f32;
+            }
+        }
     }
 
     /// Every blob of the last frame, for diagnosis: (x1, y1, x2, y2, pixels) in working pixels.
@@ -330,7 +435,7 @@ impl MotionDetector {
         }
     }
 
-    fn collect_stats(&mut self, labels: &image::ImageBuffer<Luma<u32>, Vec<u32>>, owners: &[(u32, u32, u32, u32)]) {
+    fn collect_stats(&mut self, labels: &Labels, owners: &[(u32, u32, u32, u32)]) {
         self.stats.clear();
         for (x, y, label) in labels.enumerate_pixels() {
             let l = label[0] as usize;
@@ -338,7 +443,7 @@ impl MotionDetector {
                 continue;
             }
             if self.stats.len() <= l {
-                self.stats.resize(l + 1, BlobStats { count: 0, owned: 0, x1: u32::MAX, y1: u32::MAX, x2: 0, y2: 0 });
+                self.stats.resize(l + 1, BlobStats::EMPTY);
             }
             let st = &mut self.stats[l];
             st.count += 1;
@@ -348,6 +453,11 @@ impl MotionDetector {
             st.y2 = st.y2.max(y);
             if owners.iter().any(|&(x1, y1, x2, y2)| x >= x1 && x < x2 && y >= y1 && y < y2) {
                 st.owned += 1;
+            }
+            if self.core.get_pixel(x, y)[0] > 0 {
+                st.core += 1;
+                let b = &mut st.core_box;
+                *b = (b.0.min(x), b.1.min(y), b.2.max(x), b.3.max(y));
             }
         }
     }
@@ -450,6 +560,31 @@ pub(crate) mod tests {
         assert_eq!(r.candidates.len(), 1, "{r:?}");
         let b = r.candidates[0].bbox;
         assert!(b.iou(&BBox::new(300.0, 200.0, 360.0, 240.0)) > 0.8, "{b:?}");
+    }
+
+    #[test]
+    fn a_tail_does_not_pull_the_box_off_the_body() {
+        let mut m = seeded();
+        // A 40x30 body with a 6-pixel-wide, 50-pixel-long tail to its right.
+        let r = m.analyse(&scene(&[(300, 200, 340, 230), (340, 212, 390, 218)]), 0.1, &[], &[]);
+        assert_eq!(r.candidates.len(), 1, "{r:?}");
+        let b = r.candidates[0].bbox;
+        assert!(b.x2 <= 344.0 && b.x1 <= 302.0, "the box holds the body, not the tail: {b:?}");
+    }
+
+    /// Regression (a real 333 s arena video): the mouse rested where the median background was learnt,
+    /// and once it walked off, the empty floor there became a blob that was taken for the rat for the
+    /// whole video.
+    #[test]
+    fn an_animal_that_rested_while_the_background_was_learnt_leaves_no_ghost() {
+        let mut m = MotionDetector::new(&MotionConfig::default(), W, H);
+        let resting = m.working_copy(&scene(&[(100, 100, 160, 140)]));
+        m.seed_background(&[resting]);
+        for i in 0..5 {
+            let r = m.analyse(&scene(&[(400, 300, 460, 340)]), 0.1 * i as f64, &[], &[]);
+            assert_eq!(r.candidates.len(), 1, "frame {i}: {r:?}");
+            assert!(r.candidates[0].bbox.x1 >= 390.0, "frame {i}: the animal, not its ghost: {r:?}");
+        }
     }
 
     #[test]
