@@ -249,12 +249,12 @@ impl EpisodeBook {
             None => self.episodes.push(e.clone()),
         }
     }
+}
 
-    /// Total seconds of `behaviour` by `now`.
-    pub fn total_s(&self, behaviour: Behaviour, now: f64) -> f64 {
-        // (+ 0.0: an empty float sum is -0.0, which prints as "-0")
-        self.episodes.iter().filter(|e| e.behaviour == behaviour).map(|e| e.duration_s(now)).sum::<f64>() + 0.0
-    }
+/// Total seconds of `behaviour` among `episodes` by `now`.
+pub fn total_s(episodes: &[Episode], behaviour: Behaviour, now: f64) -> f64 {
+    // (+ 0.0: an empty float sum is -0.0, which prints as "-0")
+    episodes.iter().filter(|e| e.behaviour == behaviour).map(|e| e.duration_s(now)).sum::<f64>() + 0.0
 }
 
 /// How often the gap is sampled for the picture, seconds: finer than anyone can see at this width.

@@ -20,6 +20,7 @@ use crate::config::Config;
 use crate::detect::Detector;
 use crate::error::{Error, Result};
 use crate::kinds::{Behaviour, Role};
+use crate::pipeline::quantile;
 use crate::replay::{self, FrameScores, ReplayTrack};
 use crate::runs::recording::{self, RecordingOptions};
 use crate::scenario::Scenario;
@@ -159,7 +160,6 @@ pub fn scores(tallies: &BTreeMap<String, Tally>, quiet_hours: f64) -> Vec<Behavi
             let f1 = if precision + recall > 0.0 { 2.0 * precision * recall / (precision + recall) } else { 0.0 };
             let mut lat = t.latencies_s.clone();
             lat.sort_by(f64::total_cmp);
-            let at = |q: f64| (!lat.is_empty()).then(|| lat[((lat.len() - 1) as f64 * q).round() as usize]);
             BehaviourScore {
                 behaviour: name.clone(),
                 true_intervals: t.true_intervals,
@@ -168,8 +168,8 @@ pub fn scores(tallies: &BTreeMap<String, Tally>, quiet_hours: f64) -> Vec<Behavi
                 recall,
                 f1,
                 frame_agreement: ratio(t.frames_agreeing, t.frames),
-                latency_median_s: at(0.5),
-                latency_p95_s: at(0.95),
+                latency_median_s: quantile(&lat, 0.5),
+                latency_p95_s: quantile(&lat, 0.95),
                 false_alarms: t.false_alarms,
                 false_alarms_per_hour: if quiet_hours > 0.0 { t.false_alarms as f64 / quiet_hours } else { 0.0 },
                 tally: t.clone(),

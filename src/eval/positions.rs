@@ -11,6 +11,7 @@ use serde::Serialize;
 
 use crate::error::{Error, Result};
 use crate::kinds::Role;
+use crate::pipeline::quantile;
 use crate::runs::recording::FrameBoxes;
 
 /// An animal's reference position per frame (`None`: not in view).
@@ -115,9 +116,8 @@ pub fn score(recording: &str, role: Role, reference: &ReferencePositions, frames
     }
     s.held_share = if s.frames_in_view > 0 { s.frames_held as f64 / s.frames_in_view as f64 } else { 0.0 };
     errors.sort_by(f64::total_cmp);
-    let at = |q: f64| errors.get(((errors.len() as f64 - 1.0) * q).round() as usize).copied();
-    s.median_centre_error_px = at(0.5);
-    s.p95_centre_error_px = at(0.95);
+    s.median_centre_error_px = quantile(&errors, 0.5);
+    s.p95_centre_error_px = quantile(&errors, 0.95);
     s
 }
 

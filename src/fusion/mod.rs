@@ -110,6 +110,11 @@ impl Fusion {
     }
 }
 
+/// The area of the largest cat detected (0 when none): a rat is far smaller.
+fn largest_cat_area(detections: &[Detection]) -> f32 {
+    detections.iter().filter(|d| d.role == Role::Cat).map(|d| d.bbox.area()).fold(0.0f32, f32::max)
+}
+
 /// A person seen clearly enough to be remembered.
 fn is_clear_person(d: &Detection) -> bool {
     &*d.class_name == PERSON_CLASS && d.score >= CLEAR_PERSON_SCORE
@@ -121,7 +126,7 @@ fn is_clear_person(d: &Detection) -> bool {
 /// tail and all, "bird", and its motion is the rat's.
 fn motion_owners(detections: &[Detection], roles: &RoleConfig, frame_w: u32, frame_h: u32) -> Vec<BBox> {
     let frame_area = (frame_w as f32 * frame_h as f32).max(1.0);
-    let largest_cat = detections.iter().filter(|d| d.role == Role::Cat).map(|d| d.bbox.area()).fold(0.0f32, f32::max);
+    let largest_cat = largest_cat_area(detections);
     // An animal of a rat's size (beside the cat, or in the frame when no cat is seen) owns no motion, even
     // when the classifier finds it dog-like: a rat seen small and blurred reads as a dog to it.
     let rat_sized = |d: &Detection| match largest_cat > 0.0 {
@@ -145,7 +150,7 @@ fn motion_owners(detections: &[Detection], roles: &RoleConfig, frame_w: u32, fra
 /// Adds motion candidates to the detections as `rat` detections, unless a rat detection at least as
 /// sure already covers them. A candidate as large as the cat is not the rat.
 fn fuse(detections: &mut Vec<Detection>, motion: &MotionResult, config: &MotionConfig, max_cat_area_ratio: f32) {
-    let largest_cat = detections.iter().filter(|d| d.role == Role::Cat).map(|d| d.bbox.area()).fold(0.0f32, f32::max);
+    let largest_cat = largest_cat_area(detections);
     let class_name: Arc<str> = Arc::from(MOTION_CLASS);
     for blob in &motion.candidates {
         let score = if blob.at_edge { config.edge_candidate_score } else { config.candidate_score };

@@ -127,11 +127,6 @@ impl EventLog {
         Ok(EventLog { path: path.to_path_buf(), out: BufWriter::new(file), lines: EventLines::new(session) })
     }
 
-    /// Writes `{"event": EVENT, ...fields of body}` as one line and flushes it to disk.
-    pub fn write(&mut self, event: &str, body: &impl Serialize) -> Result<()> {
-        self.write_lines(&[line(event, body)])
-    }
-
     /// Writes an episode's change (for tools that drive the engine themselves: replays).
     pub fn write_change(&mut self, change: &Change) -> Result<()> {
         let value = self.lines.change(change);

@@ -171,6 +171,11 @@ impl FrameRate {
     }
 }
 
+/// The value at quantile `q` (0 to 1, nearest rank) of `sorted` (ascending); `None` when it is empty.
+pub fn quantile(sorted: &[f64], q: f64) -> Option<f64> {
+    sorted.get(((sorted.len() as f64 - 1.0) * q.clamp(0.0, 1.0)).round() as usize).copied()
+}
+
 /// How a run ended, for the command that ran it.
 #[derive(Debug)]
 pub struct RunOutcome {

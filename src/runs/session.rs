@@ -10,7 +10,7 @@ use std::time::Duration;
 use serde::Serialize;
 
 use super::run_dir::RunDir;
-use crate::behaviour::{Behaviour, Episode};
+use crate::behaviour::{self, Behaviour, Episode};
 use crate::config::Config;
 use crate::detect::Detector;
 use crate::error::{Error, Result};
@@ -199,7 +199,6 @@ fn summarise(
     let span = (stats.first_time_s.unwrap_or(0.0), end.time_s);
     let picture = Timeline::new(title, span, outcome.gap, outcome.episodes.clone(), &config.session, end.stop.clone());
     problems.extend(run_dir.draw_timeline(&picture));
-    let calm_s = outcome.episodes.iter().filter(|e| e.behaviour == Behaviour::Calm).map(|e| e.duration_s(end.time_s));
     SessionSummary {
         started: start.started.clone(),
         ended: end.ended.clone(),
@@ -212,8 +211,7 @@ fn summarise(
         dropped_frames: stats.dropped_frames,
         fps_processed: stats.fps(),
         latency: outcome.latencies_ms.as_deref().map(latency_summary),
-        // (+ 0.0: an empty float sum is -0.0, which prints as "-0")
-        calm_s: calm_s.sum::<f64>() + 0.0,
+        calm_s: behaviour::total_s(&outcome.episodes, Behaviour::Calm, end.time_s),
         episodes: outcome.episodes,
         problems,
         source: start.source.clone(),
@@ -238,6 +236,6 @@ fn history_entry(summary: &SessionSummary, info: &SourceInfo, options: &LiveOpti
 fn latency_summary(ms: &[f64]) -> LatencySummary {
     let mut sorted = ms.to_vec();
     sorted.sort_by(f64::total_cmp);
-    let at = |q: f64| sorted.get(((sorted.len() as f64 - 1.0) * q).round() as usize).copied().unwrap_or(0.0);
+    let at = |q: f64| pipeline::quantile(&sorted, q).unwrap_or(0.0);
     LatencySummary { p50_ms: at(0.5), p95_ms: at(0.95), max_ms: at(1.0), frames: sorted.len() }
 }
