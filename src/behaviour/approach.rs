@@ -58,6 +58,13 @@ impl ApproachDetector {
         Some(Change::Ended(episode))
     }
 
+    /// Forgets how the gap moved: the next samples start a new fit (either animal reappeared somewhere
+    /// else, which is not motion). A running episode goes on until the gap stops closing.
+    pub fn restart(&mut self) {
+        self.gaps.clear();
+        self.closing_speed = None;
+    }
+
     pub fn new(config: &ApproachConfig) -> ApproachDetector {
         ApproachDetector { config: config.clone(), gaps: VecDeque::new(), active: None, closing_speed: None, gap: None }
     }
@@ -76,8 +83,7 @@ impl ApproachDetector {
         let (Some(cat), Some(rat)) = (cat, rat) else {
             // Missed in this frame but still tracked: the history stands, old samples age out of the window.
             if !(cat_tracked && rat.is_some()) {
-                self.gaps.clear();
-                self.closing_speed = None;
+                self.restart();
                 self.gap = None;
             }
             return None;

@@ -19,9 +19,14 @@ use crate::geometry::BBox;
 use crate::kinds::Role;
 use crate::observe::plausible::PlausibleRat;
 
-/// A lost rat's last box changed by at least this share of its body area since it was last seen there:
-/// the rat has gone from there. (A rat that shuffles a little as it stops changes far less.)
-const LEFT_ITS_BOX: f64 = 1.0;
+/// A lost rat's last box changed by at least this share of what the rat covered there (its box or its
+/// body area, whichever is smaller) since it was last seen: the rat has gone from there. (A rat that
+/// vanishes changes most of what it covered; one that shuffles a little as it stops, far less.)
+const LEFT_ITS_BOX: f64 = 0.35;
+
+/// An animal unseen for longer than this that is seen again has reappeared: where it is now against where
+/// it was is not motion, seconds.
+const REAPPEARED_AFTER_S: f64 = 0.25;
 
 /// A rat box smaller than this share of the rat's body area cannot show the rat still.
 const MIN_BODY_IN_BOX: f64 = 0.25;
@@ -62,6 +67,9 @@ pub struct BehaviourEngine {
     rat_seen_moving: bool,
     /// Keeps the rat's view to boxes a rat can have.
     rat_gate: PlausibleRat,
+    /// When the cat and the rat were last observed.
+    cat_last_observed_s: Option<f64>,
+    rat_last_observed_s: Option<f64>,
     pub status: EngineStatus,
 }
 
@@ -80,6 +88,8 @@ impl BehaviourEngine {
             rat_length: None,
             rat_seen_moving: false,
             rat_gate: PlausibleRat::default(),
+            cat_last_observed_s: None,
+            rat_last_observed_s: None,
             status: EngineStatus::default(),
         }
     }
@@ -119,13 +129,22 @@ impl BehaviourEngine {
         let cat_length = self.cat_length.unwrap_or(0.0);
         let rat_box = rat.map(|r| &r.bbox);
 
+        // An animal coming back into sight (from behind the enclosure's frame, out of a shelter) is
+        // wherever it went meanwhile: the jump is not motion, and the gap's history starts again.
+        let cat_back = reappeared(&mut self.cat_last_observed_s, t, cat.is_some_and(|c| c.observed));
+        let rat_back = reappeared(&mut self.rat_last_observed_s, t, rat.is_some_and(|r| r.observed));
+        if cat_back || rat_back {
+            self.approach.restart();
+            self.stalking.restart();
+        }
         // Closing speed from the cat's observed boxes only: a tracker's prediction is not evidence, and a
         // jump from a prediction to the next detection would read as a pounce.
         let observed_cat = cat.filter(|c| c.observed).map(|c| &c.bbox);
         changes.extend(self.approach.update(t, observed_cat, cat.is_some(), rat_box, cat_length));
         let fast = self.config.approach.fast_speed;
-        changes.extend(self.stalking.update(t, cat, rat_box, cat_length, fast));
-        changes.extend(self.fixation.update(t, cat, rat_box, cat_length));
+        let cat_clipped = cat.is_some_and(|c| at_frame_edge(&c.bbox, m.frame_size));
+        changes.extend(self.stalking.update(t, cat, cat_clipped, rat_box, cat_length, fast));
+        changes.extend(self.fixation.update(t, cat, rat_box, cat_length).into_iter().flatten());
 
         changes.extend(self.update_freezing(m));
         let (hiding_change, hidden) = self.hiding.update(t, rat, m.frame_size);
@@ -162,8 +181,8 @@ impl BehaviourEngine {
         let body_area = 0.5 * self.rat_length.unwrap_or(0.0).powi(2);
         // A lost rat may have gone: from a shelter or the frame's edge, or when its last box no longer
         // looks as it did when the rat was last seen there. No change there then says nothing of the rat.
-        let left_its_box =
-            m.rat_changed_since_seen_px.is_some_and(|px| body_area > 0.0 && px / body_area >= LEFT_ITS_BOX);
+        let covered = body_area.min(rat.bbox.area() as f64);
+        let left_its_box = m.rat_changed_since_seen_px.is_some_and(|px| covered > 0.0 && px / covered >= LEFT_ITS_BOX);
         let may_have_gone = !rat.observed
             && (left_its_box
                 || self.hiding.at_shelter(&rat.bbox, m.frame_size)
@@ -219,10 +238,12 @@ impl BehaviourEngine {
 
     /// Ends every running episode at `end_s` (the end of a recording or session).
     pub fn finish(&mut self, end_s: f64) -> Vec<Change> {
+        let [fixation, fixation_unknown_facing] = self.fixation.finish_at(end_s);
         let mut changes: Vec<Change> = [
             self.approach.finish_at(end_s),
             self.stalking.finish_at(end_s),
-            self.fixation.finish_at(end_s),
+            fixation,
+            fixation_unknown_facing,
             self.freezing.finish_at(end_s),
             self.hiding.finish_at(end_s),
             self.calm.finish_at(end_s),
@@ -266,6 +287,17 @@ pub fn run_recorded(
         on_change(&change)?;
     }
     Ok(Recorded { episodes: book.episodes, gap })
+}
+
+/// Notes whether an animal is observed at `time_s`; true when it is, after more than
+/// [`REAPPEARED_AFTER_S`] out of sight (or for the first time).
+fn reappeared(last_observed_s: &mut Option<f64>, time_s: f64, observed: bool) -> bool {
+    if !observed {
+        return false;
+    }
+    let back = last_observed_s.is_none_or(|last| time_s - last > REAPPEARED_AFTER_S);
+    *last_observed_s = Some(time_s);
+    back
 }
 
 /// Within 2 pixels of the frame's border.

@@ -52,6 +52,8 @@ pub enum Measure {
     ClosingSpeedBodyLengthsPerS,
     /// Stalking: net creep toward the rat.
     CreepSpeedBodyLengthsPerS,
+    /// Fixation: 1 when the cat's facing was known (pose or its last move), 0 when it was not.
+    FacingKnown,
     /// Cat to rat, in cat body lengths.
     GapBodyLengths,
     /// Overload: capture-to-decision latency.
@@ -100,6 +102,11 @@ impl Episode {
         self.measurements.get(&measure).copied().unwrap_or(0.0)
     }
 
+    /// A fixation taken as such although the cat's facing was not known (see [`fixation`]).
+    pub fn facing_unknown(&self) -> bool {
+        self.behaviour == Behaviour::Fixation && self.measurements.get(&Measure::FacingKnown) == Some(&0.0)
+    }
+
     /// How long it has lasted by `now` (or lasted, once ended).
     pub fn duration_s(&self, now: f64) -> f64 {
         (self.end_s.unwrap_or(now) - self.onset_s).max(0.0)
@@ -118,6 +125,12 @@ impl Episode {
                 "the cat is stalking the rat (body at {:.0}% of its usual height/width, creeping at {:.2} body lengths/s)",
                 100.0 * m(Measure::PostureRatioToBaseline),
                 m(Measure::CreepSpeedBodyLengthsPerS)
+            ),
+            Behaviour::Fixation if self.facing_unknown() => format!(
+                "the cat has sat still {:.1} body lengths from the rat for {:.1} s; which way it faces is unknown, \
+                 so it is taken as a stare",
+                m(Measure::GapBodyLengths),
+                self.duration_s(now)
             ),
             Behaviour::Fixation => format!(
                 "the cat is fixated on the rat (still and facing it, {:.1} body lengths away, for {:.1} s)",
@@ -197,6 +210,12 @@ impl BehaviourConfig {
         zero_or_more("behaviour.stalking.end_grace_s", st.end_grace_s)?;
         unit("behaviour.stalking.lowered_ratio", st.lowered_ratio as f32)?;
         amount("behaviour.stalking.min_creep_speed", st.min_creep_speed, "body lengths per second")?;
+        if st.max_creep_speed <= st.min_creep_speed {
+            return Err(Error::Config(format!(
+                "behaviour.stalking.max_creep_speed ({}) must be above min_creep_speed ({})",
+                st.max_creep_speed, st.min_creep_speed
+            )));
+        }
         amount("behaviour.stalking.max_gap", st.max_gap, "body lengths")?;
         let fx = &self.fixation;
         positive("behaviour.fixation.speed_window_s", fx.speed_window_s)?;
@@ -205,6 +224,14 @@ impl BehaviourConfig {
         amount("behaviour.fixation.max_speed", fx.max_speed, "body lengths per second")?;
         amount("behaviour.fixation.heading_move", fx.heading_move, "body lengths")?;
         amount("behaviour.fixation.max_gap", fx.max_gap, "body lengths")?;
+        amount("behaviour.fixation.unknown_facing_max_gap", fx.unknown_facing_max_gap, "body lengths")?;
+        positive("behaviour.fixation.unknown_facing_min_s", fx.unknown_facing_min_s)?;
+        if fx.unknown_facing_stop_s < fx.unknown_facing_min_s {
+            return Err(Error::Config(format!(
+                "behaviour.fixation.unknown_facing_stop_s ({}) must be at least unknown_facing_min_s ({})",
+                fx.unknown_facing_stop_s, fx.unknown_facing_min_s
+            )));
+        }
         if !(0.0..=180.0).contains(&fx.max_angle_deg) {
             return Err(Error::Config(format!(
                 "behaviour.fixation.max_angle_deg must be between 0 and 180 degrees, got {}",

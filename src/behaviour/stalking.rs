@@ -3,6 +3,10 @@
 //! net closing speed over a couple of seconds, so the creep-freeze-creep pattern counts as one creep;
 //! anything at or above the fast-approach speed is an approach instead.
 //!
+//! A box cut by the frame's edge says nothing of posture (a cat walking in from the side has a narrow,
+//! tall box that would make its full body read as lowered), so such boxes count for neither the posture
+//! nor its baseline.
+//!
 //! Without a pose model the posture comes from the box alone. That works from the side (a crouching cat
 //! gets flatter and longer); a cat creeping straight at the camera changes its box little, and then only
 //! the approach and fixation rules can catch it.
@@ -30,6 +34,9 @@ pub struct StalkingConfig {
     pub window_s: f64,
     /// Slowest net closing speed that is still creeping closer, body lengths per second.
     pub min_creep_speed: f64,
+    /// A cat covering ground faster than this over `window_s` is walking, not creeping, body lengths per
+    /// second (a cat strolling past the rat closes the gap for a while too).
+    pub max_creep_speed: f64,
     /// Only within this gap of the rat, body lengths.
     pub max_gap: f64,
     /// Lowered and creeping for this long is stalking, seconds.
@@ -46,6 +53,7 @@ impl Default for StalkingConfig {
             lowered_ratio: 0.8,
             window_s: 2.0,
             min_creep_speed: 0.1,
+            max_creep_speed: 0.8,
             max_gap: 6.0,
             min_duration_s: 1.0,
             end_grace_s: 1.0,
@@ -65,6 +73,8 @@ pub struct StalkingDetector {
     last_observed_s: Option<f64>,
     /// (time, centre-to-centre distance in body lengths) over `window_s`.
     gaps: VecDeque<(f64, f64)>,
+    /// (time, the cat's centre) over `window_s`: how fast it covers ground.
+    centres: VecDeque<(f64, (f32, f32))>,
     bout: Bout,
     /// The last posture measured: height/width relative to the baseline.
     pub posture_ratio: Option<f64>,
@@ -79,6 +89,7 @@ impl StalkingDetector {
             baseline_time_s: 0.0,
             last_observed_s: None,
             gaps: VecDeque::new(),
+            centres: VecDeque::new(),
             bout: Bout::new(Behaviour::Stalking, Role::Cat, config.min_duration_s, config.end_grace_s),
             posture_ratio: None,
         }
@@ -88,19 +99,20 @@ impl StalkingDetector {
         self.bout.active()
     }
 
-    /// Feeds the cat (when in view), the rat as last known, the cat's body length in pixels and the fast
-    /// approach speed (creeping is slower than that).
+    /// Feeds the cat (when in view; `clipped`: its box is cut by the frame's edge), the rat as last known,
+    /// the cat's body length in pixels and the fast approach speed (creeping is slower than that).
     pub fn update(
         &mut self,
         time_s: f64,
         cat: Option<&AnimalView>,
+        clipped: bool,
         rat: Option<&BBox>,
         cat_length: f64,
         fast_speed: f64,
     ) -> Option<Change> {
         let c = &self.config;
         let mut observed_dt = None;
-        if let Some(cat) = cat.filter(|v| v.observed && v.bbox.width() > 0.0) {
+        if let Some(cat) = cat.filter(|v| v.observed && v.bbox.width() > 0.0 && !clipped) {
             let aspect = (cat.bbox.height() / cat.bbox.width()) as f64;
             self.aspects.push_back((time_s, aspect));
             // Gaps in sight count for at most a second of baseline.
@@ -129,7 +141,7 @@ impl StalkingDetector {
         }
 
         let (Some(cat), Some(rat)) = (cat, rat) else {
-            self.gaps.clear();
+            self.restart();
             return self.bout.update(time_s, false, BTreeMap::new);
         };
         if cat_length <= 0.0 {
@@ -140,12 +152,23 @@ impl StalkingDetector {
         // not progress.
         let ((cx, cy), (rx, ry)) = (cat.bbox.center(), rat.center());
         self.gaps.push_back((time_s, ((rx - cx) as f64).hypot((ry - cy) as f64) / cat_length));
+        self.centres.push_back((time_s, (cx, cy)));
         while self.gaps.front().is_some_and(|(t, _)| *t < time_s - c.window_s) {
             self.gaps.pop_front();
         }
+        while self.centres.front().is_some_and(|(t, _)| *t < time_s - c.window_s) {
+            self.centres.pop_front();
+        }
         let covered = self.gaps.back().map_or(0.0, |g| g.0) - self.gaps.front().map_or(0.0, |g| g.0);
         let creep = (self.gaps.len() >= 3 && covered >= c.window_s * 0.5).then(|| -slope(&self.gaps));
-        let creeping = creep.is_some_and(|s| s >= c.min_creep_speed && s < fast_speed);
+        let ground_speed = match (self.centres.front(), self.centres.back()) {
+            (Some((t0, p0)), Some((t1, p1))) if t1 > t0 => {
+                ((p1.0 - p0.0).hypot(p1.1 - p0.1) as f64) / (t1 - t0) / cat_length
+            }
+            _ => 0.0,
+        };
+        let creeping =
+            creep.is_some_and(|s| s >= c.min_creep_speed && s < fast_speed) && ground_speed <= c.max_creep_speed;
         let holds = lowered && creeping && gap <= c.max_gap;
         self.bout.update(time_s, holds, || {
             measurements(&[
@@ -154,6 +177,13 @@ impl StalkingDetector {
                 (Measure::GapBodyLengths, gap),
             ])
         })
+    }
+
+    /// Forgets how the gap moved: the next samples start a new measurement (either animal reappeared
+    /// somewhere else, which is not motion).
+    pub fn restart(&mut self) {
+        self.gaps.clear();
+        self.centres.clear();
     }
 
     pub fn finish_at(&mut self, end_s: f64) -> Option<Change> {
@@ -177,7 +207,7 @@ mod tests {
             let (x, w, h) =
                 if t < 5.0 { (300.0, 100.0, 80.0) } else { (300.0 + speed * (t as f32 - 5.0), 120.0, crouch_h) };
             let cat = AnimalView::boxed(BBox::new(x, 300.0 - h, x + w, 300.0), true);
-            changes.extend(d.update(t, Some(&cat), Some(&RAT), 100.0, 1.5));
+            changes.extend(d.update(t, Some(&cat), false, Some(&RAT), 100.0, 1.5));
         }
         changes
     }

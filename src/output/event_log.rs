@@ -98,7 +98,7 @@ impl EventLines {
             Change::Ended(_) => "ended",
         };
         let episode = change.episode();
-        line(event, &Line { episode, severity: self.session.severity(episode.behaviour) })
+        line(event, &Line { episode, severity: self.session.severity_of(episode) })
     }
 }
 

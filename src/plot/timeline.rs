@@ -28,8 +28,8 @@ pub struct Timeline {
     pub end_s: f64,
     pub gap: GapTrace,
     pub episodes: Vec<Episode>,
-    /// What each behaviour means (from the session config).
-    pub severities: Vec<(Behaviour, Severity)>,
+    /// What each episode means (its severities).
+    pub session: SessionConfig,
     /// The session's stop, when a live session stopped.
     pub stop: Option<StopReason>,
     /// Intervals labelled by people, each set in a lane of its own under the ethogram (e.g. "labels:
@@ -47,8 +47,7 @@ impl Timeline {
         session: &SessionConfig,
         stop: Option<StopReason>,
     ) -> Timeline {
-        let severities = Behaviour::ALL.iter().map(|&b| (b, session.severity(b))).collect();
-        Timeline { title, start_s, end_s, gap, episodes, severities, stop, labelled: Vec::new() }
+        Timeline { title, start_s, end_s, gap, episodes, session: session.clone(), stop, labelled: Vec::new() }
     }
 
     /// The ethogram's lanes and then the labelled ones.
@@ -63,12 +62,8 @@ impl Timeline {
         }
     }
 
-    fn severity(&self, behaviour: Behaviour) -> Severity {
-        self.severities
-            .iter()
-            .find(|(b, _)| *b == behaviour)
-            .map(|(_, s)| *s)
-            .unwrap_or_else(|| behaviour.default_severity())
+    fn severity(&self, episode: &Episode) -> Severity {
+        self.session.severity_of(episode)
     }
 }
 
@@ -164,7 +159,7 @@ impl Timeline {
         let mut alarms: Vec<(f64, String, bool)> = self
             .episodes
             .iter()
-            .filter(|e| !e.behaviour.is_fault() && self.severity(e.behaviour) == Severity::Stop)
+            .filter(|e| !e.behaviour.is_fault() && self.severity(e) == Severity::Stop)
             .map(|e| (e.confirmed_s, format!("alarm: {}", e.behaviour), false))
             .collect();
         if let Some(stop) = &self.stop {
@@ -297,7 +292,7 @@ impl Timeline {
         x_end: f64,
     ) -> DrawResult<DB> {
         let (b0, b1) = (y0 + 0.18, y1 - 0.18);
-        let severity = self.severity(e.behaviour);
+        let severity = self.severity(e);
         let colour = colour_for(e, severity);
         let end = e.end_s.unwrap_or(x_end).min(x_end);
         let confirmed = e.confirmed_s.clamp(e.onset_s, end.max(e.onset_s));
@@ -397,7 +392,7 @@ mod tests {
                 Episode::new(Behaviour::Approach, Role::Cat, 8.0, 8.3),
                 Episode::new(Behaviour::Calm, Role::Cat, 0.5, 1.5),
             ],
-            severities: Vec::new(),
+            session: SessionConfig::default(),
             stop: Some(StopReason {
                 behaviour: Behaviour::Approach,
                 animal: Role::Cat,

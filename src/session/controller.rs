@@ -49,6 +49,15 @@ impl SessionConfig {
         self.severity.get(behaviour.name()).copied().unwrap_or_else(|| behaviour.default_severity())
     }
 
+    /// What this episode means when it is confirmed: its behaviour's severity, except that a stare taken
+    /// with the cat's facing unknown warns first (it stops only once it lasts, see [`Controller`]).
+    pub fn severity_of(&self, episode: &Episode) -> Severity {
+        match self.severity(episode.behaviour) {
+            Severity::Stop if episode.facing_unknown() => Severity::Warn,
+            severity => severity,
+        }
+    }
+
     /// Checks every value's range, naming the key and the value found.
     pub fn check(&self) -> Result<()> {
         positive("session.camera_timeout_s", self.camera_timeout_s)?;
@@ -93,6 +102,8 @@ pub struct Controller {
     config: SessionConfig,
     freezing_stop_s: f64,
     hiding_stop_s: f64,
+    /// A fixation taken with the cat's facing unknown warns at first and stops once it lasts this long.
+    unknown_facing_stop_s: f64,
     overload: Bout,
     start_s: Option<f64>,
     /// An episode the controller itself started with its last decision (overload, an animal never seen):
@@ -106,6 +117,7 @@ impl Controller {
             config: config.clone(),
             freezing_stop_s: behaviour.freezing.stop_after_s,
             hiding_stop_s: behaviour.hiding.stop_after_s,
+            unknown_facing_stop_s: behaviour.fixation.unknown_facing_stop_s,
             overload: Bout::new(Behaviour::Overload, Role::Other, config.overload_s, 0.0),
             start_s: None,
             new_episode: None,
@@ -119,7 +131,7 @@ impl Controller {
     /// What a confirmed episode means.
     pub fn on_change(&self, change: &Change) -> Option<Decision> {
         let Change::Started(e) = change else { return None };
-        Some(match self.severity(e.behaviour) {
+        Some(match self.config.severity_of(e) {
             Severity::Stop => Decision::Stop(stop_for(e, e.confirmed_s, e.describe(e.confirmed_s))),
             Severity::Warn => Decision::Warn(e.clone()),
             Severity::Cue => Decision::Cue(e.clone()),
@@ -158,6 +170,9 @@ impl Controller {
             let limit = match e.behaviour {
                 Behaviour::Freezing => self.freezing_stop_s,
                 Behaviour::Hiding => self.hiding_stop_s,
+                Behaviour::Fixation if e.facing_unknown() && self.severity(e.behaviour) == Severity::Stop => {
+                    self.unknown_facing_stop_s
+                }
                 _ => continue,
             };
             if e.duration_s(time_s) >= limit {
@@ -241,6 +256,20 @@ mod tests {
             }
         }
         panic!("no overload stop");
+    }
+
+    #[test]
+    fn a_stare_with_the_facing_unknown_warns_first_and_stops_once_it_lasts() {
+        let mut c = Controller::new(&SessionConfig::default(), &BehaviourConfig::default());
+        let stare = Episode::new(Behaviour::Fixation, Role::Cat, 2.0, 10.0).with(Measure::FacingKnown, 0.0);
+        assert!(matches!(c.on_change(&Change::Started(stare.clone())), Some(Decision::Warn(_))));
+        assert!(c.on_moment(21.9, &[&stare], Some(0.05), &seen()).is_none());
+        let Some(Decision::Stop(r)) = c.on_moment(22.0, &[&stare], Some(0.05), &seen()) else { panic!() };
+        assert_eq!(r.behaviour, Behaviour::Fixation);
+        assert!(r.words.contains("unknown"), "{}", r.words);
+        // With the facing known, a stare stops at once.
+        let facing = stare.with(Measure::FacingKnown, 1.0);
+        assert!(matches!(c.on_change(&Change::Started(facing)), Some(Decision::Stop(_))));
     }
 
     #[test]

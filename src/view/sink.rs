@@ -87,12 +87,8 @@ impl ViewSink {
         let t = a.frame.time_s;
         let start = *self.start_s.get_or_insert(t);
         let (done, expected, realtime) = (self.frames, self.expected_frames, self.realtime);
-        let warnings: Vec<String> = a
-            .running
-            .iter()
-            .filter(|e| self.session.severity(e.behaviour) != Severity::Cue)
-            .map(|e| e.describe(t))
-            .collect();
+        let warnings: Vec<String> =
+            a.running.iter().filter(|e| self.session.severity_of(e) != Severity::Cue).map(|e| e.describe(t)).collect();
         self.view.status(|s| {
             s.fps = fps;
             s.elapsed_s = t - start;
