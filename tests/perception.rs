@@ -1,6 +1,7 @@
 //! Perception judged by where the box is, on real footage nobody on this project made: the rat's box
 //! must hold the animal's reference position (`chaperone eval` with `positions`), a resting animal must
-//! leave no ghost, and an animal walking out of view is not freezing.
+//! leave no ghost, an animal walking out of view is not freezing, and where there is no rodent there is
+//! no rat.
 
 mod common;
 
@@ -46,10 +47,9 @@ fn the_rat_box_holds_the_real_mouse_in_the_open_field() {
     let held = s["held_share"].as_f64().unwrap();
     let error = s["median_centre_error_px"].as_f64().unwrap();
     assert!(held >= 0.98, "the box held the mouse in {:.1}% of frames: {s}", 100.0 * held);
-    // 16.1 px measured (the box is drawn round the body with the tail opened away; its centre still sits
-    // off the body's mass centroid toward the head): the 12 px is not met yet, this holds the gain
-    // from 39.8 px.
-    assert!(error <= 20.0, "median centre error {error:.1} px: {s}");
+    // 6.1 px measured (the box is drawn round the body, the tail and its thick base opened away), from
+    // 39.8 px before; the bar is the 12 px.
+    assert!(error <= 12.0, "median centre error {error:.1} px: {s}");
     assert_eq!(s["identity_swaps"], 0, "{s}");
 }
 
@@ -125,4 +125,42 @@ fn a_mouse_walking_out_of_view_is_not_freezing() {
     let events = common::events(&out.join("left-half/events.jsonl"));
     let freezing: Vec<_> = events.iter().filter(|e| e["behaviour"] == "freezing").collect();
     assert!(freezing.is_empty(), "a mouse out of view was called freezing: {freezing:?}");
+}
+
+/// Real footage with no rodent in it (a cat climbing an armchair, a dog in a living room, an empty
+/// fear-conditioning chamber in an odd codec): no rat, and the real cat found in nearly every frame. And
+/// real mice walking (B-SOiD's *locomote* clip) are not freezing.
+#[test]
+fn no_rat_where_there_is_none_and_the_real_cat_is_found() {
+    let clips = ["cat-home/cat-armchair.mp4", "negatives/dog-livingroom.avi", "negatives/empty-chamber.wmv"];
+    let locomote = "mice-bsoid/locomote_hstacked.mp4";
+    let Some(inputs) = clips.iter().chain([&locomote]).map(|c| common::media(c)).collect::<Option<Vec<_>>>() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let mut args = vec!["analyze", "--out", out.to_str().unwrap(), "--no-video", "--quiet"];
+    args.extend(inputs.iter().map(|p| p.to_str().unwrap()));
+    let run = common::chaperone(&args);
+    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    let summary = |stem: &str| -> serde_json::Value {
+        serde_json::from_str(&std::fs::read_to_string(out.join(stem).join("summary.json")).unwrap()).unwrap()
+    };
+    let share = |s: &serde_json::Value, animal: &str| s["animals"][animal]["fraction_of_frames"].as_f64().unwrap();
+    for stem in ["cat-armchair", "dog-livingroom", "empty-chamber"] {
+        let s = summary(stem);
+        assert!(share(&s, "rat") <= 0.02, "{stem}: a rat in {:.1}% of frames", 100.0 * share(&s, "rat"));
+        assert!(s["episodes"].as_array().unwrap().is_empty(), "{stem}: {}", s["episodes"]);
+    }
+    for stem in ["dog-livingroom", "empty-chamber"] {
+        let cat = share(&summary(stem), "cat");
+        assert!(cat <= 0.02, "{stem}: a cat in {:.1}% of frames", 100.0 * cat);
+    }
+    let cat = share(&summary("cat-armchair"), "cat");
+    assert!(cat >= 0.9, "the real cat found in {:.1}% of frames", 100.0 * cat);
+    let walking = summary("locomote_hstacked");
+    assert!(share(&walking, "rat") >= 0.9, "the walking mice: {}", walking["animals"]);
+    let freezing: Vec<_> =
+        walking["episodes"].as_array().unwrap().iter().filter(|e| e["behaviour"] == "freezing").collect();
+    assert!(freezing.is_empty(), "walking mice called freezing: {freezing:?}");
 }

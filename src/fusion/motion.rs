@@ -96,10 +96,13 @@ impl MotionConfig {
     }
 }
 
-/// Radius, in working pixels, of the opening that takes a blob's thin parts away (a mouse's tail is one
-/// or two working pixels wide, its body many): what is left is the body the box is drawn around.
-const CORE_RADIUS: u8 = 2;
-/// The body must keep this share of the blob's pixels, or the blob is taken whole.
+/// Radii, in working pixels, of the openings that take a blob's thin parts away, deepest first: what is
+/// left is the body the box is drawn around. A mouse's tail is one or two working pixels wide at its tip
+/// but thicker at its base (and the mask's closing fattens it), so a deep opening is tried first; a small
+/// or slim animal that a deep opening would erase keeps the shallow one.
+const CORE_RADII: [u8; 2] = [4, 2];
+/// The body must keep this share of the blob's pixels, or the next shallower core (at last the whole
+/// blob) is taken.
 const CORE_MIN_SHARE: f32 = 0.4;
 
 /// How far around a blob its surroundings are taken, working pixels at least (a quarter of its size
@@ -154,8 +157,9 @@ pub struct MotionDetector {
     learning_stack: Vec<Vec<u8>>,
     grey: GrayImage,
     mask: GrayImage,
-    /// The mask opened further: a body without its thin parts (a tail, a whisker-thin shadow).
-    core: GrayImage,
+    /// The mask opened further, one per [`CORE_RADII`]: a body without its thin parts (a tail, a
+    /// whisker-thin shadow).
+    cores: [GrayImage; CORE_RADII.len()],
     last_time_s: Option<f64>,
     /// Reused per frame: blob statistics by component label.
     stats: Vec<BlobStats>,
@@ -170,9 +174,8 @@ struct BlobStats {
     y1: u32,
     x2: u32,
     y2: u32,
-    /// Pixels of the blob's body (the opened mask), and their bounds.
-    core: u32,
-    core_box: (u32, u32, u32, u32),
+    /// Pixels of the blob's body in each core (the opened masks), and their bounds.
+    cores: [(u32, (u32, u32, u32, u32)); CORE_RADII.len()],
 }
 
 impl BlobStats {
@@ -183,19 +186,18 @@ impl BlobStats {
         y1: u32::MAX,
         x2: 0,
         y2: 0,
-        core: 0,
-        core_box: (u32::MAX, u32::MAX, 0, 0),
+        cores: [(0, (u32::MAX, u32::MAX, 0, 0)); CORE_RADII.len()],
     };
 
-    /// The blob's body in working pixels (its pixels and its box): the opened mask's part of it when that
-    /// is most of it (a tail trimmed off, so the box centres on the body), else the whole blob (a small or
-    /// thin animal has no core to speak of).
+    /// The blob's body in working pixels (its pixels and its box): the deepest core that keeps most of
+    /// it (a tail trimmed off, so the box centres on the body), else the whole blob (a small or thin
+    /// animal has no core to speak of).
     fn body(&self) -> (u32, (u32, u32, u32, u32)) {
-        if self.core as f32 >= CORE_MIN_SHARE * self.count as f32 {
-            (self.core, self.core_box)
-        } else {
-            (self.count, (self.x1, self.y1, self.x2, self.y2))
-        }
+        self.cores
+            .iter()
+            .copied()
+            .find(|(px, _)| *px as f32 >= CORE_MIN_SHARE * self.count as f32)
+            .unwrap_or((self.count, (self.x1, self.y1, self.x2, self.y2)))
     }
 }
 
@@ -215,7 +217,7 @@ impl MotionDetector {
             learning_stack: Vec::new(),
             grey: GrayImage::new(work_w, work_h),
             mask: GrayImage::new(work_w, work_h),
-            core: GrayImage::new(work_w, work_h),
+            cores: std::array::from_fn(|_| GrayImage::new(work_w, work_h)),
             last_time_s: None,
             stats: Vec::new(),
         }
@@ -263,8 +265,10 @@ impl MotionDetector {
         imageproc::morphology::open_mut(&mut self.mask, Norm::LInf, 1);
         imageproc::morphology::close_mut(&mut self.mask, Norm::LInf, 2);
         let labels = connected_components(&self.mask, Connectivity::Eight, Luma([0u8]));
-        self.core.clone_from(&self.mask);
-        imageproc::morphology::open_mut(&mut self.core, Norm::LInf, CORE_RADIUS);
+        for (core, radius) in self.cores.iter_mut().zip(CORE_RADII) {
+            core.clone_from(&self.mask);
+            imageproc::morphology::open_mut(core, Norm::LInf, radius);
+        }
         // Owner boxes in working pixels, grown a little: a tail or paw sticking out is still the cat's.
         let s = self.scale as f32;
         let owner_rects: Vec<(u32, u32, u32, u32)> = owners
@@ -454,10 +458,11 @@ impl MotionDetector {
             if owners.iter().any(|&(x1, y1, x2, y2)| x >= x1 && x < x2 && y >= y1 && y < y2) {
                 st.owned += 1;
             }
-            if self.core.get_pixel(x, y)[0] > 0 {
-                st.core += 1;
-                let b = &mut st.core_box;
-                *b = (b.0.min(x), b.1.min(y), b.2.max(x), b.3.max(y));
+            for (core, (px, b)) in self.cores.iter().zip(&mut st.cores) {
+                if core.get_pixel(x, y)[0] > 0 {
+                    *px += 1;
+                    *b = (b.0.min(x), b.1.min(y), b.2.max(x), b.3.max(y));
+                }
             }
         }
     }
