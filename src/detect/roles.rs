@@ -308,7 +308,8 @@ fn is_rat(config: &RoleConfig, c: &Candidate, largest_cat_area: Option<f32>, fra
     (small_in_frame && smaller_than_cat(config.rat_max_cat_area_ratio)) || small_beside_cat
 }
 
-fn in_enclosure(config: &RoleConfig, bbox: &BBox, frame_w: u32, frame_h: u32) -> bool {
+/// The box's centre lies in the rat's enclosure (grown by its margin), or no enclosure is configured.
+pub fn in_enclosure(config: &RoleConfig, bbox: &BBox, frame_w: u32, frame_h: u32) -> bool {
     let Some([x1, y1, x2, y2]) = config.enclosure else {
         return true;
     };

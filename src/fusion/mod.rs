@@ -13,6 +13,7 @@ pub mod motion;
 use std::path::Path;
 use std::sync::Arc;
 
+use crate::detect::roles::in_enclosure;
 use crate::detect::{Detection, RoleConfig};
 use crate::error::Result;
 use crate::geometry::BBox;
@@ -92,7 +93,7 @@ impl Fusion {
             }
             None => MotionResult::default(),
         };
-        fuse(&mut detections, &motion, &self.motion_config, self.roles.rat_max_cat_area_ratio);
+        fuse(&mut detections, &motion, &self.motion_config, &self.roles, self.frame_size);
         (detections, motion)
     }
 
@@ -148,8 +149,15 @@ fn motion_owners(detections: &[Detection], roles: &RoleConfig, frame_w: u32, fra
 }
 
 /// Adds motion candidates to the detections as `rat` detections, unless a rat detection at least as
-/// sure already covers them. A candidate as large as the cat is not the rat.
-fn fuse(detections: &mut Vec<Detection>, motion: &MotionResult, config: &MotionConfig, max_cat_area_ratio: f32) {
+/// sure already covers them. A candidate as large as the cat is not the rat, and neither is one outside
+/// the rat's enclosure when one is configured (a person's hand, a toy rolling across the room).
+fn fuse(
+    detections: &mut Vec<Detection>,
+    motion: &MotionResult,
+    config: &MotionConfig,
+    roles: &RoleConfig,
+    (frame_w, frame_h): (u32, u32),
+) {
     let largest_cat = largest_cat_area(detections);
     let class_name: Arc<str> = Arc::from(MOTION_CLASS);
     for blob in &motion.candidates {
@@ -161,8 +169,8 @@ fn fuse(detections: &mut Vec<Detection>, motion: &MotionResult, config: &MotionC
                 && d.score >= score
                 && (d.bbox.iou(&blob.bbox) > 0.1 || d.bbox.contains_point(blob.bbox.center().0, blob.bbox.center().1))
         });
-        let too_big = largest_cat > 0.0 && blob.bbox.area() > max_cat_area_ratio * largest_cat;
-        if covered || too_big {
+        let too_big = largest_cat > 0.0 && blob.bbox.area() > roles.rat_max_cat_area_ratio * largest_cat;
+        if covered || too_big || !in_enclosure(roles, &blob.bbox, frame_w, frame_h) {
             continue;
         }
         detections.push(Detection {
@@ -235,10 +243,21 @@ mod tests {
             class_role: ClassRole::Animal,
         };
         let mut dets = vec![rat_seen_as_dog(0.7)];
-        fuse(&mut dets, &motion, &config, 0.4);
+        fuse(&mut dets, &motion, &config, &RoleConfig::default(), (W, H));
         assert_eq!(dets.len(), 2);
         assert_eq!(&*dets[1].class_name, MOTION_CLASS);
         assert_eq!(dets[1].bbox, blob(400.0).bbox);
+    }
+
+    #[test]
+    fn motion_outside_the_enclosure_is_not_the_rat() {
+        let blob = |x: f32| MotionBlob { bbox: BBox::new(x, 100.0, x + 40.0, 130.0), area: 0.004, at_edge: false };
+        let motion = MotionResult { candidates: vec![blob(100.0), blob(500.0)], ..Default::default() };
+        // The enclosure is the frame's left half (with the default 10% margin).
+        let roles = RoleConfig { enclosure: Some([0.0, 0.0, 0.5, 1.0]), ..RoleConfig::default() };
+        let mut dets = Vec::new();
+        fuse(&mut dets, &motion, &MotionConfig::default(), &roles, (W, H));
+        assert_eq!(dets.iter().map(|d| d.bbox).collect::<Vec<_>>(), vec![blob(100.0).bbox]);
     }
 
     /// Regression (a rendered rat seen faintly as "dog"): a detection fainter than the motion candidate it
@@ -256,7 +275,7 @@ mod tests {
             evidence: None,
             class_role: ClassRole::Animal,
         }];
-        fuse(&mut dets, &motion, &config, 0.4);
+        fuse(&mut dets, &motion, &config, &RoleConfig::default(), (W, H));
         assert_eq!(dets.len(), 2);
         assert_eq!((&*dets[1].class_name, dets[1].score), (MOTION_CLASS, config.candidate_score));
     }
