@@ -49,6 +49,12 @@ pub enum Error {
     )]
     ProcessingStalled { seconds: f64 },
 
+    /// A signal (Ctrl-C, SIGTERM) asked the program to end before the input did.
+    #[error(
+        "interrupted before the end of the input: what was analysed so far is written; run it again to analyse it all"
+    )]
+    Interrupted,
+
     /// A configuration value is wrong.
     #[error("config: {0}")]
     Config(String),

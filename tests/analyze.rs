@@ -211,3 +211,53 @@ fn a_directory_of_images_is_a_source_too() {
     assert!((s["duration_s"].as_f64().unwrap() - 1.6).abs() < 1e-6, "{s}");
     assert!(!frames_with(&read_tracks(&out.join("frames/tracks.csv")), "cat").is_empty());
 }
+
+/// `kill` (SIGTERM) during a batch: the input being analysed keeps what was analysed, marked incomplete
+/// for that reason (not blamed on the file), the inputs not reached are named, and the exit is 143.
+#[test]
+fn sigterm_keeps_what_was_analysed_and_says_so() {
+    let work = tempfile::tempdir().unwrap();
+    let long = work.path().join("long.mp4");
+    let demo = common::generated("demo-meeting.mp4");
+    let made = Command::new("ffmpeg")
+        .args(["-loglevel", "error", "-y", "-stream_loop", "9", "-i"])
+        .arg(&demo)
+        .args(["-c", "copy"])
+        .arg(&long)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let out = work.path().join("out");
+    let child = Command::new(env!("CARGO_BIN_EXE_chaperone"))
+        .current_dir(common::repo())
+        .args(["analyze", "--no-video", "--quiet", "--out"])
+        .arg(&out)
+        .arg(&long)
+        .arg(&demo)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let events = out.join("long/events.jsonl");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(90);
+    while !events.exists() && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    std::thread::sleep(std::time::Duration::from_secs(2));
+    let sent = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    assert!(sent.success());
+    let done = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&done.stderr);
+    assert_eq!(done.status.code(), Some(143), "{stderr}");
+    let s = summary(&out.join("long"));
+    assert_eq!(s["complete"], false, "{s}");
+    let problems: Vec<&str> = s["problems"].as_array().unwrap().iter().map(|p| p.as_str().unwrap()).collect();
+    assert!(problems.len() == 1 && problems[0].contains("interrupted"), "{problems:?}");
+    let frames = s["frames"].as_u64().unwrap();
+    assert!(frames > 0 && frames < 3000, "{s}");
+    // The tracks of the frames analysed are on disk, up to the last of them.
+    let last = read_tracks(&out.join("long/tracks.csv")).iter().map(|r| r.frame).max().unwrap();
+    assert!(last < frames && last + 25 >= frames, "last track row at frame {last} of {frames}");
+    assert!(stderr.contains("demo-meeting.mp4: not analysed, SIGTERM ended the program"), "{stderr}");
+    assert!(!out.join("demo-meeting").exists());
+}

@@ -221,9 +221,9 @@ fn a_rat_freezing_past_its_limit_is_warned_then_stops_the_session() {
     assert!(!work.path().join("history.jsonl").exists(), "--no-history keeps none");
 }
 
-#[test]
-fn ctrl_c_ends_the_session_with_its_summary_and_history() {
-    let _one = ONE_SESSION_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+/// Runs the demo as a live session, sends `signal` once it runs, and returns (exit code, work dir, the
+/// session's out dir).
+fn signalled_session(signal: &str) -> (Option<i32>, tempfile::TempDir, std::path::PathBuf) {
     let work = tempfile::tempdir().unwrap();
     let out = work.path().join("session");
     let demo = common::generated("demo-meeting.mp4");
@@ -241,15 +241,37 @@ fn ctrl_c_ends_the_session_with_its_summary_and_history() {
         std::thread::sleep(Duration::from_millis(20));
     }
     std::thread::sleep(Duration::from_secs(2));
-    let sent = Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap();
+    let sent = Command::new("kill").args([signal, &child.id().to_string()]).status().unwrap();
     assert!(sent.success());
     let done = child.wait_with_output().unwrap();
-    assert!(done.status.success(), "an owner's Ctrl-C is not an error: {:?}", done.status);
+    (done.status.code(), work, out)
+}
+
+/// What a session ended by a signal leaves: its summary, its history line and its event log, closed.
+fn assert_written(work: &Path, out: &Path) {
     let summary = json(&out.join("summary.json"));
     assert_eq!(summary["outcome"], "interrupted", "{summary}");
-    let history = common::events(&work.path().join("history.jsonl"));
+    let history = common::events(&work.join("history.jsonl"));
     assert_eq!(history[0]["outcome"], "interrupted");
     assert_eq!(common::events(&out.join("events.jsonl")).last().unwrap()["event"], "session_ended");
+}
+
+#[test]
+fn ctrl_c_ends_the_session_with_its_summary_and_history() {
+    let _one = ONE_SESSION_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let (code, work, out) = signalled_session("-INT");
+    assert_eq!(code, Some(0), "an owner's Ctrl-C is not an error");
+    assert_written(work.path(), &out);
+}
+
+/// `kill` or `systemctl stop`: everything observed is written, and the exit says the session was cut short
+/// (128 + 15, as a shell reports a program ended by SIGTERM).
+#[test]
+fn sigterm_ends_the_session_with_its_summary_and_history_and_a_non_zero_exit() {
+    let _one = ONE_SESSION_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let (code, work, out) = signalled_session("-TERM");
+    assert_eq!(code, Some(143));
+    assert_written(work.path(), &out);
 }
 
 #[test]

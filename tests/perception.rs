@@ -1,7 +1,6 @@
 //! Perception judged by where the box is, on real footage nobody on this project made: the rat's box
 //! must hold the animal's reference position (`chaperone eval` with `positions`), a resting animal must
-//! leave no ghost, an animal walking out of view is not freezing, and where there is no rodent there is
-//! no rat.
+//! leave no ghost, and an animal walking out of view (or walking at all) is not freezing.
 
 mod common;
 
@@ -127,40 +126,28 @@ fn a_mouse_walking_out_of_view_is_not_freezing() {
     assert!(freezing.is_empty(), "a mouse out of view was called freezing: {freezing:?}");
 }
 
-/// Real footage with no rodent in it (a cat climbing an armchair, a dog in a living room, an empty
-/// fear-conditioning chamber in an odd codec): no rat, and the real cat found in nearly every frame. And
-/// real mice walking (B-SOiD's *locomote* clip) are not freezing.
+/// Real mice walking (B-SOiD's *locomote* clip, three arenas side by side, seen from below) are the rat,
+/// and not freezing. (Real footage with no rodent in it, the cat, the dog and the empty chamber, is held to
+/// no rat at all in `tests/analyze.rs`.)
 #[test]
-fn no_rat_where_there_is_none_and_the_real_cat_is_found() {
-    let clips = ["cat-home/cat-armchair.mp4", "negatives/dog-livingroom.avi", "negatives/empty-chamber.wmv"];
-    let locomote = "mice-bsoid/locomote_hstacked.mp4";
-    let Some(inputs) = clips.iter().chain([&locomote]).map(|c| common::media(c)).collect::<Option<Vec<_>>>() else {
-        return;
-    };
+fn walking_mice_are_the_rat_and_not_freezing() {
+    let Some(video) = common::media("mice-bsoid/locomote_hstacked.mp4") else { return };
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("out");
-    let mut args = vec!["analyze", "--out", out.to_str().unwrap(), "--no-video", "--quiet"];
-    args.extend(inputs.iter().map(|p| p.to_str().unwrap()));
-    let run = common::chaperone(&args);
+    let run = common::chaperone(&[
+        "analyze",
+        video.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--no-video",
+        "--quiet",
+    ]);
     assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
-    let summary = |stem: &str| -> serde_json::Value {
-        serde_json::from_str(&std::fs::read_to_string(out.join(stem).join("summary.json")).unwrap()).unwrap()
-    };
-    let share = |s: &serde_json::Value, animal: &str| s["animals"][animal]["fraction_of_frames"].as_f64().unwrap();
-    for stem in ["cat-armchair", "dog-livingroom", "empty-chamber"] {
-        let s = summary(stem);
-        assert!(share(&s, "rat") <= 0.02, "{stem}: a rat in {:.1}% of frames", 100.0 * share(&s, "rat"));
-        assert!(s["episodes"].as_array().unwrap().is_empty(), "{stem}: {}", s["episodes"]);
-    }
-    for stem in ["dog-livingroom", "empty-chamber"] {
-        let cat = share(&summary(stem), "cat");
-        assert!(cat <= 0.02, "{stem}: a cat in {:.1}% of frames", 100.0 * cat);
-    }
-    let cat = share(&summary("cat-armchair"), "cat");
-    assert!(cat >= 0.9, "the real cat found in {:.1}% of frames", 100.0 * cat);
-    let walking = summary("locomote_hstacked");
-    assert!(share(&walking, "rat") >= 0.9, "the walking mice: {}", walking["animals"]);
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("locomote_hstacked/summary.json")).unwrap()).unwrap();
+    let rat = summary["animals"]["rat"]["fraction_of_frames"].as_f64().unwrap();
+    assert!(rat >= 0.9, "the walking mice: {}", summary["animals"]);
     let freezing: Vec<_> =
-        walking["episodes"].as_array().unwrap().iter().filter(|e| e["behaviour"] == "freezing").collect();
+        summary["episodes"].as_array().unwrap().iter().filter(|e| e["behaviour"] == "freezing").collect();
     assert!(freezing.is_empty(), "walking mice called freezing: {freezing:?}");
 }

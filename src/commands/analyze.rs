@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use super::{Exit, VIEW_LINGER, ViewArgs, start_view};
+use super::{Exit, VIEW_LINGER, ViewArgs, signals, start_view};
 use crate::config::Config;
 use crate::detect::AnimalDetector;
 use crate::error::Result;
@@ -57,8 +57,13 @@ pub fn run(config: &Config, args: &Args) -> Result<Exit> {
         return Ok(Exit::Failed);
     }
     let mut detector = AnimalDetector::load(&config.runtime, &config.detector, &config.roles)?;
+    signals::install("the analysis");
     let mut taken = Vec::new();
     for input in readable {
+        if let Some(ending) = signals::received() {
+            eprintln!("chaperone: {}: not analysed, {} ended the program", input.display(), ending.name());
+            continue;
+        }
         let dir = recording::output_dir_for(input, &args.out, &mut taken);
         match recording::analyse(input, &dir, config, &mut detector, &options) {
             Ok(recording::Analysed { summary, .. }) => {
@@ -79,7 +84,11 @@ pub fn run(config: &Config, args: &Args) -> Result<Exit> {
     if let Some(view) = &view {
         view.linger(VIEW_LINGER);
     }
-    Ok(if failed { Exit::Failed } else { Exit::Success })
+    Ok(match signals::received() {
+        Some(ending) => Exit::Signalled(ending),
+        None if failed => Exit::Failed,
+        None => Exit::Success,
+    })
 }
 
 fn print_summary(s: &Summary, dir: &Path) {

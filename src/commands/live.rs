@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use super::{Exit, VIEW_LINGER, ViewArgs, start_view};
+use super::{Exit, VIEW_LINGER, ViewArgs, signals, start_view};
 use crate::config::Config;
 use crate::detect::AnimalDetector;
 use crate::error::{Error, Result};
@@ -11,7 +11,6 @@ use crate::runs::recording;
 use crate::runs::run_dir;
 use crate::runs::session::{self, LiveOptions, LiveSource, SessionSummary};
 use crate::session::history;
-use crate::session::supervisor;
 use crate::view::ViewServer;
 
 #[derive(clap::Args)]
@@ -85,16 +84,25 @@ pub fn run(config: &Config, args: &Args) -> Result<Exit> {
         sound: !args.no_sound,
     };
     let mut detector = AnimalDetector::load(&config.runtime, &config.detector, &config.roles)?;
-    catch_ctrl_c();
+    signals::install("the session");
     let summary = session::run(config, &mut detector, &options)?;
     if let Some(view) = &view {
         view.linger(VIEW_LINGER);
     }
     print_summary(&summary, &out_dir);
-    Ok(match &summary.reason {
-        Some(r) if r.fault => Exit::Fault,
-        Some(_) => Exit::Stopped,
-        None => Exit::Success,
+    Ok(match (&summary.reason, signals::received()) {
+        (Some(r), _) if r.fault => Exit::Fault,
+        (Some(_), _) => Exit::Stopped,
+        // The owner's Ctrl-C ends a session as planned; SIGTERM or SIGHUP is the system ending it early.
+        (None, Some(ending @ signals::Ending::Terminate(_))) => {
+            eprintln!(
+                "the session was ended by {} before its end: what it observed is in {}",
+                ending.name(),
+                out_dir.display()
+            );
+            Exit::Signalled(ending)
+        }
+        (None, _) => Exit::Success,
     })
 }
 
@@ -118,18 +126,4 @@ fn print_summary(summary: &SessionSummary, out_dir: &Path) {
         summary.calm_s,
         out_dir.display()
     );
-}
-
-/// Ctrl-C ends the session at the next frame, with its summary and history written; a second Ctrl-C ends
-/// the program at once.
-fn catch_ctrl_c() {
-    let installed = ctrlc::set_handler(|| {
-        if supervisor::interrupt() {
-            std::process::exit(130);
-        }
-        eprintln!("\nending the session (Ctrl-C again to quit at once)");
-    });
-    if let Err(e) = installed {
-        tracing::warn!("Ctrl-C will end the program without a session summary: {e}");
-    }
 }

@@ -10,6 +10,7 @@ pub mod eval;
 pub mod history;
 pub mod live;
 pub mod render;
+pub mod signals;
 pub mod tune;
 
 use std::path::PathBuf;
@@ -29,6 +30,9 @@ pub enum Exit {
     /// `live`: the session stopped because it could not supervise (camera lost, an animal unseen,
     /// overload, the model failing).
     Fault,
+    /// Ended by a signal (SIGTERM, SIGHUP; Ctrl-C during `analyze`), after writing what was observed:
+    /// 128 + the signal's number, as a shell reports it.
+    Signalled(signals::Ending),
 }
 
 impl Exit {
@@ -38,6 +42,7 @@ impl Exit {
             Exit::Failed => 1,
             Exit::Stopped => 3,
             Exit::Fault => 4,
+            Exit::Signalled(ending) => ending.exit_code(),
         }
     }
 }

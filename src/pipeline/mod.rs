@@ -30,7 +30,7 @@ use crate::fusion::motion::MotionResult;
 use crate::observe::VideoObserver;
 use crate::session::controller::{Decision, StopReason};
 use crate::session::history::Outcome;
-use crate::session::supervisor::{Supervisor, Verdict};
+use crate::session::supervisor::{self, Supervisor, Verdict};
 use crate::source::{Frame, FrameSource, SourceInfo};
 use crate::track::{Track, TrackState, Tracker};
 
@@ -376,6 +376,10 @@ pub fn run(
             stats.last_time_s = Some(frame.time_s);
             stats.scene_changes += analysed.motion.scene_changed as u64;
             on_frame(&analysed);
+            // A session ends on a signal as it ends on a stop; a recording ends incomplete.
+            if stages.supervisor.is_none() && supervisor::interrupted() {
+                return Err(Error::Interrupted);
+            }
             Ok(go_on && !stages.session_over())
         });
         stats.dropped_frames = dropped;

@@ -235,8 +235,10 @@ fn summarise(
     if let Some(e) = &outcome.error {
         problems.push(format!("stopped early: {e}"));
     }
+    // Cut short on purpose, the file is not to blame.
+    let interrupted = matches!(outcome.error, Some(Error::Interrupted));
     let short = info.expected_frames.is_some_and(|n| (stats.frames as f64) < 0.98 * n as f64 - 1.0);
-    if short {
+    if short && !interrupted {
         problems.push(format!(
             "only {} of the {} frames the file announces could be decoded (truncated or corrupt file)",
             stats.frames,
