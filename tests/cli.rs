@@ -124,5 +124,19 @@ fn table_output_names_role_class_and_score() {
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let stdout = String::from_utf8_lossy(&out.stdout);
     let cat_line = stdout.lines().find(|l| l.trim_start().starts_with("cat ")).expect("a cat line");
-    assert!(cat_line.contains("crop: "), "{cat_line}");
+    // The table says what --json says: role, class, score (2 decimals), box and the crop's verdict.
+    let json = chaperone(&["detect", "--json", &chelsea()]);
+    let report: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    let cat = &report[0]["detections"][0];
+    assert_eq!(cat["role"], "cat", "{cat}");
+    let fields: Vec<&str> = cat_line.split_whitespace().collect();
+    assert_eq!(&fields[..2], ["cat", cat["class"].as_str().unwrap()], "{cat_line}");
+    assert_eq!(fields[2], format!("{:.2}", cat["score"].as_f64().unwrap()), "{cat_line}");
+    let b = &cat["box"];
+    let corners =
+        [b["x1"].as_f64().unwrap(), b["y1"].as_f64().unwrap(), b["x2"].as_f64().unwrap(), b["y2"].as_f64().unwrap()];
+    let drawn = format!("[{:.0}, {:.0}, {:.0}, {:.0}]", corners[0], corners[1], corners[2], corners[3]);
+    assert!(cat_line.contains(&drawn), "{cat_line} should show the box {drawn}");
+    let label = cat["evidence"]["top_label"].as_str().unwrap();
+    assert!(cat_line.contains(&format!("crop: {label}")), "{cat_line}");
 }

@@ -11,6 +11,22 @@ fn tune_writes_a_usable_config_pictures_and_held_out_scores() {
     let stdout = String::from_utf8_lossy(&run.stdout);
     assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
     assert!(stdout.contains("held-out set") && stdout.contains("goal: training"), "{stdout}");
+    // The search ran: it evaluated candidates and reports the training goal before and after, never worse;
+    // where it improved, some threshold moved, and the written config says which.
+    let number_before = |marker: &str| -> f64 {
+        let line = stdout.lines().find(|l| l.contains(marker)).unwrap_or_else(|| panic!("no `{marker}`: {stdout}"));
+        let words: Vec<&str> = line.split_whitespace().collect();
+        let at = words.iter().position(|w| *w == marker.split_whitespace().next().unwrap()).unwrap();
+        words[at - 1].parse().unwrap_or_else(|_| panic!("{line}"))
+    };
+    assert!(number_before("evaluations on") >= 20.0, "{stdout}");
+    let goal = stdout.lines().find(|l| l.starts_with("goal: training")).unwrap();
+    let numbers: Vec<f64> = goal.split_whitespace().filter_map(|w| w.trim_end_matches(',').parse().ok()).collect();
+    let (before, after) = (numbers[0], numbers[1]);
+    assert!(after >= before, "{goal}");
+    if after > before {
+        assert!(stdout.lines().any(|l| l.trim_start().contains(" -> ") && l.starts_with("  ")), "what moved: {stdout}");
+    }
     for picture in ["tuned.pr.png", "tuned.pr.svg"] {
         let len = std::fs::metadata(dir.path().join(picture)).map(|m| m.len()).unwrap_or(0);
         assert!(len > 10_000, "{picture}: {len} bytes");

@@ -223,6 +223,15 @@ fn beyond_loopback_the_view_refuses_requests_without_the_token() {
         assert_eq!(refused.status, 401, "{path} without the token: {}", refused.text());
         assert!(refused.text().contains("access token"), "says why: {}", refused.text());
     }
+    // A wrong token of the right length (the last character changed) is as wrong as none, in the query
+    // and as a Bearer token.
+    let last = token.chars().last().unwrap();
+    let near_miss = format!("{}{}", &token[..token.len() - 1], if last == '0' { '1' } else { '0' });
+    let refused = request("GET", host, host, &format!("/api/state?token={near_miss}"), &[], None);
+    assert_eq!(refused.status, 401, "a wrong token of the right length: {}", refused.text());
+    let wrong_bearer = format!("Bearer {near_miss}");
+    let refused = request("GET", host, host, "/api/state", &[("Authorization", &wrong_bearer)], None);
+    assert_eq!(refused.status, 401, "a wrong Bearer token: {}", refused.text());
     let page = request("GET", host, host, &format!("/?token={token}"), &[], None);
     assert_eq!(page.status, 200);
     assert!(page.text().contains("<title>chaperone</title>"));

@@ -13,20 +13,21 @@ use super::freezing::FreezeDetector;
 use super::hiding::HidingDetector;
 use super::stalking::StalkingDetector;
 use super::visibility::VisibilityWatch;
-use super::{BehaviourConfig, Change, Episode, EpisodeBook, GapTrace, Moment};
+use super::{AnimalView, BehaviourConfig, Change, Episode, EpisodeBook, GapTrace, Moment};
 use crate::error::Result;
 use crate::geometry::BBox;
 use crate::kinds::Role;
 use crate::observe::plausible::PlausibleRat;
 
-/// A lost rat's last box changed by at least this share of what the rat covered there (its box or its
-/// body area, whichever is smaller) since it was last seen: the rat has gone from there. (A rat that
-/// vanishes changes most of what it covered; one that shuffles a little as it stops, far less.)
-const LEFT_ITS_BOX: f64 = 0.35;
+/// A lost rat's last box has lost at least this much of the look it had when the rat was last seen there
+/// (see `Moment::rat_faded_since_seen`): the rat has gone from there. (A rat that vanishes leaves the
+/// floor's look; one that shuffles a little as it stops keeps most of its own.)
+const LEFT_ITS_BOX: f64 = 0.5;
 
-/// An animal unseen for longer than this that is seen again has reappeared: where it is now against where
-/// it was is not motion, seconds.
+/// An animal unseen for longer than this (seconds) that is seen again at least [`REAPPEARED_AWAY`] of its
+/// body length from where it was last seen has reappeared elsewhere: the jump is not motion.
 const REAPPEARED_AFTER_S: f64 = 0.25;
+const REAPPEARED_AWAY: f32 = 0.5;
 
 /// A rat box smaller than this share of the rat's body area cannot show the rat still.
 const MIN_BODY_IN_BOX: f64 = 0.25;
@@ -67,9 +68,9 @@ pub struct BehaviourEngine {
     rat_seen_moving: bool,
     /// Keeps the rat's view to boxes a rat can have.
     rat_gate: PlausibleRat,
-    /// When the cat and the rat were last observed.
-    cat_last_observed_s: Option<f64>,
-    rat_last_observed_s: Option<f64>,
+    /// When and where (box centre) the cat and the rat were last observed.
+    cat_last_observed: Option<(f64, (f32, f32))>,
+    rat_last_observed: Option<(f64, (f32, f32))>,
     pub status: EngineStatus,
 }
 
@@ -88,8 +89,8 @@ impl BehaviourEngine {
             rat_length: None,
             rat_seen_moving: false,
             rat_gate: PlausibleRat::default(),
-            cat_last_observed_s: None,
-            rat_last_observed_s: None,
+            cat_last_observed: None,
+            rat_last_observed: None,
             status: EngineStatus::default(),
         }
     }
@@ -131,8 +132,8 @@ impl BehaviourEngine {
 
         // An animal coming back into sight (from behind the enclosure's frame, out of a shelter) is
         // wherever it went meanwhile: the jump is not motion, and the gap's history starts again.
-        let cat_back = reappeared(&mut self.cat_last_observed_s, t, cat.is_some_and(|c| c.observed));
-        let rat_back = reappeared(&mut self.rat_last_observed_s, t, rat.is_some_and(|r| r.observed));
+        let cat_back = reappeared(&mut self.cat_last_observed, t, cat, cat_length);
+        let rat_back = reappeared(&mut self.rat_last_observed, t, rat, self.rat_length.unwrap_or(0.0));
         if cat_back || rat_back {
             self.approach.restart();
             self.stalking.restart();
@@ -181,8 +182,7 @@ impl BehaviourEngine {
         let body_area = 0.5 * self.rat_length.unwrap_or(0.0).powi(2);
         // A lost rat may have gone: from a shelter or the frame's edge, or when its last box no longer
         // looks as it did when the rat was last seen there. No change there then says nothing of the rat.
-        let covered = body_area.min(rat.bbox.area() as f64);
-        let left_its_box = m.rat_changed_since_seen_px.is_some_and(|px| covered > 0.0 && px / covered >= LEFT_ITS_BOX);
+        let left_its_box = m.rat_faded_since_seen.is_some_and(|faded| faded >= LEFT_ITS_BOX);
         let may_have_gone = !rat.observed
             && (left_its_box
                 || self.hiding.at_shelter(&rat.bbox, m.frame_size)
@@ -289,14 +289,17 @@ pub fn run_recorded(
     Ok(Recorded { episodes: book.episodes, gap })
 }
 
-/// Notes whether an animal is observed at `time_s`; true when it is, after more than
-/// [`REAPPEARED_AFTER_S`] out of sight (or for the first time).
-fn reappeared(last_observed_s: &mut Option<f64>, time_s: f64, observed: bool) -> bool {
-    if !observed {
-        return false;
-    }
-    let back = last_observed_s.is_none_or(|last| time_s - last > REAPPEARED_AFTER_S);
-    *last_observed_s = Some(time_s);
+/// Notes where an animal (`length` pixels long) is observed at `time_s`; true when it has reappeared
+/// elsewhere: after more than [`REAPPEARED_AFTER_S`] out of sight, [`REAPPEARED_AWAY`] of its length or
+/// more from where it was last seen. (A rat the motion model loses now and then while it fidgets in one
+/// place has not.)
+fn reappeared(last: &mut Option<(f64, (f32, f32))>, time_s: f64, view: Option<&AnimalView>, length: f64) -> bool {
+    let Some(view) = view.filter(|v| v.observed) else { return false };
+    let centre = view.bbox.center();
+    let back = last.is_some_and(|(t, (x, y))| {
+        time_s - t > REAPPEARED_AFTER_S && (centre.0 - x).hypot(centre.1 - y) >= REAPPEARED_AWAY * length as f32
+    });
+    *last = Some((time_s, centre));
     back
 }
 
@@ -354,7 +357,7 @@ mod tests {
             time_s: t,
             rat: Some(AnimalView::boxed(bbox, observed)),
             rat_changed_px: Some(changed),
-            rat_changed_since_seen_px: (!observed).then_some(0.0),
+            rat_faded_since_seen: (!observed).then_some(0.0),
             pixels: true,
             frame_size: Some((320, 480)),
             ..Default::default()

@@ -77,9 +77,10 @@ pub struct Moment {
     /// When there are pixels: how many pixels of the rat's box changed over the last `freezing.lag_s`
     /// (see [`pixel_change`]).
     pub rat_changed_px: Option<f64>,
-    /// When there are pixels and the rat is not seen now: how many pixels of its last box changed since
-    /// the frame it was last seen in (a rat still there leaves them as they were).
-    pub rat_changed_since_seen_px: Option<f64>,
+    /// When there are pixels and the rat is not seen now: how much of the look its last box had when the
+    /// rat was last seen there has gone (0: as it was, the rat is still there; 1: floor, it has gone; see
+    /// [`PixelChange::faded_since_seen`]).
+    pub rat_faded_since_seen: Option<f64>,
     /// The moment comes from video (pixels were looked at), not from recorded tracks.
     pub pixels: bool,
     /// Frame size in pixels, when known: zones are given as fractions of it.
@@ -109,10 +110,10 @@ impl VideoObserver {
         let cat = engine_box(tracks, Role::Cat).map(|(t, bbox)| AnimalView::boxed(bbox, t.is_observed()));
         let rat = engine_box(tracks, Role::Rat).map(|(t, bbox)| AnimalView::boxed(bbox, t.is_observed()));
         let rat_changed_px = rat.as_ref().and_then(|r| self.pixels.changed_pixels(&r.bbox));
-        let mut rat_changed_since_seen_px = None;
+        let mut rat_faded_since_seen = None;
         match &rat {
             Some(r) if r.observed => self.pixels.mark_seen(),
-            Some(r) => rat_changed_since_seen_px = self.pixels.changed_since_seen(&r.bbox),
+            Some(r) => rat_faded_since_seen = self.pixels.faded_since_seen(&r.bbox),
             None => {}
         }
         Some(Moment {
@@ -120,7 +121,7 @@ impl VideoObserver {
             cat,
             rat,
             rat_changed_px,
-            rat_changed_since_seen_px,
+            rat_faded_since_seen,
             pixels: true,
             frame_size: Some(image.dimensions()),
         })

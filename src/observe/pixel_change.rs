@@ -17,6 +17,10 @@ use crate::geometry::BBox;
 const KEEP_S: f64 = 1.0;
 /// The box is grown by this fraction each way, so an animal shifting a little within it still counts.
 const BOX_MARGIN: f32 = 0.1;
+/// The floor around a box is taken this far out (a fraction of the box on each side).
+const FLOOR_RING: f32 = 0.5;
+/// A box whose mean grey is closer than this to the floor around it has no look of its own to lose.
+const MIN_CONTRAST: f64 = 8.0;
 
 pub struct PixelChange {
     lag_s: f64,
@@ -50,10 +54,26 @@ impl PixelChange {
         self.seen = self.frames.back().map(|(_, f)| Arc::clone(f));
     }
 
-    /// How many pixels of `bbox` changed between the frame the animal was last seen in and the newest:
-    /// an animal that is still where it was last seen leaves its box as it was; one that left does not.
-    pub fn changed_since_seen(&self, bbox: &BBox) -> Option<f64> {
-        self.count_changed(&self.frames.back()?.1, self.seen.as_ref()?, bbox)
+    /// How much of the look `bbox` had when the animal was last seen in it has gone since: its mean grey
+    /// level's move from then to now, over how far it stood from the floor around it then (0: it looks as
+    /// it did, the animal is still there; 1: it looks like the floor, the animal has gone). Shift-tolerant,
+    /// unlike a count of changed pixels: a rat last seen while it was still coming to a halt has moved a
+    /// little within its box, not left it. `None` when the box did not stand out from its surroundings.
+    pub fn faded_since_seen(&self, bbox: &BBox) -> Option<f64> {
+        let (now, seen) = (&self.frames.back()?.1, self.seen.as_ref()?);
+        let inside = half_rect(seen, bbox)?;
+        let around = half_rect(seen, &bbox.expand(FLOOR_RING))?;
+        let (seen_inside, seen_sum_around) = (mean(seen, inside), sum(seen, around));
+        let ring_px = area(around) - area(inside);
+        if ring_px == 0 {
+            return None;
+        }
+        let floor = (seen_sum_around - sum(seen, inside)) / ring_px as f64;
+        let contrast = seen_inside - floor;
+        if contrast.abs() < MIN_CONTRAST {
+            return None;
+        }
+        Some(((mean(now, inside) - seen_inside) / -contrast).clamp(0.0, 1.0))
     }
 
     /// How many pixels of `bbox` (in full-size pixels) changed between the newest frame and the newest one
@@ -65,15 +85,8 @@ impl PixelChange {
     }
 
     fn count_changed(&self, now: &GrayImage, then: &GrayImage, bbox: &BBox) -> Option<f64> {
-        let (w, h) = now.dimensions();
-        let b = bbox.expand(BOX_MARGIN);
-        let x1 = ((b.x1 / 2.0).floor().max(0.0) as u32).min(w);
-        let y1 = ((b.y1 / 2.0).floor().max(0.0) as u32).min(h);
-        let x2 = ((b.x2 / 2.0).ceil().max(0.0) as u32).min(w);
-        let y2 = ((b.y2 / 2.0).ceil().max(0.0) as u32).min(h);
-        if x2 <= x1 || y2 <= y1 {
-            return None;
-        }
+        let w = now.width();
+        let (x1, y1, x2, y2) = half_rect(now, &bbox.expand(BOX_MARGIN))?;
         let mut changed = 0u32;
         for y in y1..y2 {
             let row = (y * w) as usize;
@@ -87,6 +100,31 @@ impl PixelChange {
 }
 
 /// Half-size grey image: each pixel the mean luma of a 2x2 block.
+/// `bbox` (frame pixels) in the half-size grey image, clamped to it: (x1, y1, x2, y2), or `None` if empty.
+fn half_rect(image: &GrayImage, bbox: &BBox) -> Option<(u32, u32, u32, u32)> {
+    let (w, h) = image.dimensions();
+    let x1 = ((bbox.x1 / 2.0).floor().max(0.0) as u32).min(w);
+    let y1 = ((bbox.y1 / 2.0).floor().max(0.0) as u32).min(h);
+    let x2 = ((bbox.x2 / 2.0).ceil().max(0.0) as u32).min(w);
+    let y2 = ((bbox.y2 / 2.0).ceil().max(0.0) as u32).min(h);
+    (x2 > x1 && y2 > y1).then_some((x1, y1, x2, y2))
+}
+
+fn area((x1, y1, x2, y2): (u32, u32, u32, u32)) -> u64 {
+    (x2 - x1) as u64 * (y2 - y1) as u64
+}
+
+fn sum(image: &GrayImage, (x1, y1, x2, y2): (u32, u32, u32, u32)) -> f64 {
+    let w = image.width() as usize;
+    (y1..y2)
+        .map(|y| image.as_raw()[y as usize * w..][x1 as usize..x2 as usize].iter().map(|&p| p as u64).sum::<u64>())
+        .sum::<u64>() as f64
+}
+
+fn mean(image: &GrayImage, rect: (u32, u32, u32, u32)) -> f64 {
+    sum(image, rect) / area(rect) as f64
+}
+
 fn half_grey(image: &RgbImage) -> GrayImage {
     let (w, h) = (image.width() / 2, image.height() / 2);
     let raw = image.as_raw();
@@ -141,7 +179,18 @@ mod tests {
         assert!(!p.push(0.04, &frame_with_square(50, 0)), "a stalled camera's repeat");
         p.mark_seen();
         assert!(p.push(0.08, &frame_with_square(150, 1)));
-        let left = p.changed_since_seen(&BBox::new(50.0, 40.0, 70.0, 60.0)).unwrap();
-        assert!(left >= 300.0, "the square left its box: {left}");
+        let faded = p.faded_since_seen(&BBox::new(50.0, 40.0, 70.0, 60.0)).unwrap();
+        assert!(faded > 0.9, "the square left its box: {faded}");
+    }
+
+    #[test]
+    fn a_square_that_moved_a_little_within_its_box_has_not_faded_from_it() {
+        let mut p = PixelChange::new(0.25, 10);
+        p.push(0.0, &frame_with_square(50, 0));
+        p.mark_seen();
+        p.push(0.1, &frame_with_square(54, 1));
+        // Its box as last seen, with a little room: most of the square is still in it.
+        let faded = p.faded_since_seen(&BBox::new(48.0, 38.0, 72.0, 62.0)).unwrap();
+        assert!(faded < 0.3, "{faded}");
     }
 }

@@ -292,7 +292,7 @@ impl Stages {
             t = m.time_s,
             rat_observed = m.rat.as_ref().map(|r| r.observed),
             rat_changed_px = m.rat_changed_px,
-            rat_changed_since_seen_px = m.rat_changed_since_seen_px,
+            rat_faded_since_seen = m.rat_faded_since_seen,
             cat_observed = m.cat.as_ref().map(|c| c.observed),
             cat = self.engine.status.cat,
             rat = self.engine.status.rat,

@@ -322,3 +322,15 @@ fn lan_address() -> Option<std::net::IpAddr> {
     socket.connect("192.0.2.1:9").ok()?;
     socket.local_addr().ok().map(|a| a.ip()).filter(|ip| !ip.is_unspecified())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_run_gets_a_token_of_its_own() {
+        let (a, b) = (random_token().unwrap(), random_token().unwrap());
+        assert_ne!(a, b);
+        assert!(a.len() == 32 && a.chars().all(|c| c.is_ascii_hexdigit()), "{a}");
+    }
+}
