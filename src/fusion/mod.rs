@@ -42,6 +42,8 @@ pub struct Fusion {
     /// Boxes of the tracked cat from the last frame: its motion is its own even when the detector
     /// missed it this frame.
     cat_boxes: Vec<BBox>,
+    /// Boxes of the tracked rat from the last frame: a still box there is the rat, frozen.
+    rat_boxes: Vec<BBox>,
     /// People seen in the last `PERSON_MEMORY_S` (time seen, box): a person the detector misses for a
     /// few frames still owns the motion of their legs. (The cat's track plays that part for the cat.)
     recent_people: Vec<(f64, BBox)>,
@@ -56,6 +58,7 @@ impl Fusion {
             frame_size: (frame_w, frame_h),
             protected: Vec::new(),
             cat_boxes: Vec::new(),
+            rat_boxes: Vec::new(),
             recent_people: Vec::new(),
         }
     }
@@ -93,6 +96,9 @@ impl Fusion {
             }
             None => MotionResult::default(),
         };
+        if self.motion.is_some() && !motion.learning && !motion.scene_changed {
+            keep_still_rats_to_tracks(&mut detections, &motion, &self.rat_boxes, &self.roles);
+        }
         fuse(&mut detections, &motion, &self.motion_config, &self.roles, self.frame_size);
         (detections, motion)
     }
@@ -102,10 +108,13 @@ impl Fusion {
     pub fn tracked<'a>(&mut self, animals: impl Iterator<Item = (Role, &'a BBox)>) {
         self.protected.clear();
         self.cat_boxes.clear();
+        self.rat_boxes.clear();
         for (role, bbox) in animals {
             self.protected.push(*bbox);
-            if role == Role::Cat {
-                self.cat_boxes.push(*bbox);
+            match role {
+                Role::Cat => self.cat_boxes.push(*bbox),
+                Role::Rat => self.rat_boxes.push(*bbox),
+                Role::Other => {}
             }
         }
     }
@@ -146,6 +155,26 @@ fn motion_owners(detections: &[Detection], roles: &RoleConfig, frame_w: u32, fra
         })
         .map(|d| d.bbox)
         .collect()
+}
+
+/// A box that is the rat only by its size (the classifier does not find it rodent-like and the model has
+/// no rodent class) must move, or lie where a rat is already tracked, to stay the rat: a cushion or a toy
+/// the detector sees faintly is rat-sized too, and it never moves. Otherwise it is `other`.
+fn keep_still_rats_to_tracks(
+    detections: &mut [Detection],
+    motion: &MotionResult,
+    tracked: &[BBox],
+    roles: &RoleConfig,
+) {
+    let overlaps = |a: &BBox, b: &BBox| a.iou(b) > 0.1 || a.contains_point(b.center().0, b.center().1);
+    for d in detections.iter_mut().filter(|d| d.role == Role::Rat && d.class_role != ClassRole::Rat) {
+        let rodent_like = d.evidence.as_ref().is_some_and(|e| e.rodent_like >= roles.rat_min_rodent_like);
+        let moving = motion.candidates.iter().any(|blob| overlaps(&d.bbox, &blob.bbox));
+        let tracked_there = tracked.iter().any(|t| overlaps(t, &d.bbox));
+        if !(rodent_like || moving || tracked_there) {
+            d.role = Role::Other;
+        }
+    }
 }
 
 /// Adds motion candidates to the detections as `rat` detections, unless a rat detection at least as
@@ -247,6 +276,34 @@ mod tests {
         assert_eq!(dets.len(), 2);
         assert_eq!(&*dets[1].class_name, MOTION_CLASS);
         assert_eq!(dets[1].bbox, blob(400.0).bbox);
+    }
+
+    /// Regression (a real kitten on a blanket): a cushion the detector saw faintly, rat-sized, became the
+    /// rat in a third of the frames. What is the rat by its size alone must move or be the tracked rat.
+    #[test]
+    fn a_still_rat_sized_box_is_not_the_rat_unless_it_moves_or_is_tracked() {
+        let cushion = || Detection {
+            role: Role::Rat,
+            class_name: Arc::from("teddy bear"),
+            score: 0.3,
+            bbox: BBox::new(300.0, 200.0, 360.0, 240.0),
+            evidence: None,
+            class_role: ClassRole::Animal,
+        };
+        let still = MotionResult::default();
+        let mut dets = vec![cushion()];
+        keep_still_rats_to_tracks(&mut dets, &still, &[], &RoleConfig::default());
+        assert_eq!(dets[0].role, Role::Other, "never moved, never tracked");
+        let mut dets = vec![cushion()];
+        keep_still_rats_to_tracks(&mut dets, &still, &[BBox::new(305.0, 205.0, 355.0, 238.0)], &RoleConfig::default());
+        assert_eq!(dets[0].role, Role::Rat, "where the rat is tracked (a frozen rat)");
+        let moving = MotionResult {
+            candidates: vec![MotionBlob { bbox: BBox::new(310.0, 205.0, 350.0, 235.0), area: 0.004, at_edge: false }],
+            ..Default::default()
+        };
+        let mut dets = vec![cushion()];
+        keep_still_rats_to_tracks(&mut dets, &moving, &[], &RoleConfig::default());
+        assert_eq!(dets[0].role, Role::Rat, "moving");
     }
 
     #[test]
