@@ -17,6 +17,20 @@ fn position_scores(paths: &[&Path]) -> Vec<serde_json::Value> {
     report["scenarios"]["positions"].as_array().cloned().unwrap_or_default()
 }
 
+/// Runs `chaperone analyze VIDEO` into `out` (no annotated video) and returns the input's output folder.
+fn analyze(video: &Path, out: &Path) -> std::path::PathBuf {
+    let run = common::chaperone(&[
+        "analyze",
+        video.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--no-video",
+        "--quiet",
+    ]);
+    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    out.join(video.file_stem().unwrap())
+}
+
 fn ffmpeg(args: &[&str]) {
     let status = Command::new("ffmpeg").args(["-loglevel", "error", "-y"]).args(args).status().expect("ffmpeg runs");
     assert!(status.success(), "ffmpeg {args:?}");
@@ -111,17 +125,7 @@ fn a_mouse_walking_out_of_view_is_not_freezing() {
         "yuv420p",
         clip.to_str().unwrap(),
     ]);
-    let out = dir.path().join("out");
-    let run = common::chaperone(&[
-        "analyze",
-        clip.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-        "--no-video",
-        "--quiet",
-    ]);
-    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
-    let events = common::events(&out.join("left-half/events.jsonl"));
+    let events = common::events(&analyze(&clip, &dir.path().join("out")).join("events.jsonl"));
     let freezing: Vec<_> = events.iter().filter(|e| e["behaviour"] == "freezing").collect();
     assert!(freezing.is_empty(), "a mouse out of view was called freezing: {freezing:?}");
 }
@@ -132,19 +136,10 @@ fn a_mouse_walking_out_of_view_is_not_freezing() {
 #[test]
 fn walking_mice_are_the_rat_and_not_freezing() {
     let Some(video) = common::media("mice-bsoid/locomote_hstacked.mp4") else { return };
-    let dir = tempfile::tempdir().unwrap();
-    let out = dir.path().join("out");
-    let run = common::chaperone(&[
-        "analyze",
-        video.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-        "--no-video",
-        "--quiet",
-    ]);
-    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    let work = tempfile::tempdir().unwrap();
+    let dir = analyze(&video, &work.path().join("out"));
     let summary: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(out.join("locomote_hstacked/summary.json")).unwrap()).unwrap();
+        serde_json::from_str(&std::fs::read_to_string(dir.join("summary.json")).unwrap()).unwrap();
     let rat = summary["animals"]["rat"]["fraction_of_frames"].as_f64().unwrap();
     assert!(rat >= 0.9, "the walking mice: {}", summary["animals"]);
     let freezing: Vec<_> =

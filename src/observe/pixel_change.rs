@@ -63,12 +63,12 @@ impl PixelChange {
         let (now, seen) = (&self.frames.back()?.1, self.seen.as_ref()?);
         let inside = half_rect(seen, bbox)?;
         let around = half_rect(seen, &bbox.expand(FLOOR_RING))?;
-        let (seen_inside, seen_sum_around) = (mean(seen, inside), sum(seen, around));
-        let ring_px = area(around) - area(inside);
+        let (sum_inside, ring_px) = (sum(seen, inside), area(around) - area(inside));
         if ring_px == 0 {
             return None;
         }
-        let floor = (seen_sum_around - sum(seen, inside)) / ring_px as f64;
+        let seen_inside = sum_inside / area(inside) as f64;
+        let floor = (sum(seen, around) - sum_inside) / ring_px as f64;
         let contrast = seen_inside - floor;
         if contrast.abs() < MIN_CONTRAST {
             return None;
