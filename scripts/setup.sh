@@ -127,9 +127,11 @@ VENV="$CACHE/convert-venv"
 TEST_MODELS_STAMP="$CACHE/test-models/script.sha256"
 test_models_current() { sha256sum <"$ROOT/scripts/make_test_models.py" | cmp -s - "$TEST_MODELS_STAMP"; }
 need_venv=0
-for f in "$CACHE/models/ssd_mobilenet_v2_coco.onnx" "$CACHE/models/efficientnet_lite3.onnx"; do
-    [ -f "$f" ] || need_venv=1
-done
+# The SSD as converted, the same cut before its postprocessing (what chaperone runs), the classifier.
+MODEL_FILES=("$CACHE/models/ssd_mobilenet_v2_coco.onnx" "$CACHE/models/ssd_mobilenet_v2_coco.raw.onnx"
+    "$CACHE/models/efficientnet_lite3.onnx")
+models_cached() { for f in "${MODEL_FILES[@]}"; do [ -f "$f" ] || return 1; done; }
+models_cached || need_venv=1
 test_models_current || need_venv=1
 if ((need_venv)) && [ ! -f "$VENV/.complete" ]; then
     step "creating the model conversion environment (tensorflow-cpu 2.15, tf2onnx 1.16; once)"
@@ -140,7 +142,7 @@ if ((need_venv)) && [ ! -f "$VENV/.complete" ]; then
     touch "$VENV/.complete"
 fi
 
-if [ ! -f "$CACHE/models/ssd_mobilenet_v2_coco.onnx" ] || [ ! -f "$CACHE/models/efficientnet_lite3.onnx" ]; then
+if ! models_cached; then
     step "converting the default models to ONNX"
     "$VENV/bin/python" "$ROOT/scripts/convert_models.py" "$CACHE/downloads" "$CACHE/models"
 else
@@ -157,7 +159,7 @@ fi
 # Links, not copies: the cache stays the single source; models/*.onnx and .runtime/ are git-ignored.
 mkdir -p "$ROOT/.runtime" "$ROOT/fixtures/generated"
 ln -sfn "$ORT_LIB" "$ROOT/.runtime/libonnxruntime.so"
-ln -sfn "$CACHE/models/ssd_mobilenet_v2_coco.onnx" "$ROOT/models/ssd_mobilenet_v2_coco.onnx"
+ln -sfn "$CACHE/models/ssd_mobilenet_v2_coco.raw.onnx" "$ROOT/models/ssd_mobilenet_v2_coco.onnx"
 ln -sfn "$CACHE/models/efficientnet_lite3.onnx" "$ROOT/models/efficientnet_lite3.onnx"
 ln -sfn "$CACHE/models/efficientnet_lite3.labels.txt" "$ROOT/models/efficientnet_lite3.labels.txt"
 ln -sfn "$CHELSEA" "$ROOT/fixtures/generated/chelsea.png"
@@ -183,7 +185,7 @@ dets = json.load(sys.stdin)[0]["detections"]
 cats = [d for d in dets if d["role"] == "cat" and d["class"] == "cat" and d["score"] >= 0.8]
 ok = len(cats) == 1 and (cats[0].get("evidence") or {}).get("cat_family", 0) >= 0.5
 sys.exit(0 if ok else 1)'; then
-    rm -f "$CACHE/models/ssd_mobilenet_v2_coco.onnx" "$CACHE/models/efficientnet_lite3.onnx"
+    rm -f "${MODEL_FILES[@]}"
     fail "the converted models did not find the cat in chelsea.png (got: $out); they were removed, run setup again"
 fi
 step "set-up complete (cache: $CACHE)"

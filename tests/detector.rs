@@ -201,3 +201,52 @@ fn yolo_export_is_decoded_letterboxed_and_suppressed() {
         }
     }
 }
+
+/// Set-up runs the SSD cut before its own postprocessing (the suppression is done in Rust) and keeps the
+/// export as converted beside it: both must find the same boxes, with the same scores and classes, on
+/// real images (the cat photo, real frames of the open field and of the cat on the armchair).
+#[test]
+fn the_cut_ssd_finds_what_the_whole_export_finds() {
+    let cut = std::fs::canonicalize(common::repo().join("models/ssd_mobilenet_v2_coco.onnx"))
+        .expect("models/ssd_mobilenet_v2_coco.onnx: run scripts/setup.sh");
+    let whole = cut.with_file_name("ssd_mobilenet_v2_coco.onnx");
+    assert_ne!(cut, whole, "models/ links the cut model, not the export as converted");
+    assert!(whole.is_file(), "set-up keeps the export as converted at {}", whole.display());
+    // The export beside a copy of the manifest, which carries the class names.
+    let dir = tempfile::tempdir().unwrap();
+    std::os::unix::fs::symlink(&whole, dir.path().join("ssd_mobilenet_v2_coco.onnx")).unwrap();
+    std::fs::copy(
+        common::repo().join("models/ssd_mobilenet_v2_coco.toml"),
+        dir.path().join("ssd_mobilenet_v2_coco.toml"),
+    )
+    .unwrap();
+    let mut config = Config::default();
+    config.detector.model = dir.path().join("ssd_mobilenet_v2_coco.onnx").display().to_string();
+    config.detector.classifier = String::new();
+    let mut reference = AnimalDetector::load(&config.runtime, &config.detector, &config.roles).unwrap();
+    config.detector.model = "ssd_mobilenet_v2_coco".into();
+    let mut ours = AnimalDetector::load(&config.runtime, &config.detector, &config.roles).unwrap();
+
+    let mut images = vec![common::generated("chelsea.png")];
+    for (clip, at) in [("mouse-openfield/openfield-mouse.mp4", 20.0), ("cat-home/cat-armchair.mp4", 4.0)] {
+        if let Some(video) = common::media(clip) {
+            images.push(common::extract_frame(&video, at, dir.path()));
+        }
+    }
+    let mut boxes_seen = 0;
+    for path in &images {
+        let image = chaperone::source::read_image(path).unwrap();
+        let (want, got) = (reference.detect(&image).unwrap(), ours.detect(&image).unwrap());
+        let summary = |d: &[Detection]| -> Vec<(String, String)> {
+            d.iter().map(|d| (d.class_name.to_string(), format!("{:.4} {:?}", d.score, d.bbox))).collect()
+        };
+        assert_eq!(got.len(), want.len(), "{}: {:?} vs {:?}", path.display(), summary(&got), summary(&want));
+        for (g, w) in got.iter().zip(&want) {
+            assert_eq!(g.class_name, w.class_name, "{}", path.display());
+            assert!((g.score - w.score).abs() < 1e-4, "{}: {g:?} vs {w:?}", path.display());
+            assert!(g.bbox.iou(&w.bbox) > 0.999, "{}: {g:?} vs {w:?}", path.display());
+        }
+        boxes_seen += got.len();
+    }
+    assert!(boxes_seen >= 3, "the images must give boxes to compare, got {boxes_seen}");
+}

@@ -293,6 +293,23 @@ fn load_object_model(session: Session, location: &ModelLocation, nms_iou: f32) -
     })
 }
 
+/// Greedy class-wise non-maximum suppression: keeps the best box and drops same-class boxes overlapping
+/// it by more than `iou`; the result is sorted by score, best first.
+pub fn non_max_suppression(dets: &mut Vec<RawDetection>, iou: f32) {
+    dets.sort_by(|a, b| b.score.total_cmp(&a.score));
+    let mut kept = 0;
+    for i in 0..dets.len() {
+        let candidate = dets[i];
+        let suppressed =
+            dets[..kept].iter().any(|k| k.class_id == candidate.class_id && k.bbox.iou(&candidate.bbox) > iou);
+        if !suppressed {
+            dets[kept] = candidate;
+            kept += 1;
+        }
+    }
+    dets.truncate(kept);
+}
+
 /// Recognises a detector family from its inputs and outputs alone.
 pub fn recognise_family(session: &Session) -> Option<ModelFamily> {
     let inputs = session.inputs();
@@ -305,9 +322,8 @@ pub fn recognise_family(session: &Session) -> Option<ModelFamily> {
         if elem == Some(TensorElementType::Uint8)
             && shape.len() == 4
             && shape[3] == 3
-            && has_output("detection_boxes")
-            && has_output("detection_scores")
-            && has_output("detection_classes")
+            && ((has_output("detection_boxes") && has_output("detection_scores") && has_output("detection_classes"))
+                || (has_output("raw_boxes") && has_output("raw_scores")))
         {
             return Some(ModelFamily::TfSsd);
         }
@@ -336,4 +352,27 @@ pub fn describe_io(session: &Session) -> String {
             .join(", ")
     };
     format!("inputs: {}; outputs: {}", list(session.inputs()), list(session.outputs()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn raw(x: f32, score: f32, class_id: usize) -> RawDetection {
+        RawDetection { bbox: BBox::new(x, 0.0, x + 10.0, 10.0), score, class_id }
+    }
+
+    #[test]
+    fn nms_keeps_best_of_overlapping_same_class() {
+        let mut dets = vec![raw(1.0, 0.6, 0), raw(0.0, 0.9, 0), raw(50.0, 0.5, 0)];
+        non_max_suppression(&mut dets, 0.45);
+        assert_eq!(dets, vec![raw(0.0, 0.9, 0), raw(50.0, 0.5, 0)]);
+    }
+
+    #[test]
+    fn nms_never_suppresses_across_classes() {
+        let mut dets = vec![raw(0.0, 0.9, 0), raw(0.0, 0.8, 1)];
+        non_max_suppression(&mut dets, 0.45);
+        assert_eq!(dets.len(), 2);
+    }
 }

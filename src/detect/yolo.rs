@@ -12,7 +12,7 @@ use ort::session::Session;
 use ort::value::TensorRef;
 
 use super::resize::FrameResizer;
-use super::{ModelLocation, ObjectModel, RawDetection};
+use super::{ModelLocation, ObjectModel, RawDetection, non_max_suppression};
 use crate::error::{Error, Result};
 use crate::geometry::BBox;
 
@@ -198,23 +198,6 @@ impl ObjectModel for YoloModel {
     }
 }
 
-/// Greedy class-wise non-maximum suppression: keeps the best box and drops same-class boxes overlapping
-/// it by more than `iou`; the result is sorted by score, best first.
-pub fn non_max_suppression(dets: &mut Vec<RawDetection>, iou: f32) {
-    dets.sort_by(|a, b| b.score.total_cmp(&a.score));
-    let mut kept = 0;
-    for i in 0..dets.len() {
-        let candidate = dets[i];
-        let suppressed =
-            dets[..kept].iter().any(|k| k.class_id == candidate.class_id && k.bbox.iou(&candidate.bbox) > iou);
-        if !suppressed {
-            dets[kept] = candidate;
-            kept += 1;
-        }
-    }
-    dets.truncate(kept);
-}
-
 /// Parses Ultralytics' `names` metadata, a Python dict literal such as `{0: 'cat', 1: "rat's"}`, into
 /// names by class id. `None` if it is not of that form or ids are not 0..n.
 pub fn parse_names(text: &str) -> Option<Vec<String>> {
@@ -279,24 +262,6 @@ mod tests {
         for (a, b) in [(back.x1, 100.0), (back.y1, 50.0), (back.x2, 400.0), (back.y2, 300.0)] {
             assert!((a - b).abs() < 1e-3, "{back:?}");
         }
-    }
-
-    fn raw(x: f32, score: f32, class_id: usize) -> RawDetection {
-        RawDetection { bbox: BBox::new(x, 0.0, x + 10.0, 10.0), score, class_id }
-    }
-
-    #[test]
-    fn nms_keeps_best_of_overlapping_same_class() {
-        let mut dets = vec![raw(1.0, 0.6, 0), raw(0.0, 0.9, 0), raw(50.0, 0.5, 0)];
-        non_max_suppression(&mut dets, 0.45);
-        assert_eq!(dets, vec![raw(0.0, 0.9, 0), raw(50.0, 0.5, 0)]);
-    }
-
-    #[test]
-    fn nms_never_suppresses_across_classes() {
-        let mut dets = vec![raw(0.0, 0.9, 0), raw(0.0, 0.8, 1)];
-        non_max_suppression(&mut dets, 0.45);
-        assert_eq!(dets.len(), 2);
     }
 
     #[test]
