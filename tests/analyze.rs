@@ -17,6 +17,7 @@ fn analyze(args: &[&str]) -> Output {
 }
 
 struct Row {
+    time_s: f64,
     frame: u64,
     track_id: u32,
     role: String,
@@ -30,7 +31,12 @@ fn read_tracks(path: &Path) -> Vec<Row> {
         .map(|l| {
             let f: Vec<&str> = l.split(',').collect();
             assert_eq!(f.len(), 9, "{l}");
-            Row { frame: f[1].parse().unwrap(), track_id: f[2].parse().unwrap(), role: f[3].to_string() }
+            Row {
+                time_s: f[0].parse().unwrap(),
+                frame: f[1].parse().unwrap(),
+                track_id: f[2].parse().unwrap(),
+                role: f[3].to_string(),
+            }
         })
         .collect()
 }
@@ -260,4 +266,46 @@ fn sigterm_keeps_what_was_analysed_and_says_so() {
     assert!(last < frames && last + 25 >= frames, "last track row at frame {last} of {frames}");
     assert!(stderr.contains("demo-meeting.mp4: not analysed, SIGTERM ended the program"), "{stderr}");
     assert!(!out.join("demo-meeting").exists());
+}
+
+/// Time is the frame's presentation time, never its index over a frame rate: real footage made variable
+/// (the open field's first 3 s as they were, the next 3 s stretched to 7.5 s, kept frame by frame) must
+/// give each analysed frame the time ffprobe gives it.
+#[test]
+fn a_variable_frame_rate_clip_keeps_each_frames_presentation_time() {
+    let Some(video) = common::media("mouse-openfield/openfield-mouse.mp4") else { return };
+    let work = tempfile::tempdir().unwrap();
+    let clip = work.path().join("vfr.mp4");
+    let made = Command::new("ffmpeg")
+        .args(["-loglevel", "error", "-y", "-i"])
+        .arg(&video)
+        .args(["-vf", "trim=duration=6,setpts='if(lt(T,3),PTS-STARTPTS,(3+2.5*(T-3))/TB)'", "-fps_mode", "vfr"])
+        .args(["-an", "-c:v", "libx264", "-preset", "veryfast", "-pix_fmt", "yuv420p"])
+        .arg(&clip)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let probe = Command::new("ffprobe")
+        .args(["-v", "error", "-select_streams", "v:0", "-show_entries", "frame=pts_time", "-of", "csv=p=0"])
+        .arg(&clip)
+        .output()
+        .unwrap();
+    let pts: Vec<f64> = String::from_utf8_lossy(&probe.stdout)
+        .lines()
+        .filter_map(|l| l.trim().trim_end_matches(',').parse().ok())
+        .collect();
+    assert!(pts.len() >= 175, "the clip's frames: {pts:?}");
+    let gaps: Vec<f64> = pts.windows(2).map(|w| w[1] - w[0]).collect();
+    assert!(gaps.iter().any(|g| *g > 0.08) && gaps.iter().any(|g| *g < 0.04), "not variable: {gaps:?}");
+
+    let out = work.path().join("out");
+    let run = analyze(&[clip.to_str().unwrap(), "--out", out.to_str().unwrap(), "--no-video", "--quiet"]);
+    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    let rows = read_tracks(&out.join("vfr/tracks.csv"));
+    let rat: Vec<&Row> = rows.iter().filter(|r| r.role == "rat").collect();
+    assert!(rat.len() >= 170, "the mouse is tracked through the clip: {} rows", rat.len());
+    for r in rat {
+        let want = pts[r.frame as usize] - pts[0];
+        assert!((r.time_s - want).abs() < 1e-3, "frame {} at {} s, ffprobe says {want} s", r.frame, r.time_s);
+    }
 }
