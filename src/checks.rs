@@ -31,6 +31,24 @@ pub fn zero_or_more(key: &str, v: f64) -> Result<()> {
     if v >= 0.0 && v.is_finite() { Ok(()) } else { Err(Error::Config(format!("{key} must be zero or more, got {v}"))) }
 }
 
+/// At least `min`, in the named unit (counts, grey levels, ratios).
+pub fn at_least(key: &str, v: f64, min: f64, unit_name: &str) -> Result<()> {
+    if v >= min && v.is_finite() {
+        Ok(())
+    } else {
+        Err(Error::Config(format!("{key} must be at least {min}{unit_name}, got {v}")))
+    }
+}
+
+/// A share of something, above 0 and at most 1.
+pub fn share(key: &str, v: f64, of_what: &str) -> Result<()> {
+    if v > 0.0 && v <= 1.0 {
+        Ok(())
+    } else {
+        Err(Error::Config(format!("{key} must be a share of {of_what}, above 0 and at most 1, got {v}")))
+    }
+}
+
 /// A share, probability or score: between 0 and 1.
 pub fn unit(key: &str, v: f32) -> Result<()> {
     if (0.0..=1.0).contains(&v) {

@@ -25,7 +25,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::checks::{amount, fractions_box, positive, unit, zero_or_more};
+use crate::checks::{amount, at_least, fractions_box, positive, share, unit, zero_or_more};
 use crate::error::{Error, Result};
 pub use crate::kinds::Behaviour;
 use crate::kinds::Role;
@@ -193,7 +193,9 @@ impl BehaviourConfig {
         positive("behaviour.freezing.min_duration_s", f.min_duration_s)?;
         positive("behaviour.freezing.stop_after_s", f.stop_after_s)?;
         amount("behaviour.freezing.max_speed", f.max_speed, "body lengths per second")?;
-        amount("behaviour.freezing.max_pixel_change", f.max_pixel_change, "share of the body's area")?;
+        share("behaviour.freezing.max_pixel_change", f.max_pixel_change, "the body's area")?;
+        // A cut-off of 0 counts every pixel as changed: the rat would never look still.
+        at_least("behaviour.freezing.pixel_cutoff", f.pixel_cutoff as f64, 1.0, " grey level")?;
         let ap = &self.approach;
         positive("behaviour.approach.window_s", ap.window_s)?;
         if !(ap.calm_speed < ap.fast_speed && ap.calm_speed >= 0.0 && ap.max_gap > 0.0) {

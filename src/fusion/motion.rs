@@ -14,7 +14,7 @@ use imageproc::distance_transform::Norm;
 use imageproc::region_labelling::{Connectivity, connected_components};
 use serde::{Deserialize, Serialize};
 
-use crate::checks::{positive, unit};
+use crate::checks::{at_least, positive, unit};
 use crate::error::{Error, Result};
 use crate::geometry::BBox;
 
@@ -92,6 +92,10 @@ impl MotionConfig {
                 self.work_width
             )));
         }
+        // A threshold of 0 makes every pixel foreground; an elongation below 1 admits no shape at all.
+        at_least("motion.diff_threshold", self.diff_threshold as f64, 1.0, " grey level")?;
+        at_least("motion.max_elongation", self.max_elongation as f64, 1.0, " (long side over short side)")?;
+        at_least("motion.init_frames", self.init_frames as f64, 1.0, " frame")?;
         positive("motion.background_tau_s", self.background_tau_s as f64)
     }
 }

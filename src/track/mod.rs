@@ -18,7 +18,7 @@ use pathfinding::kuhn_munkres::kuhn_munkres;
 use pathfinding::matrix::Matrix;
 use serde::{Deserialize, Serialize};
 
-use crate::checks::{positive, unit};
+use crate::checks::{at_least, positive, unit};
 use crate::detect::Detection;
 use crate::error::{Error, Result};
 use crate::geometry::BBox;
@@ -69,10 +69,16 @@ impl TrackerConfig {
         }
         positive("tracker.coast_s", self.coast_s)?;
         positive("tracker.forget_s", self.forget_s)?;
-        if self.confirm_hits == 0 {
-            return Err(Error::Config("tracker.confirm_hits must be at least 1".into()));
+        at_least("tracker.confirm_hits", self.confirm_hits as f64, 1.0, " hit")?;
+        if self.established_hits < self.confirm_hits {
+            return Err(Error::Config(format!(
+                "tracker.established_hits ({}) must be at least tracker.confirm_hits ({})",
+                self.established_hits, self.confirm_hits
+            )));
         }
-        Ok(())
+        // No slot for an animal is an animal never seen: the rules that need it would stay silent.
+        at_least("tracker.max_cats", self.max_cats as f64, 1.0, "")?;
+        at_least("tracker.max_rats", self.max_rats as f64, 1.0, "")
     }
 }
 
