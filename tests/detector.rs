@@ -228,8 +228,11 @@ fn the_cut_ssd_finds_what_the_whole_export_finds() {
     let mut ours = AnimalDetector::load(&config.runtime, &config.detector, &config.roles).unwrap();
 
     let mut images = vec![common::generated("chelsea.png")];
-    for (clip, at) in [("mouse-openfield/openfield-mouse.mp4", 20.0), ("cat-home/cat-armchair.mp4", 4.0)] {
-        if let Some(video) = common::media(clip) {
+    for (video, at) in [
+        (common::media("mouse-openfield/openfield-mouse.mp4"), 20.0),
+        (common::media("cat-home/cat-armchair.mp4"), 4.0),
+    ] {
+        if let Some(video) = video {
             images.push(common::extract_frame(&video, at, dir.path()));
         }
     }
