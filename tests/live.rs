@@ -223,7 +223,9 @@ fn a_rat_freezing_past_its_limit_is_warned_then_stops_the_session() {
 
 /// Runs the demo as a live session, sends `signal` once it runs, and returns (exit code, work dir, the
 /// session's out dir).
-fn signalled_session(signal: &str) -> (Option<i32>, tempfile::TempDir, std::path::PathBuf) {
+/// A live session on the demo meeting, sent `signals` (kill's flags, 10 ms apart) once it is running;
+/// returns its exit code, its data folder and its output folder.
+fn signalled_session(signals: &[&str]) -> (Option<i32>, tempfile::TempDir, std::path::PathBuf) {
     let work = tempfile::tempdir().unwrap();
     let out = work.path().join("session");
     let demo = common::generated("demo-meeting.mp4");
@@ -241,8 +243,11 @@ fn signalled_session(signal: &str) -> (Option<i32>, tempfile::TempDir, std::path
         std::thread::sleep(Duration::from_millis(20));
     }
     std::thread::sleep(Duration::from_secs(2));
-    let sent = Command::new("kill").args([signal, &child.id().to_string()]).status().unwrap();
-    assert!(sent.success());
+    for signal in signals {
+        let sent = Command::new("kill").args([*signal, &child.id().to_string()]).status().unwrap();
+        assert!(sent.success());
+        std::thread::sleep(Duration::from_millis(10));
+    }
     let done = child.wait_with_output().unwrap();
     (done.status.code(), work, out)
 }
@@ -259,7 +264,7 @@ fn assert_written(work: &Path, out: &Path) {
 #[test]
 fn ctrl_c_ends_the_session_with_its_summary_and_history() {
     let _one = ONE_SESSION_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
-    let (code, work, out) = signalled_session("-INT");
+    let (code, work, out) = signalled_session(&["-INT"]);
     assert_eq!(code, Some(0), "an owner's Ctrl-C is not an error");
     assert_written(work.path(), &out);
 }
@@ -269,7 +274,7 @@ fn ctrl_c_ends_the_session_with_its_summary_and_history() {
 #[test]
 fn sigterm_ends_the_session_with_its_summary_and_history_and_a_non_zero_exit() {
     let _one = ONE_SESSION_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
-    let (code, work, out) = signalled_session("-TERM");
+    let (code, work, out) = signalled_session(&["-TERM"]);
     assert_eq!(code, Some(143));
     assert_written(work.path(), &out);
 }
@@ -297,4 +302,30 @@ fn a_machine_that_cannot_keep_up_stops_the_session_as_overload() {
     let at = summary["reason"]["time_s"].as_f64().unwrap();
     assert!((2.0..3.0).contains(&at), "2 s of lateness from the first frame: {at}");
     assert!(summary["episodes"].as_array().unwrap().iter().any(|e| e["behaviour"] == "overload"));
+}
+
+/// A second Ctrl-C while the first is still writing: quit at once, as a shell reports Ctrl-C (130), with
+/// the events observed so far already on disk, each a whole line.
+#[test]
+fn a_second_ctrl_c_quits_at_once_with_the_events_already_written() {
+    let _one = ONE_SESSION_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let (code, _work, out) = signalled_session(&["-INT", "-INT"]);
+    assert_eq!(code, Some(130));
+    let events = common::events(&out.join("events.jsonl"));
+    assert_eq!(events[0]["event"], "session_started", "{events:?}");
+}
+
+/// No camera at that index (CI machines have none): one line naming the camera and what to check, a
+/// non-zero exit, and no hang.
+#[test]
+fn a_camera_that_is_not_there_is_one_clear_line() {
+    let work = tempfile::tempdir().unwrap();
+    let started = Instant::now();
+    let out = live(&["--camera", "7", "--duration", "5", "--no-sound", "--no-view"], work.path());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    let lines: Vec<&str> = stderr.lines().filter(|l| !l.trim().is_empty()).collect();
+    assert_eq!(lines.len(), 1, "one line: {stderr}");
+    assert!(lines[0].contains("camera 7") && lines[0].contains("is a camera connected"), "{stderr}");
+    assert!(started.elapsed() < Duration::from_secs(10), "{:?}", started.elapsed());
 }
