@@ -99,6 +99,7 @@ fn climbing_cat_is_one_cat_track_and_never_a_rat_with_a_playable_annotated_video
         .output()
         .unwrap();
     assert_eq!(String::from_utf8_lossy(&probe.stdout).trim(), "640,338,223");
+    assert_cat_box_drawn(&video, &dir, 120);
     let s = summary(&dir);
     for stage in ["decode", "inference", "motion", "track", "output"] {
         assert!(s["timings_ms_per_frame"][stage].as_f64().is_some(), "timing for {stage}");
@@ -308,4 +309,48 @@ fn a_variable_frame_rate_clip_keeps_each_frames_presentation_time() {
         let want = pts[r.frame as usize] - pts[0];
         assert!((r.time_s - want).abs() < 1e-3, "frame {} at {} s, ffprobe says {want} s", r.frame, r.time_s);
     }
+}
+
+/// Frame `frame` of `dir/annotated.mp4` shows the cat's box from `tracks.csv` in the cat's colour (dark
+/// red), where the source frame has none: the annotated video is drawn on, not a copy of the source.
+fn assert_cat_box_drawn(source: &Path, dir: &Path, frame: u64) {
+    let tracks = std::fs::read_to_string(dir.join("tracks.csv")).unwrap();
+    let row: Vec<f64> = tracks
+        .lines()
+        .map(|l| l.split(',').collect::<Vec<_>>())
+        .find(|f| f[1] == frame.to_string() && f[3] == "cat")
+        .unwrap_or_else(|| panic!("the cat is tracked in frame {frame}"))[4..8]
+        .iter()
+        .map(|v| v.parse().unwrap())
+        .collect();
+    let grab = |video: &Path, name: &str| -> image::RgbImage {
+        let png = dir.join(name);
+        let ok = Command::new("ffmpeg")
+            .args(["-loglevel", "error", "-y", "-i"])
+            .arg(video)
+            .args(["-vf", &format!("select=eq(n\\,{frame})"), "-frames:v", "1"])
+            .arg(&png)
+            .status()
+            .unwrap();
+        assert!(ok.success());
+        image::open(&png).unwrap().to_rgb8()
+    };
+    let (annotated, original) = (grab(&dir.join("annotated.mp4"), "annotated.png"), grab(source, "source.png"));
+    // Down the box's left edge (its 2-pixel line), away from the label strip and the corners; within a
+    // few pixels of the written box (the drawn box is the frame's, rounded; the file's has one decimal).
+    let ys: Vec<u32> = (row[1] as u32 + 15..row[3] as u32 - 15).step_by(3).collect();
+    assert!(ys.len() >= 10, "a box tall enough to sample: {row:?}");
+    let cat_red = |img: &image::RgbImage, x: u32, y: u32| {
+        let [r, g, b] = img.get_pixel(x, y).0.map(|v| v as f32);
+        ((r - 200.0).powi(2) + (g - 30.0).powi(2) + (b - 30.0).powi(2)).sqrt() < 80.0
+    };
+    let best_share = |img: &image::RgbImage| {
+        let x0 = row[0].max(3.0) as u32;
+        (x0 - 3..=x0 + 3)
+            .map(|x| ys.iter().filter(|&&y| cat_red(img, x, y)).count() as f64 / ys.len() as f64)
+            .fold(0.0, f64::max)
+    };
+    let (drawn, before) = (best_share(&annotated), best_share(&original));
+    assert!(drawn >= 0.8, "the cat's box is drawn near x={}: {drawn:.2} of its left edge", row[0]);
+    assert!(before <= 0.2, "the source is not already red there: {before:.2}");
 }
