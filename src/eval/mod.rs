@@ -395,3 +395,73 @@ pub fn table(report: &Report) -> String {
     }
     out + &positions::table(&report.positions)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn episode(behaviour: Behaviour, onset_s: f64, confirmed_s: f64, end_s: f64) -> Episode {
+        Episode { end_s: Some(end_s), ..Episode::new(behaviour, Role::Cat, onset_s, confirmed_s) }
+    }
+
+    /// One run scored by hand: a found approach and a false one, a freezing found late (within the
+    /// tolerance), a stalk where nothing was true.
+    #[test]
+    fn a_run_is_tallied_and_scored_as_counted_by_hand() {
+        let scenario: Scenario = toml::from_str(
+            "duration_s = 20.0\nframe = [640, 480]\n\
+             [[truth]]\nbehaviour = \"approach\"\nstart_s = 5.0\nend_s = 7.0\n\
+             [[truth]]\nbehaviour = \"freezing\"\nstart_s = 10.0\nend_s = 14.0\n",
+        )
+        .unwrap();
+        let predicted = [
+            episode(Behaviour::Approach, 5.2, 5.5, 6.5),
+            episode(Behaviour::Approach, 15.0, 15.2, 16.0),
+            episode(Behaviour::Freezing, 14.8, 15.5, 16.0),
+            episode(Behaviour::Stalking, 2.0, 3.0, 4.0),
+        ];
+        let times: Vec<f64> = (0..=20).map(f64::from).collect();
+        let mut tallies = BTreeMap::new();
+        tally_run(&scenario, &times, &predicted, &mut tallies);
+
+        let approach = &tallies["approach"];
+        assert_eq!((approach.true_intervals, approach.intervals_found), (1, 1));
+        assert_eq!((approach.predicted, approach.predicted_matching, approach.false_alarms), (2, 1, 1));
+        assert_eq!(approach.latencies_s, vec![0.5]);
+        // True at 5, 6, 7; running at 6, 15, 16: 4 of the 21 frames disagree.
+        assert_eq!((approach.frames, approach.frames_agreeing), (21, 17));
+        let freezing = &tallies["freezing"];
+        assert_eq!((freezing.intervals_found, freezing.predicted_matching, freezing.false_alarms), (1, 1, 0));
+        assert_eq!(freezing.latencies_s, vec![5.5]);
+        assert_eq!(freezing.frames_agreeing, 14);
+        let stalking = &tallies["stalking"];
+        assert_eq!((stalking.true_intervals, stalking.predicted, stalking.false_alarms), (0, 1, 1));
+
+        let scores = scores(&tallies, 0.5);
+        let of = |name: &str| scores.iter().find(|s| s.behaviour == name).unwrap();
+        let a = of("approach");
+        assert_eq!((a.precision, a.recall), (0.5, 1.0));
+        assert!((a.f1 - 2.0 / 3.0).abs() < 1e-12);
+        assert_eq!((a.latency_median_s, a.false_alarms_per_hour), (Some(0.5), 2.0));
+        assert!((a.frame_agreement - 17.0 / 21.0).abs() < 1e-12);
+        let s = of("stalking");
+        assert_eq!((s.precision, s.recall, s.f1), (0.0, 1.0, 0.0), "nothing true, one false alarm");
+        assert_eq!(s.latency_median_s, None);
+    }
+
+    /// An episode just past the tolerance of a true interval matches nothing: a miss and a false alarm.
+    #[test]
+    fn an_episode_beyond_the_tolerance_is_a_miss_and_a_false_alarm() {
+        let scenario: Scenario = toml::from_str(
+            "duration_s = 10.0\nframe = [640, 480]\n[[truth]]\nbehaviour = \"hiding\"\nstart_s = 2.0\nend_s = 4.0\n",
+        )
+        .unwrap();
+        let late = [episode(Behaviour::Hiding, 4.0 + MATCH_TOLERANCE_S + 0.01, 5.5, 6.0)];
+        let mut tallies = BTreeMap::new();
+        tally_run(&scenario, &[0.0, 5.0], &late, &mut tallies);
+        let h = &tallies["hiding"];
+        assert_eq!((h.intervals_found, h.predicted_matching, h.false_alarms), (0, 0, 1));
+        let score = &scores(&tallies, 1.0)[0];
+        assert_eq!((score.precision, score.recall, score.f1), (0.0, 0.0, 0.0));
+    }
+}
