@@ -82,3 +82,48 @@ impl CalmDetector {
         self.bout.finish_at(end_s)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Feeds 10 frames a second over `seconds` from `from`, the gap given by `gap(t)`; the time the calm
+    /// cue was given, if it was.
+    fn cue(
+        d: &mut CalmDetector,
+        from: f64,
+        seconds: f64,
+        alarm: bool,
+        gap: impl Fn(f64) -> Option<f64>,
+    ) -> Option<f64> {
+        let mut given = None;
+        for k in 0..(seconds * 10.0) as usize {
+            let t = from + k as f64 / 10.0;
+            let inputs = CalmInputs { cat_in_view: gap(t).is_some(), gap: gap(t), alarm };
+            if let Some(Change::Started(e)) = d.update(t, &inputs) {
+                given = given.or(Some(e.confirmed_s));
+            }
+        }
+        given
+    }
+
+    #[test]
+    fn a_cat_far_and_not_closing_in_for_five_seconds_is_calm() {
+        let mut d = CalmDetector::new(&CalmConfig::default());
+        let at = cue(&mut d, 0.0, 8.0, false, |_| Some(4.0)).expect("a calm cue");
+        assert!((at - 5.0).abs() < 0.15, "after min_duration_s: {at}");
+    }
+
+    #[test]
+    fn closing_in_an_alarm_or_nearness_is_not_calm() {
+        let config = CalmConfig::default();
+        // Far, but closing in at 0.5 body lengths a second (faster than the 0.3 allowed).
+        assert_eq!(cue(&mut CalmDetector::new(&config), 0.0, 8.0, false, |t| Some(8.0 - 0.5 * t)), None);
+        // Far and still, but an alarm-worthy behaviour runs.
+        assert_eq!(cue(&mut CalmDetector::new(&config), 0.0, 8.0, true, |_| Some(4.0)), None);
+        // Still, but nearer than min_gap.
+        assert_eq!(cue(&mut CalmDetector::new(&config), 0.0, 8.0, false, |_| Some(2.5)), None);
+        // No cat in view: nothing to reward.
+        assert_eq!(cue(&mut CalmDetector::new(&config), 0.0, 8.0, false, |_| None), None);
+    }
+}

@@ -70,3 +70,51 @@ impl VisibilityWatch {
         self.rat.finish_at(end_s).into_iter().chain(self.cat.finish_at(end_s)).collect()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Feeds 10 frames a second from `from` to `to` (excluded) with the same sightings; returns the
+    /// behaviours started, with when.
+    fn feed(w: &mut VisibilityWatch, (from, to): (f64, f64), seen: (bool, bool, bool)) -> Vec<(Behaviour, f64)> {
+        let mut started = Vec::new();
+        let mut t = from;
+        while t < to - 1e-9 {
+            for c in w.update(t, seen.0, seen.1, seen.2) {
+                if let Change::Started(e) = c {
+                    started.push((e.behaviour, e.confirmed_s));
+                }
+            }
+            t += 0.1;
+        }
+        started
+    }
+
+    #[test]
+    fn an_animal_out_of_sight_is_a_fault_only_once_the_meeting_is_on() {
+        let mut w = VisibilityWatch::new(&VisibilityConfig::default());
+        // Only the rat for 20 s: no meeting yet, so no cat is missing.
+        assert!(feed(&mut w, (0.0, 20.0), (true, false, false)).is_empty());
+        assert!(!w.meeting_started());
+        // Both seen: the meeting is on. Then the rat goes, unaccounted for: a fault 5 s later.
+        assert!(feed(&mut w, (20.0, 21.0), (true, false, true)).is_empty());
+        let started = feed(&mut w, (21.0, 27.0), (false, false, true));
+        assert_eq!(started.len(), 1, "{started:?}");
+        assert_eq!(started[0].0, Behaviour::RatUnseen);
+        assert!((started[0].1 - 26.0).abs() < 0.15, "{started:?}");
+        // Then the cat goes too: 10 s allowed.
+        let started = feed(&mut w, (27.0, 38.0), (false, false, false));
+        assert_eq!(started.iter().map(|s| s.0).collect::<Vec<_>>(), vec![Behaviour::CatUnseen], "{started:?}");
+        assert!((started[0].1 - 37.0).abs() < 0.15, "{started:?}");
+    }
+
+    #[test]
+    fn a_rat_accounted_for_is_not_missing() {
+        let mut w = VisibilityWatch::new(&VisibilityConfig::default());
+        feed(&mut w, (0.0, 1.0), (true, false, true));
+        // Hiding at a shelter, or measured still where it was last seen: 30 s without a fault.
+        assert!(feed(&mut w, (1.0, 31.0), (false, true, true)).is_empty());
+        assert_eq!(w.active().count(), 0);
+    }
+}
