@@ -9,8 +9,8 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use chaperone::config::Config;
-use chaperone::detect::AnimalDetector;
-use chaperone::runs::session::{LiveOptions, LiveSource, run_on};
+use chaperone::detect::{AnimalDetector, Detection, Detector};
+use chaperone::runs::session::{LiveOptions, LiveSource, SessionSummary, run_on};
 use chaperone::source::paced::Paced;
 use chaperone::source::video::VideoFile;
 use chaperone::source::watchdog::Watchdog;
@@ -328,4 +328,93 @@ fn a_camera_that_is_not_there_is_one_clear_line() {
     assert_eq!(lines.len(), 1, "one line: {stderr}");
     assert!(lines[0].contains("camera 7") && lines[0].contains("is a camera connected"), "{stderr}");
     assert!(started.elapsed() < Duration::from_secs(10), "{:?}", started.elapsed());
+}
+
+/// The real detector until `fail_at` s of video, then an inference error (a model that breaks mid-run).
+struct FailsAt {
+    real: AnimalDetector,
+    fail_at: f64,
+}
+
+impl Detector for FailsAt {
+    fn detect(&mut self, image: &image::RgbImage) -> chaperone::Result<Vec<Detection>> {
+        self.real.detect(image)
+    }
+    fn detect_frame(&mut self, frame: &Frame) -> chaperone::Result<Vec<Detection>> {
+        if frame.time_s >= self.fail_at {
+            return Err(chaperone::error::Error::inference("a broken model", "the runtime returned an error"));
+        }
+        self.real.detect_frame(frame)
+    }
+}
+
+/// A source that errs after `frames` frames (a camera unplugged: the driver reports an error).
+struct ErrsAfter {
+    inner: VideoFile,
+    frames: u64,
+}
+
+impl FrameSource for ErrsAfter {
+    fn info(&self) -> &SourceInfo {
+        self.inner.info()
+    }
+    fn next_frame(&mut self) -> chaperone::Result<Option<Frame>> {
+        match self.inner.next_frame()? {
+            Some(f) if f.index < self.frames => Ok(Some(f)),
+            _ => Err(chaperone::error::Error::source("/dev/video0", "the device was unplugged")),
+        }
+    }
+}
+
+/// Runs a session of the demo meeting through the product's `run_on`, with `source` and `detector`.
+fn faulty_session(source: Box<dyn FrameSource>, detector: &mut dyn Detector, out: &Path) -> SessionSummary {
+    let config = Config::default();
+    let options = LiveOptions {
+        source: LiveSource::File { path: common::generated("demo-meeting.mp4"), realtime: true },
+        duration_s: 60.0,
+        out_dir: out.to_path_buf(),
+        history: None,
+        on_stop: None,
+        sound: false,
+        view: None,
+    };
+    run_on(&config, detector, source, true, &options).unwrap()
+}
+
+/// The detector failing mid-session ends it at once as `pipeline_failed`, a fault, with the error's words,
+/// and the event log says so.
+#[test]
+fn a_detector_that_fails_mid_session_stops_it_as_pipeline_failed() {
+    let _one = ONE_SESSION_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let work = tempfile::tempdir().unwrap();
+    let config = Config::default();
+    let real = AnimalDetector::load(&config.runtime, &config.detector, &config.roles).unwrap();
+    let mut detector = FailsAt { real, fail_at: 2.0 };
+    let source = Paced::new(VideoFile::open(&common::generated("demo-meeting.mp4")).unwrap());
+    let out = work.path().join("session");
+    let summary = faulty_session(Box::new(source), &mut detector, &out);
+    let reason = summary.reason.expect("a stop");
+    assert_eq!(reason.behaviour.name(), "pipeline_failed", "{reason:?}");
+    assert!(reason.fault && reason.words.contains("the runtime returned an error"), "{reason:?}");
+    assert!((1.9..2.2).contains(&reason.time_s), "stopped at {}", reason.time_s);
+    let events = common::events(&out.join("events.jsonl"));
+    assert!(events.iter().any(|e| e["event"] == "stop" && e["behaviour"] == "pipeline_failed"), "{events:?}");
+}
+
+/// A camera that reports an error (unplugged) ends the session as `camera_lost`, not as a crash.
+#[test]
+fn a_camera_error_ends_the_session_as_camera_lost() {
+    let _one = ONE_SESSION_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let work = tempfile::tempdir().unwrap();
+    let config = Config::default();
+    let mut detector = AnimalDetector::load(&config.runtime, &config.detector, &config.roles).unwrap();
+    let erring = ErrsAfter { inner: VideoFile::open(&common::generated("demo-meeting.mp4")).unwrap(), frames: 50 };
+    let source = Watchdog::new(Box::new(Paced::new(erring)), Duration::from_secs(3));
+    let out = work.path().join("session");
+    let summary = faulty_session(Box::new(source), &mut detector, &out);
+    let reason = summary.reason.expect("a stop");
+    assert_eq!(reason.behaviour.name(), "camera_lost", "{reason:?}");
+    assert!(reason.fault && reason.words.contains("unplugged"), "{reason:?}");
+    let events = common::events(&out.join("events.jsonl"));
+    assert!(events.iter().any(|e| e["event"] == "stop" && e["behaviour"] == "camera_lost"), "{events:?}");
 }
