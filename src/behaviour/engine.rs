@@ -377,4 +377,40 @@ mod tests {
         let freezing: Vec<_> = changes.iter().filter(|c| c.episode().behaviour == Behaviour::Freezing).collect();
         assert!(freezing.is_empty(), "{freezing:?}");
     }
+
+    /// A rat seen walking, then lost where no pixel changes: frozen there, unless its last box lost the
+    /// look it had (`rat_faded_since_seen` past half way: it left) or lies at the frame's edge (it may have
+    /// walked out). Returns whether freezing was confirmed.
+    fn freezing_after_losing_a_walking_rat(last_box: BBox, faded: f64) -> bool {
+        let mut engine = BehaviourEngine::new(&BehaviourConfig::default());
+        let moment = |t: f64, bbox: BBox, observed: bool, changed: f64| Moment {
+            time_s: t,
+            rat: Some(AnimalView::boxed(bbox, observed)),
+            rat_changed_px: Some(changed),
+            rat_faded_since_seen: (!observed).then_some(faded),
+            pixels: true,
+            frame_size: Some((640, 480)),
+            ..Default::default()
+        };
+        let mut changes = Vec::new();
+        // Walking 2 s toward where it is lost, its pixels changing, then 3 s lost there with none changing.
+        for i in 0..50 {
+            let k = (50 - i) as f32;
+            let walking = BBox::new(last_box.x1 - 2.0 * k, last_box.y1, last_box.x2 - 2.0 * k, last_box.y2);
+            changes.extend(engine.step(&moment(i as f64 * 0.04, walking, true, 600.0)));
+        }
+        for i in 50..125 {
+            changes.extend(engine.step(&moment(i as f64 * 0.04, last_box, false, 0.0)));
+        }
+        changes.iter().any(|c| matches!(c, Change::Started(e) if e.behaviour == Behaviour::Freezing))
+    }
+
+    #[test]
+    fn a_lost_rat_is_frozen_only_if_it_can_still_be_in_its_box() {
+        let mid_floor = BBox::new(300.0, 200.0, 360.0, 235.0);
+        assert!(freezing_after_losing_a_walking_rat(mid_floor, 0.1), "still there, unchanged: frozen");
+        assert!(!freezing_after_losing_a_walking_rat(mid_floor, 0.8), "its box faded to the floor: it left");
+        let at_edge = BBox::new(580.0, 200.0, 640.0, 235.0);
+        assert!(!freezing_after_losing_a_walking_rat(at_edge, 0.1), "at the frame's edge: it may have walked out");
+    }
 }
