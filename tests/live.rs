@@ -418,3 +418,118 @@ fn a_camera_error_ends_the_session_as_camera_lost() {
     let events = common::events(&out.join("events.jsonl"));
     assert!(events.iter().any(|e| e["event"] == "stop" && e["behaviour"] == "camera_lost"), "{events:?}");
 }
+
+/// A free TCP port on this machine.
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// An ffmpeg HTTP server streaming `seconds` of `clip` from `start_s`, in real time, to one client: a
+/// network camera as a phone IP-webcam app or a home camera serves it.
+fn stream_server(clip: &Path, port: u16, start_s: f64, seconds: f64) -> std::process::Child {
+    Command::new("ffmpeg")
+        .args(["-loglevel", "error", "-re", "-ss", &start_s.to_string(), "-t", &seconds.to_string(), "-i"])
+        .arg(clip)
+        .args(["-c:v", "libx264", "-preset", "veryfast", "-g", "12", "-f", "mpegts", "-listen", "1"])
+        .arg(format!("http://127.0.0.1:{port}/camera.ts"))
+        .stdin(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("ffmpeg runs (scripts/setup.sh installs it)")
+}
+
+/// `chaperone live --source URL` with `config` (TOML), started as a user would; the child process.
+fn stream_session(url: &str, config: &str, work: &Path, seconds: u32) -> std::process::Child {
+    let config_path = work.join("stream.toml");
+    std::fs::write(&config_path, config).unwrap();
+    Command::new(env!("CARGO_BIN_EXE_chaperone"))
+        .current_dir(common::repo())
+        .env("CHAPERONE_DATA_DIR", work)
+        .args(["--config", config_path.to_str().unwrap(), "live", "--source", url, "--no-sound", "--no-view"])
+        .args(["--duration", &seconds.to_string(), "--out", work.join("session").to_str().unwrap()])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+/// A network camera that drops (its server ends) and comes back within the camera timeout: the session
+/// reconnects, says so in its event log, and runs on to its planned end.
+#[test]
+fn a_network_stream_that_drops_and_comes_back_is_reconnected() {
+    let _one = ONE_SESSION_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let work = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let url = format!("http://127.0.0.1:{port}/camera.ts");
+    // The cat sits far off; the rat scurries in place the whole time (a stream has no recording to learn
+    // its background from: a rat that never moved would not be found).
+    let clip = common::Meeting {
+        name: "calm-stream",
+        seconds: 14,
+        width: 960,
+        cat_size: ("180", "-1"),
+        cat_at: ("20+5*sin(t)", "230"),
+        rat_at: ("840+15*sin(3*t)", "300+6*sin(2*t)"),
+        shelter: None,
+    }
+    .render(work.path());
+    let mut first = stream_server(&clip, port, 0.0, 5.0);
+    std::thread::sleep(Duration::from_millis(500));
+    let session = stream_session(&url, "[session]\ncamera_timeout_s = 6.0\n", work.path(), 10);
+    // The first server ends after its 5 s; the camera comes back on the same address.
+    first.wait().unwrap();
+    let mut second = stream_server(&clip, port, 5.0, 9.0);
+    let done = session.wait_with_output().unwrap();
+    let _ = second.kill();
+    let _ = second.wait();
+    let stderr = String::from_utf8_lossy(&done.stderr);
+    assert_eq!(done.status.code(), Some(0), "ran to its end: {stderr}");
+    let events = common::events(&work.path().join("session/events.jsonl"));
+    let back: Vec<_> = events.iter().filter(|e| e["event"] == "camera_reconnected").collect();
+    assert_eq!(back.len(), 1, "{events:?}");
+    let silent = back[0]["silent_s"].as_f64().unwrap();
+    assert!(silent > 0.0 && silent < 6.0, "{}", back[0]);
+    assert!(!events.iter().any(|e| e["behaviour"] == "camera_lost"), "{events:?}");
+    let summary = json(&work.path().join("session/summary.json"));
+    assert!(summary["frames"].as_u64().unwrap() > 100, "{summary}");
+}
+
+/// A network camera that hangs without closing the connection (its server frozen): within the camera
+/// timeout of its last frame the session stops as `camera_lost`, exit 4. Only the watchdog the product
+/// puts round every live source is that quick: ffmpeg's own socket timeout and the reconnection would
+/// take twice as long.
+#[test]
+fn a_network_stream_that_hangs_is_camera_lost_within_the_timeout() {
+    let _one = ONE_SESSION_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let work = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let mut server = stream_server(&common::generated("demo-meeting.mp4"), port, 0.0, 12.0);
+    std::thread::sleep(Duration::from_millis(500));
+    let url = format!("http://127.0.0.1:{port}/camera.ts");
+    let session = stream_session(&url, "[session]\ncamera_timeout_s = 2.0\n", work.path(), 60);
+    let events_path = work.path().join("session/events.jsonl");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !events_path.exists() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    std::thread::sleep(Duration::from_secs(3));
+    let frozen = Command::new("kill").args(["-STOP", &server.id().to_string()]).status().unwrap();
+    assert!(frozen.success());
+    let done = session.wait_with_output().unwrap();
+    let _ = Command::new("kill").args(["-CONT", &server.id().to_string()]).status();
+    let _ = server.kill();
+    let _ = server.wait();
+    let stderr = String::from_utf8_lossy(&done.stderr);
+    assert_eq!(done.status.code(), Some(4), "a fault stop: {stderr}");
+    let summary = json(&work.path().join("session/summary.json"));
+    assert_eq!(summary["reason"]["behaviour"], "camera_lost", "{summary}");
+    let tracks = std::fs::read_to_string(work.path().join("session/tracks.csv")).unwrap();
+    let last_frame_s: f64 =
+        tracks.lines().skip(1).filter_map(|l| l.split(',').next()?.parse().ok()).fold(0.0, f64::max);
+    let stopped_s = summary["reason"]["time_s"].as_f64().unwrap();
+    assert!(
+        stopped_s - last_frame_s < 2.0 + 1.0,
+        "stopped {:.2} s after the last frame (timeout 2 s): {summary}",
+        stopped_s - last_frame_s
+    );
+}

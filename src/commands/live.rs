@@ -11,6 +11,7 @@ use crate::runs::recording;
 use crate::runs::run_dir;
 use crate::runs::session::{self, LiveOptions, LiveSource, SessionSummary};
 use crate::session::history;
+use crate::source::stream;
 use crate::view::ViewServer;
 
 #[derive(clap::Args)]
@@ -18,8 +19,9 @@ pub struct Args {
     /// Camera index (0 is the first webcam). The default source.
     #[arg(long, value_name = "N", conflicts_with = "source")]
     camera: Option<u32>,
-    /// A recording instead of a camera (tests, demos, drills).
-    #[arg(long, value_name = "VIDEO")]
+    /// A network or phone camera by URL (rtsp://, http:// MJPEG or stream, udp://...; reconnected when
+    /// it drops), or a recording instead of a camera (tests, demos, drills).
+    #[arg(long, value_name = "URL|VIDEO")]
     source: Option<PathBuf>,
     /// Deliver --source at its own frame rate, as a camera would (newest frame wins).
     #[arg(long, requires = "source")]
@@ -49,6 +51,9 @@ pub struct Args {
 
 pub fn run(config: &Config, args: &Args) -> Result<Exit> {
     let source = match (&args.source, args.camera) {
+        (Some(url), _) if stream::is_stream_url(&url.to_string_lossy()) => {
+            LiveSource::Stream(url.to_string_lossy().into_owned())
+        }
         (Some(path), _) => {
             recording::check_input(path, 10.0)?;
             LiveSource::File { path: path.clone(), realtime: args.realtime }
@@ -72,7 +77,7 @@ pub fn run(config: &Config, args: &Args) -> Result<Exit> {
         None => history::default_session_dir(&started)?,
     };
     run_dir::create_dir(&out_dir)?;
-    let camera = matches!(source, LiveSource::Camera(_));
+    let camera = matches!(source, LiveSource::Camera(_) | LiveSource::Stream(_));
     let view = start_view(&args.view, args.view.view || (camera && !args.no_view))?;
     let options = LiveOptions {
         view: view.as_ref().map(ViewServer::handle),

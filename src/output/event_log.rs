@@ -59,7 +59,14 @@ impl EventLines {
 
     /// The frame's episode changes, then the stop it decided (with the stop's latency).
     pub fn frame(&self, a: &AnalysedFrame) -> Vec<Value> {
-        let mut lines: Vec<Value> = a.changes.iter().map(|c| self.change(c)).collect();
+        let mut lines: Vec<Value> = Vec::new();
+        if let Some(silent_s) = a.frame.reconnected_after_s {
+            lines.push(line(
+                "camera_reconnected",
+                &serde_json::json!({ "time_s": a.frame.time_s, "silent_s": silent_s }),
+            ));
+        }
+        lines.extend(a.changes.iter().map(|c| self.change(c)));
         if let (Some(reason), Some(verdict)) = (a.stop(), &a.verdict) {
             lines.push(stop_line(reason, verdict.alarm_latency_ms));
         }

@@ -21,6 +21,7 @@ use crate::session::controller::StopReason;
 use crate::session::history::{self, HistoryEntry, Outcome};
 use crate::session::supervisor::Supervisor;
 use crate::source::paced::Paced;
+use crate::source::stream::NetworkStream;
 use crate::source::video::VideoFile;
 use crate::source::watchdog::Watchdog;
 use crate::source::{FrameSource, SourceInfo};
@@ -34,6 +35,8 @@ pub enum LiveSource {
     /// A recording; `realtime` delivers it at its own pace as a camera would (and drops what the
     /// machine cannot keep up with), else every frame is analysed as fast as possible.
     File { path: PathBuf, realtime: bool },
+    /// A network or phone camera by URL (`rtsp://`, `http://`...): live, reopened when it drops.
+    Stream(String),
 }
 
 #[derive(Debug, Clone)]
@@ -99,6 +102,9 @@ pub fn open(source: &LiveSource, camera_timeout: Duration) -> Result<(Box<dyn Fr
             (Box::new(Watchdog::new(Box::new(Paced::new(VideoFile::open(path)?)), camera_timeout)), true)
         }
         LiveSource::File { path, realtime: false } => (Box::new(VideoFile::open(path)?), false),
+        LiveSource::Stream(url) => {
+            (Box::new(Watchdog::new(Box::new(NetworkStream::open(url, camera_timeout)?), camera_timeout)), true)
+        }
     })
 }
 

@@ -63,7 +63,8 @@ impl FrameSource for CameraSource {
         let (w, h) = (decoded.width(), decoded.height());
         let image = RgbImage::from_raw(w, h, decoded.into_raw())
             .ok_or_else(|| Error::source(&self.info.name, "camera frame of the wrong size"))?;
-        let frame = Frame { index: self.next_index, time_s, image, captured_at: Instant::now() };
+        let frame =
+            Frame { index: self.next_index, time_s, image, captured_at: Instant::now(), reconnected_after_s: None };
         self.next_index += 1;
         Ok(Some(frame))
     }

@@ -64,6 +64,7 @@ impl FrameSource for ImageDir {
                         time_s: index as f64 / self.fps,
                         image,
                         captured_at: std::time::Instant::now(),
+                        reconnected_after_s: None,
                     }));
                 }
                 Ok(image) => self.problems.push(format!(

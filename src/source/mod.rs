@@ -4,11 +4,13 @@
 //!   stream, so variable frame rates and gaps are honest);
 //! - [`image_dir::ImageDir`]: a directory of images at a stated frame rate;
 //! - [`camera::CameraSource`] (feature `camera`): a webcam through nokhwa;
+//! - [`stream::NetworkStream`]: a network or phone camera (`rtsp://`, `http://`...), reopened when it drops;
 //! - [`paced::Paced`]: any source delivered at its own frame rate in real time, the way a camera would
 //!   (how live mode is tested: no camera exists on CI machines).
 
 pub mod image_dir;
 pub mod paced;
+pub mod stream;
 pub mod video;
 pub mod watchdog;
 
@@ -34,6 +36,8 @@ pub struct Frame {
     pub image: RgbImage,
     /// When this program received the frame: capture-to-decision latency is measured from here.
     pub captured_at: Instant,
+    /// The first frame of a stream that had dropped and came back: how long it was silent, seconds.
+    pub reconnected_after_s: Option<f64>,
 }
 
 /// What is known about a source before reading it.

@@ -24,7 +24,10 @@ pub struct VideoFile {
     info: SourceInfo,
     child: Child,
     stdout: ChildStdout,
-    times: Receiver<f64>,
+    /// Each frame's presentation time and picture size, from ffmpeg's `showinfo` lines.
+    times: Receiver<(f64, Option<(u32, u32)>)>,
+    /// A time already taken from `times` (a stream's first frame, read to learn its size).
+    pending_time: Option<f64>,
     problems: Arc<Mutex<Vec<String>>>,
     next_index: u64,
     /// The first frame's presentation time: times are reported from it, so every source starts at 0.
@@ -94,7 +97,50 @@ pub fn probe(path: &Path) -> Result<Probe> {
 impl VideoFile {
     pub fn open(path: &Path) -> Result<VideoFile> {
         let probe = probe(path)?;
-        let mut child = spawn_decoder(path, &[], Some("showinfo"), true)?;
+        let info = SourceInfo {
+            name: path.display().to_string(),
+            width: probe.width,
+            height: probe.height,
+            fps: probe.fps,
+            duration_s: probe.duration_s,
+            expected_frames: probe.frames.or_else(|| Some((probe.duration_s? * probe.fps?).round() as u64)),
+            live: false,
+        };
+        VideoFile::start(path, &[], info)
+    }
+
+    /// A live stream ffmpeg reads (`rtsp://`, `http://`...), with `input_args` for its protocol. Nothing
+    /// is probed ahead (a camera may take one client at a time): the picture size comes with the first
+    /// frame, which must arrive within `wait`.
+    pub fn open_stream(url: &str, input_args: &[&str], wait: std::time::Duration) -> Result<VideoFile> {
+        let info = SourceInfo {
+            name: url.to_string(),
+            width: 0,
+            height: 0,
+            fps: None,
+            duration_s: None,
+            expected_frames: None,
+            live: true,
+        };
+        let mut stream = VideoFile::start(Path::new(url), input_args, info)?;
+        match stream.times.recv_timeout(wait) {
+            Ok((pts, Some((w, h)))) if w > 0 && h > 0 => {
+                stream.pending_time = Some(pts);
+                (stream.info.width, stream.info.height) = (w, h);
+                Ok(stream)
+            }
+            _ => {
+                let _ = stream.child.kill();
+                let _ = stream.child.wait();
+                stream.finished = true;
+                let why = stream.problems().last().cloned().unwrap_or_else(|| "nothing came".into());
+                Err(Error::source(url, format!("no picture within {:.1} s ({why})", wait.as_secs_f64())))
+            }
+        }
+    }
+
+    fn start(path: &Path, input_args: &[&str], info: SourceInfo) -> Result<VideoFile> {
+        let mut child = spawn_decoder(path, input_args, Some("showinfo"), true)?;
         let stdout = child.stdout.take().expect("stdout was piped");
         let stderr = child.stderr.take().expect("stderr was piped");
         let (time_tx, times) = crossbeam_channel::unbounded();
@@ -106,7 +152,7 @@ impl VideoFile {
                 for line in BufReader::new(stderr).lines() {
                     let Ok(line) = line else { break };
                     if let Some(t) = showinfo_time(&line) {
-                        if time_tx.send(t).is_err() {
+                        if time_tx.send((t, showinfo_size(&line))).is_err() {
                             break;
                         }
                     } else if is_problem(&line) {
@@ -119,21 +165,13 @@ impl VideoFile {
                 }
             })
             .map_err(|e| Error::io(path, e))?;
-        let info = SourceInfo {
-            name: path.display().to_string(),
-            width: probe.width,
-            height: probe.height,
-            fps: probe.fps,
-            duration_s: probe.duration_s,
-            expected_frames: probe.frames.or_else(|| Some((probe.duration_s? * probe.fps?).round() as u64)),
-            live: false,
-        };
         Ok(VideoFile {
             path: path.to_path_buf(),
             info,
             child,
             stdout,
             times,
+            pending_time: None,
             problems,
             next_index: 0,
             first_time: None,
@@ -159,6 +197,13 @@ fn spawn_decoder(path: &Path, input_args: &[&str], filter: Option<&str>, log: bo
         .stderr(if log { Stdio::piped() } else { Stdio::null() })
         .spawn()
         .map_err(|_| Error::source(path, ffmpeg_missing("ffmpeg")))
+}
+
+/// `[Parsed_showinfo_0 @ 0x..] n: 3 pts: 12 pts_time:0.12 ... s:640x480 ...` -> (640, 480)
+fn showinfo_size(line: &str) -> Option<(u32, u32)> {
+    let rest = &line[line.find(" s:")? + 3..];
+    let (w, h) = rest.split_whitespace().next()?.split_once('x')?;
+    Some((w.parse().ok()?, h.parse().ok()?))
 }
 
 /// `[Parsed_showinfo_0 @ 0x..] n:   3 pts:  12 pts_time:0.12 ...` -> 0.12
@@ -214,10 +259,14 @@ impl FrameSource for VideoFile {
         // showinfo reports each frame before ffmpeg writes it, so its time is (nearly) always there; if
         // ffmpeg's log was lost, fall back to the nominal rate.
         let fallback = self.next_index as f64 / self.info.fps.unwrap_or(25.0);
-        let pts = self.times.recv_timeout(std::time::Duration::from_secs(2)).unwrap_or(fallback);
+        let pts = match self.pending_time.take() {
+            Some(t) => t,
+            None => self.times.recv_timeout(std::time::Duration::from_secs(2)).map_or(fallback, |(t, _)| t),
+        };
         let time_s = pts - *self.first_time.get_or_insert(pts);
         let image = RgbImage::from_raw(w, h, buf).expect("buffer sized to the frame");
-        let frame = Frame { index: self.next_index, time_s, image, captured_at: Instant::now() };
+        let frame =
+            Frame { index: self.next_index, time_s, image, captured_at: Instant::now(), reconnected_after_s: None };
         self.next_index += 1;
         Ok(Some(frame))
     }
@@ -296,5 +345,8 @@ mod tests {
         assert_eq!(showinfo_time("[h264 @ 0x1] error while decoding MB 3 0"), None);
         assert!(is_problem("[h264 @ 0x1] error while decoding MB 3 0"));
         assert!(!is_problem("Stream mapping:"));
+        let line = "[Parsed_showinfo_0 @ 0x55] n:   1 pts:      1 pts_time:0.2     pos:       -1 fmt:rgb24 sar:1/1 s:64x48 i:P iskey:1";
+        assert_eq!(showinfo_size(line), Some((64, 48)));
+        assert_eq!(showinfo_size("[Parsed_showinfo_0 @ 0x55] n: 1 pts_time:0.2 fmt:rgb24"), None);
     }
 }
