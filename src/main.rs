@@ -36,6 +36,8 @@ enum Command {
     /// Supervise a meeting: camera (or a recording replayed in real time) in, a stop with an alarm the
     /// moment the cat fixates or the rat is stressed.
     Live(commands::live::Args),
+    /// The cameras this machine has (index, name, formats and sizes), for `live --camera N`.
+    Cameras(commands::cameras::Args),
     /// Past sessions, and how long the next one should be.
     History(commands::history::Args),
     /// Measure a video's pipeline speed against the detector's bare inference speed on its frames.
@@ -62,6 +64,7 @@ fn main() -> ExitCode {
         Command::AnalyzeTracks(args) => commands::analyze_tracks::run(&config, args),
         Command::Live(args) => commands::live::run(&config, args),
         Command::History(args) => commands::history::run(args),
+        Command::Cameras(args) => commands::cameras::run(args),
         Command::Eval(args) => commands::eval::run(&config, args),
         Command::Tune(args) => commands::tune::run(&config, args),
         Command::Render(args) => commands::render::run(args),

@@ -140,3 +140,25 @@ fn table_output_names_role_class_and_score() {
     let label = cat["evidence"]["top_label"].as_str().unwrap();
     assert!(cat_line.contains(&format!("crop: {label}")), "{cat_line}");
 }
+
+/// `cameras` lists what `live --camera N` can open; on a machine with none (CI), one line saying so and
+/// pointing at network cameras, exit 0, and `--json` an empty array.
+#[test]
+fn cameras_are_listed_or_their_absence_is_said() {
+    let has_video_devices =
+        std::fs::read_dir("/dev").unwrap().any(|e| e.unwrap().file_name().to_string_lossy().starts_with("video"));
+    let out = chaperone(&["cameras"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8_lossy(&out.stdout);
+    let json = chaperone(&["cameras", "--json"]);
+    let listed: Vec<serde_json::Value> = serde_json::from_slice(&json.stdout).unwrap();
+    if has_video_devices {
+        for c in &listed {
+            let index = c["index"].as_u64().unwrap();
+            assert!(text.contains(&format!("-> live --camera {index}")), "{text}");
+        }
+    } else {
+        assert!(listed.is_empty(), "{listed:?}");
+        assert!(text.starts_with("no cameras found") && text.contains("live --source rtsp://"), "{text}");
+    }
+}

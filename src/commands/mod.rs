@@ -5,6 +5,7 @@
 pub mod analyze;
 pub mod analyze_tracks;
 pub mod bench;
+pub mod cameras;
 pub mod detect;
 pub mod eval;
 pub mod history;

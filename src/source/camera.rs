@@ -69,3 +69,54 @@ impl FrameSource for CameraSource {
         Ok(Some(frame))
     }
 }
+
+/// A camera this machine has: what `live --camera N` can open.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct CameraListing {
+    pub index: u32,
+    pub name: String,
+    pub description: String,
+    /// Each format it offers, as "MJPEG 1280x720 at 30 fps".
+    pub formats: Vec<String>,
+    /// Why its formats could not be read (another program holds it), if so.
+    pub problem: Option<String>,
+}
+
+/// The cameras V4L2 lists, each with its formats (opening it briefly to ask).
+pub fn list() -> Result<Vec<CameraListing>> {
+    let found = nokhwa::query(nokhwa::utils::ApiBackend::Auto)
+        .map_err(|e| Error::source("cameras", format!("cannot list the cameras: {e}")))?;
+    Ok(found
+        .into_iter()
+        .filter_map(|info| {
+            let CameraIndex::Index(index) = *info.index() else { return None };
+            let (formats, problem) = match formats_of(index) {
+                Ok(formats) => (formats, None),
+                Err(e) => (Vec::new(), Some(e)),
+            };
+            Some(CameraListing {
+                index,
+                name: info.human_name(),
+                description: info.description().to_string(),
+                formats,
+                problem,
+            })
+        })
+        .collect())
+}
+
+fn formats_of(index: u32) -> std::result::Result<Vec<String>, String> {
+    let format = RequestedFormat::new::<RgbFormat>(RequestedFormatType::None);
+    let mut camera = Camera::new(CameraIndex::Index(index), format).map_err(|e| e.to_string())?;
+    let mut formats: Vec<String> = camera
+        .compatible_camera_formats()
+        .map_err(|e| e.to_string())?
+        .iter()
+        .map(|f| {
+            format!("{} {}x{} at {} fps", f.format(), f.resolution().width(), f.resolution().height(), f.frame_rate())
+        })
+        .collect();
+    formats.sort();
+    formats.dedup();
+    Ok(formats)
+}
