@@ -17,7 +17,8 @@ use common::browser::{Browser, read_head, request};
 /// Real-time sessions share two cores: one at a time.
 static ONE_SESSION_AT_A_TIME: Mutex<()> = Mutex::new(());
 
-/// A `chaperone live` run in the background, its stderr read line by line; killed if the test fails.
+/// A `chaperone live` (or other) run in the background, its stderr read line by line; killed if the test
+/// fails.
 struct Session {
     child: Child,
     lines: Receiver<String>,
@@ -26,10 +27,14 @@ struct Session {
 
 impl Session {
     fn start(args: &[&str], data_dir: &Path) -> Session {
+        Session::start_command("live", args, data_dir)
+    }
+
+    fn start_command(command: &str, args: &[&str], data_dir: &Path) -> Session {
         let mut child = Command::new(env!("CARGO_BIN_EXE_chaperone"))
             .current_dir(common::repo())
             .env("CHAPERONE_DATA_DIR", data_dir)
-            .arg("live")
+            .arg(command)
             .args(args)
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -278,4 +283,35 @@ fn beyond_loopback_the_view_refuses_requests_without_the_token() {
 
     let (code, output) = session.wait(Duration::from_secs(60));
     assert_eq!(code, Some(0), "the calm demo completes: {output}");
+}
+
+/// `analyze --view`: the same view serves a batch analysis while it runs: its state says `analyze` and
+/// names the video, annotated JPEG frames come, and the analysis still writes all it writes.
+#[test]
+fn analyze_with_the_view_serves_the_analysis_while_it_runs() {
+    let _one = ONE_SESSION_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let work = tempfile::tempdir().unwrap();
+    let out = work.path().join("out");
+    let demo = common::generated("demo-meeting.mp4");
+    let args = [demo.to_str().unwrap(), "--view", "--no-video", "--out", out.to_str().unwrap()];
+    let mut run = Session::start_command("analyze", &args, work.path());
+    let (host, _) = run.view_url();
+    let deadline = Instant::now() + Duration::from_secs(40);
+    let state = loop {
+        let reply = request("GET", &host, &host, "/api/state", &[], None);
+        assert_eq!(reply.status, 200, "{}", reply.text());
+        let state: serde_json::Value = serde_json::from_slice(&reply.body).unwrap();
+        if state["mode"] == "analyze" {
+            break state;
+        }
+        assert!(Instant::now() < deadline, "the analysis never showed in the view: {state}");
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert!(state["source"].to_string().contains("demo-meeting.mp4"), "{state}");
+    let frame = request("GET", &host, &host, "/api/frame", &[], None);
+    assert_eq!(frame.status, 200, "a frame while it runs");
+    assert!(frame.body.starts_with(&[0xFF, 0xD8, 0xFF]), "a JPEG");
+    let (code, output) = run.wait(Duration::from_secs(90));
+    assert_eq!(code, Some(0), "{output}");
+    assert!(out.join("demo-meeting/summary.json").is_file() && out.join("demo-meeting/events.jsonl").is_file());
 }
