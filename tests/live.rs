@@ -40,7 +40,10 @@ fn a_fast_approach_stops_the_session_with_its_reason_and_exit_code() {
     let dash = common::dash_clip(work.path());
     let out = work.path().join("session");
     let hook_file = work.path().join("hook.txt");
-    let hook = format!("echo \"$CHAPERONE_STOP_BEHAVIOUR $CHAPERONE_STOP_FAULT\" > {}", hook_file.display());
+    let hook = format!(
+        "echo \"$CHAPERONE_STOP_BEHAVIOUR $CHAPERONE_STOP_FAULT $CHAPERONE_SNAPSHOT\" > {}",
+        hook_file.display()
+    );
     let run = live(
         &["--source", dash.to_str().unwrap(), "--realtime", "--duration", "60", "--no-sound", "--on-stop", &hook]
             .into_iter()
@@ -75,7 +78,19 @@ fn a_fast_approach_stops_the_session_with_its_reason_and_exit_code() {
         events.iter().any(|e| e["event"] == "confirmed" && e["behaviour"] == "approach" && e["severity"] == "stop"),
         "{events:?}"
     );
-    assert_eq!(std::fs::read_to_string(&hook_file).unwrap().trim(), "approach 0", "the --on-stop hook ran");
+    // The deciding frame is on disk, with the cat's box drawn (dark red), named in the stop line and to
+    // the hook.
+    assert_eq!(stop["snapshot"], "stop.jpg", "{stop}");
+    let snapshot = image::open(out.join("stop.jpg")).expect("stop.jpg is a picture").to_rgb8();
+    assert_eq!(snapshot.dimensions(), (640, 480));
+    let cat_red = snapshot.pixels().filter(|p| p[0] > 150 && p[1] < 80 && p[2] < 80).count();
+    assert!(cat_red > 500, "the cat's box drawn on it: {cat_red} dark-red pixels");
+    let hook_said = std::fs::read_to_string(&hook_file).unwrap();
+    assert_eq!(
+        hook_said.trim(),
+        format!("approach 0 {}", out.join("stop.jpg").display()),
+        "the --on-stop hook ran, told where the picture is"
+    );
 
     // The session is in the history, and the next one is recommended shorter.
     let history = Command::new(env!("CARGO_BIN_EXE_chaperone"))

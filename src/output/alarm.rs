@@ -8,13 +8,17 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use super::annotate::draw_tracks;
+use super::event_log::STOP_SNAPSHOT;
 use crate::behaviour::engine::EngineStatus;
 use crate::error::Result;
 use crate::pipeline::{AnalysedFrame, FrameRate, RunEnd, Sink};
 use crate::session::controller::{Decision, StopReason};
 use crate::session::history::minutes;
 
-/// The session's alarm, warnings, cues and status line, as a pipeline sink.
+/// The session's alarm, warnings, cues and status line, as a pipeline sink. On a stop decided on a frame
+/// it also writes that frame, annotated, as `stop.jpg` beside `events.jsonl` (after the banner and the
+/// sound, before the hook, which is told where it is).
 pub struct AlarmSink {
     alarm: Alarm,
     status: StatusLine,
@@ -27,12 +31,30 @@ impl AlarmSink {
         AlarmSink { alarm, status: StatusLine::new(planned_s), events: events.to_path_buf() }
     }
 
-    fn act(&mut self, decision: &Decision) {
+    fn act(&mut self, decision: &Decision, frame: Option<&AnalysedFrame>) {
         self.status.clear();
         match decision {
-            Decision::Stop(reason) => self.alarm.stop(reason, &self.events),
+            Decision::Stop(reason) => {
+                self.alarm.announce(reason);
+                let snapshot = frame.and_then(|a| self.write_snapshot(a));
+                self.alarm.run_hook(reason, &self.events, snapshot.as_deref());
+            }
             Decision::Warn(e) => self.alarm.warn(e.confirmed_s, &e.describe(e.confirmed_s)),
             Decision::Cue(e) => self.alarm.cue(e.confirmed_s, &e.describe(e.confirmed_s)),
+        }
+    }
+
+    /// `stop.jpg`: the deciding frame with its tracks drawn. A failure is said, and the stop goes on.
+    fn write_snapshot(&self, a: &AnalysedFrame) -> Option<PathBuf> {
+        let path = self.events.with_file_name(STOP_SNAPSHOT);
+        let mut canvas = a.frame.image.clone();
+        draw_tracks(&mut canvas, a);
+        match canvas.save_with_format(&path, image::ImageFormat::Jpeg) {
+            Ok(()) => Some(path),
+            Err(e) => {
+                eprintln!("chaperone: could not write {}: {e}", path.display());
+                None
+            }
         }
     }
 }
@@ -41,7 +63,7 @@ impl Sink for AlarmSink {
     fn frame(&mut self, a: &AnalysedFrame) -> Result<bool> {
         let Some(verdict) = &a.verdict else { return Ok(true) };
         for decision in &verdict.decisions {
-            self.act(decision);
+            self.act(decision, Some(a));
         }
         if a.stop().is_none() {
             self.status.show(verdict.elapsed_s, verdict.latency_s, &a.status);
@@ -51,7 +73,7 @@ impl Sink for AlarmSink {
 
     fn finish(&mut self, end: &RunEnd) -> Result<()> {
         if let Some((_, reason)) = &end.fault {
-            self.act(&Decision::Stop(reason.clone()));
+            self.act(&Decision::Stop(reason.clone()), None);
         }
         self.status.clear();
         self.alarm.wait_for_hook();
@@ -76,9 +98,9 @@ impl Alarm {
         Alarm { sound, on_stop, hook: None }
     }
 
-    /// The session stops: banner, bell, sound and hook, all at once (the hook and the sound run in the
-    /// background: the alarm must not wait on them).
-    pub fn stop(&mut self, reason: &StopReason, events: &Path) {
+    /// The session stops: banner, bell and sound at once (the sound plays in the background: the alarm
+    /// must not wait on it); then [`Alarm::run_hook`].
+    pub fn announce(&mut self, reason: &StopReason) {
         let colour = std::io::stderr().is_terminal();
         let (on, off) = if colour { ("\x1b[1;97;41m", "\x1b[0m") } else { ("", "") };
         let title = if reason.fault { "SESSION STOPPED - CANNOT SUPERVISE" } else { "SESSION STOPPED" };
@@ -96,6 +118,11 @@ impl Alarm {
         if self.sound {
             play_alarm_sound();
         }
+    }
+
+    /// Starts the owner's `--on-stop` hook in the background, told the stop, the event log and the
+    /// deciding frame's picture (`CHAPERONE_SNAPSHOT`, empty when there is none).
+    pub fn run_hook(&mut self, reason: &StopReason, events: &Path, snapshot: Option<&Path>) {
         if let Some(cmd) = &self.on_stop {
             let spawned = Command::new("sh")
                 .arg("-c")
@@ -104,6 +131,7 @@ impl Alarm {
                 .env("CHAPERONE_STOP_REASON", &reason.words)
                 .env("CHAPERONE_STOP_FAULT", if reason.fault { "1" } else { "0" })
                 .env("CHAPERONE_EVENTS", events)
+                .env("CHAPERONE_SNAPSHOT", snapshot.unwrap_or(Path::new("")))
                 .stdin(Stdio::null())
                 .spawn();
             match spawned {

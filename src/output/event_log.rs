@@ -68,7 +68,7 @@ impl EventLines {
         }
         lines.extend(a.changes.iter().map(|c| self.change(c)));
         if let (Some(reason), Some(verdict)) = (a.stop(), &a.verdict) {
-            lines.push(stop_line(reason, verdict.alarm_latency_ms));
+            lines.push(stop_line(reason, verdict.alarm_latency_ms, Some(STOP_SNAPSHOT)));
         }
         lines
     }
@@ -78,7 +78,7 @@ impl EventLines {
         let mut lines = Vec::new();
         if let Some((change, reason)) = &end.fault {
             lines.push(self.change(change));
-            lines.push(stop_line(reason, None));
+            lines.push(stop_line(reason, None, None));
         }
         lines.extend(end.closing.iter().map(|c| self.change(c)));
         if let Some(outcome) = end.outcome {
@@ -109,15 +109,21 @@ impl EventLines {
     }
 }
 
-/// The `stop` line: why, and from the deciding frame's capture to the alarm.
-fn stop_line(reason: &StopReason, alarm_latency_ms: Option<f64>) -> Value {
+/// The deciding frame of a stop, annotated, beside `events.jsonl` (written by the alarm sink, which runs
+/// before the event log: see `runs::session`).
+pub const STOP_SNAPSHOT: &str = "stop.jpg";
+
+/// The `stop` line: why, from the deciding frame's capture to the alarm, and the picture of that frame
+/// (none for a fault found between frames).
+fn stop_line(reason: &StopReason, alarm_latency_ms: Option<f64>, snapshot: Option<&str>) -> Value {
     #[derive(Serialize)]
     struct StopLine<'a> {
         #[serde(flatten)]
         reason: &'a StopReason,
         alarm_latency_ms: Option<f64>,
+        snapshot: Option<&'a str>,
     }
-    line("stop", &StopLine { reason, alarm_latency_ms })
+    line("stop", &StopLine { reason, alarm_latency_ms, snapshot })
 }
 
 /// The sink that writes `events.jsonl`.
