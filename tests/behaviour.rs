@@ -68,17 +68,7 @@ fn each_rendered_behaviour_is_confirmed_in_time_and_alone() {
             shelter: None,
         }
         .render(dir),
-        // Sits 3.5 body lengths away, swaying a little, for 9 s.
-        Meeting {
-            name: "calm",
-            seconds: 9,
-            width: 960,
-            cat_size: ("180", "-1"),
-            cat_at: ("20+5*sin(t)", "230"),
-            rat_at: ("840+15*sin(3*t)", "300+6*sin(2*t)"),
-            shelter: None,
-        }
-        .render(dir),
+        common::calm_clip(dir, 9),
         common::generated("demo-meeting.mp4"),
     ];
     let hide = Meeting {

@@ -133,21 +133,33 @@ fn a_calm_meeting_runs_its_planned_length() {
     assert_eq!(history[0]["outcome"], "completed");
 }
 
-/// A real recording that delivers `frames` frames and then nothing, ever: a camera whose driver hangs.
-struct HangsAfter {
-    inner: VideoFile,
-    frames: u64,
+/// How a camera stops delivering.
+enum Failure {
+    /// Nothing, ever: a driver that hangs in its read.
+    Hang,
+    /// An error: the device unplugged.
+    Error,
 }
 
-impl FrameSource for HangsAfter {
+/// A real recording that delivers `frames` frames, then fails as `then` says.
+struct StopsAfter {
+    inner: VideoFile,
+    frames: u64,
+    then: Failure,
+}
+
+impl FrameSource for StopsAfter {
     fn info(&self) -> &SourceInfo {
         self.inner.info()
     }
     fn next_frame(&mut self) -> chaperone::Result<Option<Frame>> {
         match self.inner.next_frame()? {
             Some(f) if f.index < self.frames => Ok(Some(f)),
-            _ => loop {
-                std::thread::sleep(Duration::from_secs(3600));
+            _ => match self.then {
+                Failure::Hang => loop {
+                    std::thread::sleep(Duration::from_secs(3600));
+                },
+                Failure::Error => Err(chaperone::error::Error::source("/dev/video0", "the device was unplugged")),
             },
         }
     }
@@ -161,7 +173,7 @@ fn a_camera_that_stops_delivering_ends_the_session_as_camera_lost() {
     let mut config = Config::default();
     config.session.camera_timeout_s = 1.5;
     let mut detector = AnimalDetector::load(&config.runtime, &config.detector, &config.roles).unwrap();
-    let hanging = HangsAfter { inner: VideoFile::open(&demo).unwrap(), frames: 75 };
+    let hanging = StopsAfter { inner: VideoFile::open(&demo).unwrap(), frames: 75, then: Failure::Hang };
     let source = Watchdog::new(Box::new(Paced::new(hanging)), Duration::from_secs_f64(1.5));
     let options = LiveOptions {
         source: LiveSource::File { path: demo.clone(), realtime: true },
@@ -363,24 +375,6 @@ impl Detector for FailsAt {
     }
 }
 
-/// A source that errs after `frames` frames (a camera unplugged: the driver reports an error).
-struct ErrsAfter {
-    inner: VideoFile,
-    frames: u64,
-}
-
-impl FrameSource for ErrsAfter {
-    fn info(&self) -> &SourceInfo {
-        self.inner.info()
-    }
-    fn next_frame(&mut self) -> chaperone::Result<Option<Frame>> {
-        match self.inner.next_frame()? {
-            Some(f) if f.index < self.frames => Ok(Some(f)),
-            _ => Err(chaperone::error::Error::source("/dev/video0", "the device was unplugged")),
-        }
-    }
-}
-
 /// Runs a session of the demo meeting through the product's `run_on`, with `source` and `detector`.
 fn faulty_session(source: Box<dyn FrameSource>, detector: &mut dyn Detector, out: &Path) -> SessionSummary {
     let config = Config::default();
@@ -423,7 +417,8 @@ fn a_camera_error_ends_the_session_as_camera_lost() {
     let work = tempfile::tempdir().unwrap();
     let config = Config::default();
     let mut detector = AnimalDetector::load(&config.runtime, &config.detector, &config.roles).unwrap();
-    let erring = ErrsAfter { inner: VideoFile::open(&common::generated("demo-meeting.mp4")).unwrap(), frames: 50 };
+    let demo = VideoFile::open(&common::generated("demo-meeting.mp4")).unwrap();
+    let erring = StopsAfter { inner: demo, frames: 50, then: Failure::Error };
     let source = Watchdog::new(Box::new(Paced::new(erring)), Duration::from_secs(3));
     let out = work.path().join("session");
     let summary = faulty_session(Box::new(source), &mut detector, &out);
@@ -478,16 +473,7 @@ fn a_network_stream_that_drops_and_comes_back_is_reconnected() {
     let url = format!("http://127.0.0.1:{port}/camera.ts");
     // The cat sits far off; the rat scurries in place the whole time (a stream has no recording to learn
     // its background from: a rat that never moved would not be found).
-    let clip = common::Meeting {
-        name: "calm-stream",
-        seconds: 14,
-        width: 960,
-        cat_size: ("180", "-1"),
-        cat_at: ("20+5*sin(t)", "230"),
-        rat_at: ("840+15*sin(3*t)", "300+6*sin(2*t)"),
-        shelter: None,
-    }
-    .render(work.path());
+    let clip = common::calm_clip(work.path(), 14);
     let mut first = stream_server(&clip, port, 0.0, 5.0);
     std::thread::sleep(Duration::from_millis(500));
     let session = stream_session(&url, "[session]\ncamera_timeout_s = 6.0\n", work.path(), 10);

@@ -141,6 +141,21 @@ pub fn freeze_clip(dir: &Path) -> PathBuf {
     .render(dir)
 }
 
+/// The cat sits 3.5 body lengths from the rat, swaying a little, while the rat scurries in place, for
+/// `seconds`: a calm meeting (`calm.mp4`).
+pub fn calm_clip(dir: &Path, seconds: u32) -> PathBuf {
+    Meeting {
+        name: "calm",
+        seconds,
+        width: 960,
+        cat_size: ("180", "-1"),
+        cat_at: ("20+5*sin(t)", "230"),
+        rat_at: ("840+15*sin(3*t)", "300+6*sin(2*t)"),
+        shelter: None,
+    }
+    .render(dir)
+}
+
 /// The lines of an `events.jsonl`, each parsed (a line that is not JSON fails the test).
 pub fn events(path: &Path) -> Vec<serde_json::Value> {
     let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
