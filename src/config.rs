@@ -16,6 +16,7 @@ use crate::behaviour::BehaviourConfig;
 use crate::detect::{DetectorConfig, RoleConfig};
 use crate::error::{Error, Result};
 use crate::fusion::motion::MotionConfig;
+use crate::labels::LabelsConfig;
 use crate::runtime::RuntimeConfig;
 use crate::session::controller::SessionConfig;
 use crate::track::TrackerConfig;
@@ -30,6 +31,7 @@ pub struct Config {
     pub tracker: TrackerConfig,
     pub behaviour: BehaviourConfig,
     pub session: SessionConfig,
+    pub labels: LabelsConfig,
 }
 
 impl Config {

@@ -27,6 +27,8 @@ pub mod track;
 pub mod observe;
 pub mod behaviour;
 pub mod session;
+// Other tools' files.
+pub mod labels;
 // Composing and running them.
 pub mod config;
 pub mod pipeline;

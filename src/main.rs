@@ -38,6 +38,9 @@ enum Command {
     Live(commands::live::Args),
     /// The cameras this machine has (index, name, formats and sizes), for `live --camera N`.
     Cameras(commands::cameras::Args),
+    /// What a label file from BORIS, ezTrack, SimBA, Bento or Caltech holds, and how it maps onto
+    /// chaperone's behaviours.
+    Labels(commands::labels::Args),
     /// Past sessions, and how long the next one should be.
     History(commands::history::Args),
     /// Measure a video's pipeline speed against the detector's bare inference speed on its frames.
@@ -65,6 +68,7 @@ fn main() -> ExitCode {
         Command::Live(args) => commands::live::run(&config, args),
         Command::History(args) => commands::history::run(args),
         Command::Cameras(args) => commands::cameras::run(args),
+        Command::Labels(args) => commands::labels::run(&config, args),
         Command::Eval(args) => commands::eval::run(&config, args),
         Command::Tune(args) => commands::tune::run(&config, args),
         Command::Render(args) => commands::render::run(args),

@@ -22,6 +22,7 @@ const LAYERS: &[&str] = &[
     "observe",
     "behaviour",
     "session",
+    "labels",
     // Composing and running them.
     "config",
     "pipeline",

@@ -25,8 +25,11 @@ fn the_bundled_scenarios_score_every_behaviour_and_the_human_labels_get_their_li
     let approach = scores.iter().find(|b| b["behaviour"] == "approach").unwrap();
     assert!(approach["false_alarms"].as_u64().unwrap() <= 2, "{approach}");
 
+    // The bundled labelled recording (real DeepLabCut tracks, human-scored freezing) is scored by default.
     if common::media("freezing-labels/demo1_tracking.csv").is_some() {
-        let human = &report["human_labelled_freezing"];
+        let recordings = report["labelled_recordings"].as_array().unwrap();
+        let human = recordings.iter().find(|r| r["recording"] == "behaviordepot-demo1").expect("the demo is scored");
+        assert_eq!((human["behaviour"].as_str(), human["frames"].as_u64()), (Some("freezing"), Some(6000)), "{human}");
         assert!(human["f1"].as_f64().unwrap() >= 0.85, "{human}");
     }
 }

@@ -1,15 +1,18 @@
 //! `chaperone analyze-tracks`: the behaviour engine on recorded tracks without video: this program's
 //! `tracks.csv`, or DeepLabCut CSVs; events, a typed summary and the timeline, as `analyze` writes them.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
 use super::Exit;
+use super::labels::LabelSource;
 use crate::behaviour::{Behaviour, Episode};
 use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::kinds::Role;
+use crate::labels::{self, LabelledBout};
 use crate::plot::timeline::Timeline;
 use crate::replay::{self, FrameScores, ReplayTrack};
 use crate::runs::run_dir::RunDir;
@@ -34,10 +37,13 @@ pub struct Args {
     /// The video's frame size, e.g. 640x480: places the config's shelter zones, for hiding.
     #[arg(long, value_name = "WxH", value_parser = parse_frame_size)]
     frame_size: Option<(u32, u32)>,
-    /// Human-scored freezing bouts (`start_frame,end_frame`, 1-based, ends included): prints per-frame
-    /// agreement, precision, recall and F1 against them.
-    #[arg(long, value_name = "BOUTS.csv")]
+    /// Human labels of the recording, in any format `chaperone labels` reads (BORIS, ezTrack, SimBA,
+    /// Bento, Caltech, `start_frame,end_frame` bouts from 1): prints per-frame agreement, precision,
+    /// recall and F1 of each labelled behaviour against them.
+    #[arg(long, value_name = "FILE")]
     labels: Option<PathBuf>,
+    #[command(flatten)]
+    labels_source: LabelSource,
 }
 
 #[derive(Clone, Copy, clap::ValueEnum)]
@@ -58,12 +64,21 @@ pub struct ReplaySummary {
     /// Per-frame scores of the engine's freezing against the `--labels` bouts.
     pub freezing_vs_labels: Option<FrameScores>,
     pub input: String,
+    /// Per labelled behaviour, per-frame scores of the engine's episodes against the `--labels` bouts.
+    pub labelled: BTreeMap<String, FrameScores>,
     pub outputs: Vec<String>,
 }
 
 pub fn run(config: &Config, args: &Args) -> Result<Exit> {
     let tracks = read_tracks(args)?;
-    let truth = args.labels.as_deref().map(replay::read_bouts).transpose()?;
+    let main = &tracks[0];
+    let truth: Option<Vec<LabelledBout>> = match &args.labels {
+        Some(path) => {
+            let file = args.labels_source.read(path)?;
+            Some(file.resolve(&config.labels, Some(&args.file), Some(main.fps))?.bouts)
+        }
+        None => None,
+    };
     let mut run_dir = RunDir::create(&args.out)?;
     if args.frame_size.is_none() && !config.behaviour.hiding.shelters.is_empty() {
         eprintln!("chaperone: shelters are set but --frame-size is not: hiding is not judged");
@@ -74,23 +89,36 @@ pub fn run(config: &Config, args: &Args) -> Result<Exit> {
     let _ = std::fs::remove_file(&events);
     let replayed = replay::replay(&moments, config, &run_dir.written(&events))?;
     let episodes = replayed.episodes;
-    let main = &tracks[0];
     if let (Some(first), Some(last)) = (moments.first(), moments.last()) {
         let name = args.file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
         let title = format!("{name} (replayed tracks): {} episodes", episodes.len());
         let span = (first.time_s, last.time_s);
         let mut picture = Timeline::new(title, span, replayed.gap, episodes.clone(), &config.session, None);
-        if let Some(bouts) = &truth {
-            // Human-scored bouts under the engine's own, frame i at i / fps seconds, ends included.
-            let span = |&(a, b): &(usize, usize)| (a as f64 / main.fps, (b + 1) as f64 / main.fps);
-            picture.labelled.push(("labels: freezing".into(), bouts.iter().map(span).collect()));
+        // Human-scored bouts under the engine's own, a bout's last frame drawn to its end.
+        for (behaviour, bouts) in by_behaviour(truth.as_deref().unwrap_or_default()) {
+            let spans = bouts.iter().map(|b| (b.start_s, b.end_s + 1.0 / main.fps)).collect();
+            picture.labelled.push((format!("labels: {}", behaviour.name()), spans));
         }
         if let Some(problem) = run_dir.draw_timeline(&picture) {
             eprintln!("chaperone: {problem}");
         }
     }
-    let freezing: Vec<_> = episodes.iter().filter(|e| e.behaviour == Behaviour::Freezing).cloned().collect();
-    let scores = truth.as_ref().map(|t| replay::frame_scores(&freezing, t, main.frames, main.fps));
+    let labelled: BTreeMap<String, FrameScores> = by_behaviour(truth.as_deref().unwrap_or_default())
+        .into_iter()
+        .map(|(behaviour, bouts)| {
+            let frames = labels::frame_runs(&bouts, main.fps, main.frames);
+            let mine: Vec<Episode> = episodes.iter().filter(|e| e.behaviour == behaviour).cloned().collect();
+            (behaviour.name().to_string(), replay::frame_scores(&mine, &frames, main.frames, main.fps))
+        })
+        .collect();
+    // Freezing, the behaviour a bouts file always labelled, also under its own key, as before.
+    let scores = truth.as_ref().map(|_| {
+        labelled.get(Behaviour::Freezing.name()).cloned().unwrap_or_else(|| {
+            let freezing: Vec<Episode> =
+                episodes.iter().filter(|e| e.behaviour == Behaviour::Freezing).cloned().collect();
+            replay::frame_scores(&freezing, &[], main.frames, main.fps)
+        })
+    });
     let summary = ReplaySummary {
         input: args.file.display().to_string(),
         animals: tracks.iter().map(|t| t.role).collect(),
@@ -99,6 +127,7 @@ pub fn run(config: &Config, args: &Args) -> Result<Exit> {
         body_length: main.body_length,
         episodes,
         freezing_vs_labels: scores,
+        labelled,
         outputs: run_dir.outputs().to_vec(),
     };
     run_dir.write_summary(&summary)?;
@@ -146,12 +175,21 @@ fn print_summary(summary: &ReplaySummary, out: &Path) {
         if found.is_empty() { "no episodes".to_string() } else { found.join(", ") },
         out.display()
     );
-    if let Some(s) = &summary.freezing_vs_labels {
+    for (behaviour, s) in &summary.labelled {
         println!(
-            "freezing vs labels, per frame: agreement {:.3}, precision {:.3}, recall {:.3}, F1 {:.3}",
+            "{behaviour} vs labels, per frame: agreement {:.3}, precision {:.3}, recall {:.3}, F1 {:.3}",
             s.agreement, s.precision, s.recall, s.f1
         );
     }
+}
+
+/// Labelled bouts grouped by behaviour.
+fn by_behaviour(bouts: &[LabelledBout]) -> BTreeMap<Behaviour, Vec<LabelledBout>> {
+    let mut grouped: BTreeMap<Behaviour, Vec<LabelledBout>> = BTreeMap::new();
+    for b in bouts {
+        grouped.entry(b.behaviour).or_default().push(*b);
+    }
+    grouped
 }
 
 fn parse_frame_size(s: &str) -> std::result::Result<(u32, u32), String> {

@@ -9,6 +9,7 @@ pub mod cameras;
 pub mod detect;
 pub mod eval;
 pub mod history;
+pub mod labels;
 pub mod live;
 pub mod render;
 pub mod signals;

@@ -88,7 +88,7 @@ pub fn run(config: &Config, args: &Args) -> Result<Exit> {
         tune::objective(&held_out.after, &goal),
     );
     write_config(&args.out, header, &tuned.config)?;
-    print_report(&held_out, &tuned, &goal, start)?;
+    print_report(config, &held_out, &tuned, &goal, start)?;
     println!(
         "{} evaluations on {threads} threads in {:.1} s -> {} ({})",
         tuned.evaluations,
@@ -116,7 +116,13 @@ fn write_config(path: &Path, header: String, behaviour: &BehaviourConfig) -> Res
     std::fs::write(path, text).map_err(|e| Error::io(path, e))
 }
 
-fn print_report(held: &HeldOut, tuned: &tune::Tuned, goal: &tune::Goal, start: &BehaviourConfig) -> Result<()> {
+fn print_report(
+    config: &Config,
+    held: &HeldOut,
+    tuned: &tune::Tuned,
+    goal: &tune::Goal,
+    start: &BehaviourConfig,
+) -> Result<()> {
     println!("held-out set ({} renderings per scenario, noise the search never saw):", held.variations);
     println!("{:<12} {:>14} {:>14} {:>16}", "behaviour", "F1 before", "F1 after", "FA/hour after");
     for b in &held.after.behaviours {
@@ -130,13 +136,19 @@ fn print_report(held: &HeldOut, tuned: &tune::Tuned, goal: &tune::Goal, start: &
         tune::objective(&held.before, goal),
         tune::objective(&held.after, goal)
     );
-    let human = eval::default_freezing_labels()
-        .map(|dir| -> Result<_> {
-            Ok((eval::human_freezing(&dir, start)?, eval::human_freezing(&dir, &tuned.config)?))
-        })
-        .transpose()?;
-    if let Some((before, after)) = human {
-        println!("human-labelled freezing (never tuned on), per-frame F1: {:.3} -> {:.3}", before.f1, after.f1);
+    // The bundled labelled recordings (real, human-scored), never tuned on: how the change carries over.
+    for path in scenario::bundled_recordings_without_video() {
+        let recording = Scenario::load(&path)?;
+        let score = |behaviour: &BehaviourConfig| -> Result<Vec<eval::RecordingScore>> {
+            let run = eval::tracks_run(&recording, behaviour)?;
+            Ok(eval::recording_scores(&eval::labelled(&recording, config, &run.times)?, &run))
+        };
+        for (before, after) in score(start)?.iter().zip(score(&tuned.config)?) {
+            println!(
+                "labelled recording {} (never tuned on): {} per-frame F1 {:.3} -> {:.3}",
+                before.recording, before.behaviour, before.scores.f1, after.scores.f1
+            );
+        }
     }
     for (key, from, to) in &tuned.changes {
         println!("  {key}: {from} -> {to}");

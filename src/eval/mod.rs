@@ -10,7 +10,6 @@
 //!   per hour of footage in which nothing alarm-worthy truly happens.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
@@ -19,11 +18,12 @@ use crate::behaviour::{BehaviourConfig, Episode, Moment};
 use crate::config::Config;
 use crate::detect::Detector;
 use crate::error::{Error, Result};
-use crate::kinds::{Behaviour, Role};
+use crate::kinds::Behaviour;
+use crate::labels::{LabelFile, LabelFormat};
 use crate::pipeline::quantile;
 use crate::replay::{self, FrameScores, ReplayTrack};
 use crate::runs::recording::{self, RecordingOptions};
-use crate::scenario::Scenario;
+use crate::scenario::{Scenario, TruthInterval};
 pub use positions::{PositionScore, ReferencePositions};
 
 pub mod positions;
@@ -197,23 +197,6 @@ pub fn evaluate(scenarios: &[Scenario], variations: &[Variation], config: &Behav
     evaluate_prepared(&prepare(scenarios, &all), config)
 }
 
-/// The real, human-scored freezing recording (BehaviorDEPOT demo 1: DeepLabCut tracks at 50 fps and the
-/// bouts a person scored): per-frame scores of the engine's freezing.
-pub fn human_freezing(dir: &Path, config: &BehaviourConfig) -> Result<FrameScores> {
-    let track = ReplayTrack::from_dlc(&dir.join("demo1_tracking.csv"), 50.0, Role::Rat)?;
-    let truth = replay::read_bouts(&dir.join("demo1_freezing_bouts_1based.csv"))?;
-    let moments = replay::moments(&[&track], None);
-    let freezing: Vec<Episode> =
-        episodes(&moments, config).into_iter().filter(|e| e.behaviour == Behaviour::Freezing).collect();
-    Ok(replay::frame_scores(&freezing, &truth, track.frames, track.fps))
-}
-
-/// `../shared/media/freezing-labels` beside the source tree, when it is there.
-pub fn default_freezing_labels() -> Option<PathBuf> {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/media/freezing-labels");
-    dir.is_dir().then_some(dir)
-}
-
 /// Evaluates `config` on scenarios already rendered.
 pub fn evaluate_prepared(prepared: &Prepared, config: &BehaviourConfig) -> Report {
     let mut acc = Accumulator::default();
@@ -309,8 +292,8 @@ impl Accumulator {
     }
 }
 
-/// What a labelled recording's run through the whole pipeline gave.
-pub struct VideoRun {
+/// What a labelled recording's run gave.
+pub struct RecordingRun {
     /// The analysed frames' times (their own timestamps).
     pub times: Vec<f64>,
     pub episodes: Vec<Episode>,
@@ -318,8 +301,18 @@ pub struct VideoRun {
     pub positions: Vec<PositionScore>,
 }
 
+/// Per-frame scores of one labelled behaviour on one recording.
+#[derive(Debug, Clone, Serialize)]
+pub struct RecordingScore {
+    pub recording: String,
+    pub behaviour: String,
+    pub labelled_bouts: usize,
+    #[serde(flatten)]
+    pub scores: FrameScores,
+}
+
 /// A labelled recording (a scenario with `video`) through the whole pipeline, as `analyze` runs it.
-pub fn video_run(scenario: &Scenario, config: &Config, detector: &mut dyn Detector) -> Result<VideoRun> {
+pub fn video_run(scenario: &Scenario, config: &Config, detector: &mut dyn Detector) -> Result<RecordingRun> {
     let video = scenario.video.as_ref().ok_or_else(|| Error::Config(format!("{}: no video", scenario.name)))?;
     let mut config = config.clone();
     config.behaviour = scenario.config_for(&config.behaviour);
@@ -333,11 +326,92 @@ pub fn video_run(scenario: &Scenario, config: &Config, detector: &mut dyn Detect
         let reference = ReferencePositions::read(file)?;
         positions.push(positions::score(&scenario.name, role, &reference, &analysed.frames));
     }
-    Ok(VideoRun {
+    Ok(RecordingRun {
         times: analysed.frames.iter().map(|f| f.time_s).collect(),
         episodes: analysed.summary.episodes,
         positions,
     })
+}
+
+/// A labelled recording of tracks (a scenario with `[tracks]`) replayed through the behaviour engine, as
+/// `analyze-tracks` runs it.
+pub fn tracks_run(scenario: &Scenario, config: &BehaviourConfig) -> Result<RecordingRun> {
+    let mut tracks = Vec::new();
+    for (role, file) in scenario.tracks.files() {
+        tracks.push(match scenario.fps {
+            _ if replay::is_tracks_csv(file)? => ReplayTrack::from_tracks_csv(file, role)?,
+            Some(fps) => ReplayTrack::from_dlc(file, fps, role)?,
+            None => {
+                return Err(Error::Config(format!(
+                    "{}: DeepLabCut tracks count frames: give the recording's `fps`",
+                    scenario.name
+                )));
+            }
+        });
+    }
+    let refs: Vec<&ReplayTrack> = tracks.iter().collect();
+    let frame_size = (scenario.frame != [0, 0]).then_some((scenario.frame[0], scenario.frame[1]));
+    let moments = replay::moments(&refs, frame_size);
+    let episodes = episodes(&moments, &scenario.config_for(config));
+    Ok(RecordingRun { times: moments.iter().map(|m| m.time_s).collect(), episodes, positions: Vec::new() })
+}
+
+/// `scenario` with its `labels` file's bouts in its truth and its length from `times`: what a labelled
+/// recording is scored against.
+pub fn labelled(scenario: &Scenario, config: &Config, times: &[f64]) -> Result<Scenario> {
+    let mut scenario = scenario.clone();
+    if let (Some(first), Some(last)) = (times.first(), times.last())
+        && scenario.duration_s == 0.0
+    {
+        scenario.duration_s = last - first + frame_interval(times).unwrap_or(0.0);
+    }
+    let Some(path) = &scenario.labels else { return Ok(scenario) };
+    let format = scenario.labels_format.as_deref().map(LabelFormat::from_name).transpose()?;
+    let file = LabelFile::read(path, format)?;
+    let fps = scenario.fps.or_else(|| frame_interval(times).map(|dt| 1.0 / dt));
+    let recording = scenario.video.clone().or_else(|| scenario.tracks.files().next().map(|(_, p)| p.clone()));
+    let resolved = file.resolve(&config.labels, recording.as_deref(), fps)?;
+    if resolved.bouts.is_empty() {
+        return Err(Error::format(
+            path,
+            "no bout of any behaviour of chaperone's: map the file's names in the config's [labels.behaviours] (`chaperone labels FILE` lists them)",
+        ));
+    }
+    let bouts = resolved.bouts.iter();
+    scenario.truth.extend(bouts.map(|b| TruthInterval { behaviour: b.behaviour, start_s: b.start_s, end_s: b.end_s }));
+    Ok(scenario)
+}
+
+/// The median time between frames.
+fn frame_interval(times: &[f64]) -> Option<f64> {
+    let mut gaps: Vec<f64> = times.windows(2).map(|w| w[1] - w[0]).filter(|g| *g > 0.0).collect();
+    gaps.sort_by(f64::total_cmp);
+    quantile(&gaps, 0.5)
+}
+
+/// Per-frame scores of each labelled behaviour of a recording's run.
+pub fn recording_scores(scenario: &Scenario, run: &RecordingRun) -> Vec<RecordingScore> {
+    let mut labelled: Vec<Behaviour> = scenario.truth.iter().map(|t| t.behaviour).collect();
+    labelled.sort();
+    labelled.dedup();
+    labelled
+        .into_iter()
+        .map(|behaviour| {
+            let truths: Vec<&TruthInterval> = scenario.truth.iter().filter(|t| t.behaviour == behaviour).collect();
+            let mine: Vec<&Episode> = run.episodes.iter().filter(|e| e.behaviour == behaviour).collect();
+            let (mut counts, frames) = (replay::FrameCounts::default(), run.times.len());
+            for &t in &run.times {
+                let truly = truths.iter().any(|i| i.contains(t));
+                counts.add(mine.iter().any(|e| t >= e.onset_s && t <= e.end_s.unwrap_or(f64::MAX)), truly);
+            }
+            RecordingScore {
+                recording: scenario.name.clone(),
+                behaviour: behaviour.name().to_string(),
+                labelled_bouts: truths.len(),
+                scores: counts.scores(frames),
+            }
+        })
+        .collect()
 }
 
 /// The report as a table.
@@ -401,7 +475,7 @@ mod tests {
     use super::*;
 
     fn episode(behaviour: Behaviour, onset_s: f64, confirmed_s: f64, end_s: f64) -> Episode {
-        Episode { end_s: Some(end_s), ..Episode::new(behaviour, Role::Cat, onset_s, confirmed_s) }
+        Episode { end_s: Some(end_s), ..Episode::new(behaviour, crate::kinds::Role::Cat, onset_s, confirmed_s) }
     }
 
     /// One run scored by hand: a found approach and a false one, a freezing found late (within the

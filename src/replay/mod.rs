@@ -175,48 +175,55 @@ pub struct FrameScores {
     pub f1: f64,
 }
 
+/// Per-frame counts of predicted against true.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct FrameCounts {
+    pub true_positive: usize,
+    pub false_positive: usize,
+    pub false_negative: usize,
+    pub agreeing: usize,
+}
+
+impl FrameCounts {
+    pub fn add(&mut self, predicted: bool, actual: bool) {
+        match (predicted, actual) {
+            (true, true) => self.true_positive += 1,
+            (true, false) => self.false_positive += 1,
+            (false, true) => self.false_negative += 1,
+            (false, false) => {}
+        }
+        self.agreeing += (predicted == actual) as usize;
+    }
+
+    pub fn scores(&self, frames: usize) -> FrameScores {
+        let ratio = |a: usize, b: usize| if b == 0 { 0.0 } else { a as f64 / b as f64 };
+        let tp = self.true_positive;
+        let (precision, recall) = (ratio(tp, tp + self.false_positive), ratio(tp, tp + self.false_negative));
+        let f1 = if precision + recall > 0.0 { 2.0 * precision * recall / (precision + recall) } else { 0.0 };
+        FrameScores { frames, agreement: ratio(self.agreeing, frames), precision, recall, f1 }
+    }
+}
+
 /// Scores episodes against true `(first, last)` frame bouts (0-based, inclusive), frame `i` being at
 /// `i / fps` seconds.
 pub fn frame_scores(episodes: &[Episode], truth: &[(usize, usize)], frames: usize, fps: f64) -> FrameScores {
-    let (mut tp, mut fp, mut fn_, mut agree) = (0usize, 0usize, 0usize, 0usize);
+    let mut counts = FrameCounts::default();
     for i in 0..frames {
         let t = i as f64 / fps;
         let predicted = episodes.iter().any(|e| t >= e.onset_s && t <= e.end_s.unwrap_or(f64::MAX));
-        let actual = truth.iter().any(|&(a, b)| i >= a && i <= b);
-        match (predicted, actual) {
-            (true, true) => tp += 1,
-            (true, false) => fp += 1,
-            (false, true) => fn_ += 1,
-            (false, false) => {}
-        }
-        agree += (predicted == actual) as usize;
+        counts.add(predicted, truth.iter().any(|&(a, b)| i >= a && i <= b));
     }
-    let ratio = |a: usize, b: usize| if b == 0 { 0.0 } else { a as f64 / b as f64 };
-    let (precision, recall) = (ratio(tp, tp + fp), ratio(tp, tp + fn_));
-    let f1 = if precision + recall > 0.0 { 2.0 * precision * recall / (precision + recall) } else { 0.0 };
-    FrameScores { frames, agreement: ratio(agree, frames), precision, recall, f1 }
+    counts.scores(frames)
 }
 
-/// Reads true bouts from a CSV of `start_frame,end_frame` rows, frames numbered from 1, ends included
-/// (the form of BehaviorDEPOT's and most hand-scoring exports); returns 0-based inclusive pairs.
-pub fn read_bouts(path: &Path) -> Result<Vec<(usize, usize)>> {
-    let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
-    let mut bouts = Vec::new();
-    for (i, line) in text.lines().enumerate() {
-        let cells: Vec<&str> = line.split(',').map(str::trim).collect();
-        match (cells.first().and_then(|c| c.parse::<usize>().ok()), cells.get(1).and_then(|c| c.parse::<usize>().ok()))
-        {
-            (Some(a), Some(b)) if a >= 1 && b >= a => bouts.push((a - 1, b - 1)),
-            _ if i == 0 => {} // header
-            _ => {
-                return Err(Error::format(
-                    path,
-                    format!("line {}: expected `start_frame,end_frame` (1-based, start <= end), got `{line}`", i + 1),
-                ));
-            }
-        }
-    }
-    Ok(bouts)
+/// Whether `path` is this program's tracks.csv (by its header), not a DeepLabCut file.
+pub fn is_tracks_csv(path: &Path) -> Result<bool> {
+    use std::io::BufRead;
+    let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+    let mut first = String::new();
+    // A binary file (an .h5) has no first line of text: not a tracks.csv; its own reader says what it is.
+    let _ = std::io::BufReader::new(file).read_line(&mut first);
+    Ok(first.trim() == crate::output::tracks_csv::HEADER)
 }
 
 #[cfg(test)]

@@ -45,8 +45,11 @@ pub struct Scenario {
     pub name: String,
     #[serde(default)]
     pub description: String,
+    /// Seconds (a labelled recording's own length when left out).
+    #[serde(default)]
     pub duration_s: f64,
-    /// Frame size in pixels.
+    /// Frame size in pixels (a labelled recording's video says its own).
+    #[serde(default)]
     pub frame: [u32; 2],
     #[serde(default)]
     pub shelters: Vec<[f32; 4]>,
@@ -67,9 +70,20 @@ pub struct Scenario {
     /// scenario file): `eval` scores where the boxes are against them.
     #[serde(default)]
     pub positions: Positions,
+    /// A labelled recording without video: tracks per animal (DeepLabCut CSV, or this program's
+    /// tracks.csv), replayed through the behaviour engine (relative to the scenario file).
+    #[serde(default)]
+    pub tracks: Positions,
+    /// The frame rate of `tracks` files that count frames (DeepLabCut).
+    pub fps: Option<f64>,
+    /// A labelled recording's human labels, in any format `chaperone labels` reads (relative to the
+    /// scenario file); their bouts join `truth`.
+    pub labels: Option<PathBuf>,
+    /// The labels' format, when it cannot be told from the file (`chaperone labels --help`).
+    pub labels_format: Option<String>,
 }
 
-/// Reference position files, per animal.
+/// Files per animal: reference positions, or recorded tracks.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Positions {
@@ -82,6 +96,14 @@ impl Positions {
     pub fn files(&self) -> impl Iterator<Item = (Role, &PathBuf)> {
         [(Role::Rat, &self.rat), (Role::Cat, &self.cat)].into_iter().filter_map(|(r, p)| p.as_ref().map(|p| (r, p)))
     }
+}
+
+/// Where a labelled recording's frames come from.
+pub enum RecordingSource {
+    /// A video, run through the whole pipeline.
+    Video(PathBuf),
+    /// Tracks of the rat (DeepLabCut CSV, or this program's tracks.csv), replayed.
+    Tracks(PathBuf),
 }
 
 /// One animal's movement.
@@ -139,7 +161,9 @@ impl TruthInterval {
     }
 
     pub fn contains(&self, t: f64) -> bool {
-        t >= self.start_s && t <= self.end_s
+        // Half a microsecond of slack: labels written in seconds to three decimals keep their frames.
+        const SLACK_S: f64 = 5e-7;
+        t >= self.start_s - SLACK_S && t <= self.end_s + SLACK_S
     }
 }
 
@@ -152,22 +176,82 @@ impl Scenario {
         if let Some(video) = &scenario.video {
             scenario.video = Some(dir.join(video));
         }
-        for file in [&mut scenario.positions.rat, &mut scenario.positions.cat].into_iter().flatten() {
+        let files = [&mut scenario.positions.rat, &mut scenario.positions.cat, &mut scenario.tracks.rat];
+        for file in files.into_iter().chain([&mut scenario.tracks.cat, &mut scenario.labels]).flatten() {
             *file = dir.join(&*file);
         }
         if scenario.video.is_none() && scenario.positions.files().next().is_some() {
             return Err(Error::Config(format!("{}: positions need a `video` to be scored on", path.display())));
         }
+        if scenario.video.is_some() && scenario.tracks.files().next().is_some() {
+            return Err(Error::Config(format!(
+                "{}: a recording is scored from its `video` or from its `tracks`, not both",
+                path.display()
+            )));
+        }
+        if scenario.labels.is_some() && !scenario.is_recording() {
+            return Err(Error::Config(format!(
+                "{}: `labels` label a recording: give its `video` or its `[tracks]`",
+                path.display()
+            )));
+        }
         scenario.check().map_err(|m| Error::Config(format!("{}: {m}", path.display())))?;
         Ok(scenario)
     }
 
+    /// A labelled recording given on the command line rather than in a file: `source` and its `labels`.
+    pub fn recording(
+        source: RecordingSource,
+        labels: PathBuf,
+        labels_format: Option<String>,
+        fps: Option<f64>,
+    ) -> Result<Scenario> {
+        let (video, tracks) = match source {
+            RecordingSource::Video(v) => (Some(v), Positions::default()),
+            RecordingSource::Tracks(t) => (None, Positions { rat: Some(t), cat: None }),
+        };
+        let path = video.clone().or_else(|| tracks.rat.clone()).unwrap_or_default();
+        let scenario = Scenario {
+            name: path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default(),
+            description: format!("{} labelled by {}", path.display(), labels.display()),
+            duration_s: 0.0,
+            frame: [0, 0],
+            shelters: vec![],
+            gaps: vec![],
+            cat: None,
+            rat: None,
+            dog: None,
+            truth: vec![],
+            video,
+            positions: Positions::default(),
+            tracks,
+            fps,
+            labels: Some(labels),
+            labels_format,
+        };
+        scenario.check().map_err(|m| Error::Config(format!("{}: {m}", path.display())))?;
+        Ok(scenario)
+    }
+
+    /// A real (or rendered) recording scored from its video or tracks, not a description rendered here.
+    pub fn is_recording(&self) -> bool {
+        self.video.is_some() || self.tracks.files().next().is_some()
+    }
+
     fn check(&self) -> std::result::Result<(), String> {
-        if !(self.duration_s > 0.0 && self.duration_s.is_finite()) {
+        let recording = self.is_recording();
+        // A recording may leave its length and frame size to the recording itself.
+        let length_ok = self.duration_s > 0.0 && self.duration_s.is_finite() || recording && self.duration_s == 0.0;
+        if !length_ok {
             return Err(format!("duration_s must be positive, got {}", self.duration_s));
         }
-        if self.frame[0] == 0 || self.frame[1] == 0 {
+        if (self.frame[0] == 0 || self.frame[1] == 0) && !(recording && self.frame == [0, 0]) {
             return Err("frame must be [width, height] in pixels".into());
+        }
+        if let Some(fps) = self.fps
+            && !(fps > 0.0 && fps.is_finite())
+        {
+            return Err(format!("fps must be a positive number of frames per second, got {fps}"));
         }
         for (name, actor) in [("cat", &self.cat), ("rat", &self.rat), ("dog", &self.dog)] {
             let Some(a) = actor else { continue };
@@ -243,6 +327,27 @@ pub fn find(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
     Ok(files)
 }
 
+/// The bundled labelled recordings scored from tracks (`fixtures/recordings` files with `[tracks]` and
+/// no video: quick to score) whose files are here; a missing one is named on stderr.
+pub fn bundled_recordings_without_video() -> Vec<PathBuf> {
+    let dir = bundled_dir().with_file_name("recordings");
+    let Ok(files) = find(&[dir]) else { return Vec::new() };
+    files
+        .into_iter()
+        .filter(|f| match Scenario::load(f) {
+            Ok(s) if s.video.is_none() && s.tracks.files().next().is_some() => {
+                let missing: Vec<_> =
+                    s.tracks.files().map(|(_, p)| p).chain(&s.labels).filter(|p| !p.is_file()).collect();
+                for p in &missing {
+                    eprintln!("chaperone: {} not scored: {} is missing", f.display(), p.display());
+                }
+                missing.is_empty()
+            }
+            _ => false,
+        })
+        .collect()
+}
+
 /// The bundled scenarios: `fixtures/scenarios` in the working directory, else in the source tree.
 pub fn bundled_dir() -> PathBuf {
     let here = PathBuf::from("fixtures/scenarios");
@@ -285,6 +390,10 @@ mod tests {
             ],
             video: None,
             positions: Positions::default(),
+            tracks: Positions::default(),
+            fps: None,
+            labels: None,
+            labels_format: None,
         };
         assert!((s.quiet_seconds() - 7.0).abs() < 1e-9, "{}", s.quiet_seconds());
     }

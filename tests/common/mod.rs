@@ -19,12 +19,21 @@ pub fn generated(name: &str) -> PathBuf {
 /// A file under `../shared/media`. Missing: a clear failure under CI (`CI=true`), else `None` with a
 /// printed note, so a user's clone without `../shared` says what it did not test.
 pub fn media(relative: &str) -> Option<PathBuf> {
-    let path = repo().join("../shared/media").join(relative);
+    shared("media", relative)
+}
+
+/// A real export of another tool under `../shared/formats`, as [`media`] finds media.
+pub fn formats(relative: &str) -> Option<PathBuf> {
+    shared("formats", relative)
+}
+
+fn shared(folder: &str, relative: &str) -> Option<PathBuf> {
+    let path = repo().join("../shared").join(folder).join(relative);
     if path.is_file() {
         return Some(path);
     }
     let message = format!(
-        "real media ../shared/media/{relative} is missing (expected at {}); see ../shared/media/SOURCES.md",
+        "real file ../shared/{folder}/{relative} is missing (expected at {}); see ../shared/{folder}/SOURCES.md",
         path.display()
     );
     if std::env::var("CI").is_ok_and(|v| v == "true" || v == "1") {
