@@ -41,6 +41,9 @@ enum Command {
     /// What a label file from BORIS, ezTrack, SimBA, Bento or Caltech holds, and how it maps onto
     /// chaperone's behaviours.
     Labels(commands::labels::Args),
+    /// Many runs' summaries as one table (CSV, or JSON): per recording and behaviour, episodes, total
+    /// seconds and first onset; the animals' seen shares; problems. Merges the shards of a cluster job.
+    Report(commands::report::Args),
     /// Past sessions, and how long the next one should be.
     History(commands::history::Args),
     /// Measure a video's pipeline speed against the detector's bare inference speed on its frames.
@@ -72,6 +75,7 @@ fn main() -> ExitCode {
         Command::Eval(args) => commands::eval::run(&config, args),
         Command::Tune(args) => commands::tune::run(&config, args),
         Command::Render(args) => commands::render::run(args),
+        Command::Report(args) => commands::report::run(args),
     });
     match result {
         Ok(exit) => ExitCode::from(exit.code()),

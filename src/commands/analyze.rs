@@ -6,9 +6,9 @@ use std::path::{Path, PathBuf};
 use super::{Exit, VIEW_LINGER, ViewArgs, signals, start_view};
 use crate::config::Config;
 use crate::detect::AnimalDetector;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::runs::recording::{self, RecordingOptions, Summary};
-use crate::runs::run_dir;
+use crate::runs::{report, run_dir};
 use crate::view::ViewServer;
 
 #[derive(clap::Args)]
@@ -28,12 +28,23 @@ pub struct Args {
     /// No progress bars.
     #[arg(long)]
     quiet: bool,
+    /// Analyse only shard K of N (K from 0): the inputs sorted by path, every N-th from the K-th, each
+    /// in the folder an unsharded run gives it. For cluster job arrays (Slurm's
+    /// SLURM_ARRAY_TASK_ID, Kubernetes' JOB_COMPLETION_INDEX); `chaperone report OUT` merges the shards.
+    #[arg(long, value_name = "K/N", value_parser = parse_shard)]
+    shard: Option<(usize, usize)>,
     #[command(flatten)]
     view: ViewArgs,
 }
 
 pub fn run(config: &Config, args: &Args) -> Result<Exit> {
     run_dir::create_dir(&args.out)?;
+    let inputs = inputs_of_shard(args);
+    if inputs.is_empty() {
+        let (k, n) = args.shard.unwrap_or((0, 1));
+        eprintln!("chaperone: shard {k}/{n} has no input ({} inputs in all): nothing to do", args.inputs.len());
+        return Ok(Exit::Success);
+    }
     let view = start_view(&args.view, args.view.view)?;
     let options = RecordingOptions {
         annotated_video: !args.no_video,
@@ -44,9 +55,9 @@ pub fn run(config: &Config, args: &Args) -> Result<Exit> {
     // Inputs that cannot even be opened are reported before the models load (which takes seconds).
     let mut failed = false;
     let mut readable = Vec::new();
-    for input in &args.inputs {
+    for (input, dir) in &inputs {
         match recording::check_input(input, args.fps) {
-            Ok(()) => readable.push(input),
+            Ok(()) => readable.push((input, dir)),
             Err(err) => {
                 eprintln!("chaperone: {err}");
                 failed = true;
@@ -58,16 +69,16 @@ pub fn run(config: &Config, args: &Args) -> Result<Exit> {
     }
     let mut detector = AnimalDetector::load(&config.runtime, &config.detector, &config.roles)?;
     signals::install("the analysis");
-    let mut taken = Vec::new();
-    for input in readable {
+    let mut run_dirs = Vec::new();
+    for (input, dir) in readable {
         if let Some(ending) = signals::received() {
             eprintln!("chaperone: {}: not analysed, {} ended the program", input.display(), ending.name());
             continue;
         }
-        let dir = recording::output_dir_for(input, &args.out, &mut taken);
-        match recording::analyse(input, &dir, config, &mut detector, &options) {
+        run_dirs.push(dir.clone());
+        match recording::analyse(input, dir, config, &mut detector, &options) {
             Ok(recording::Analysed { summary, .. }) => {
-                print_summary(&summary, &dir);
+                print_summary(&summary, dir);
                 if !summary.complete {
                     failed = true;
                     for p in &summary.problems {
@@ -81,6 +92,7 @@ pub fn run(config: &Config, args: &Args) -> Result<Exit> {
             }
         }
     }
+    write_batch_summary(args, &run_dirs);
     if let Some(view) = &view {
         view.linger(VIEW_LINGER);
     }
@@ -89,6 +101,49 @@ pub fn run(config: &Config, args: &Args) -> Result<Exit> {
         None if failed => Exit::Failed,
         None => Exit::Success,
     })
+}
+
+/// This shard's inputs (all of them, unsharded), sorted by path, each with its output folder: the
+/// folders are given over the whole sorted list, so a shard writes where an unsharded run would.
+fn inputs_of_shard(args: &Args) -> Vec<(PathBuf, PathBuf)> {
+    let mut sorted = args.inputs.clone();
+    sorted.sort();
+    let mut taken = Vec::new();
+    let all: Vec<(PathBuf, PathBuf)> = sorted
+        .into_iter()
+        .map(|input| {
+            let dir = recording::output_dir_for(&input, &args.out, &mut taken);
+            (input, dir)
+        })
+        .collect();
+    match args.shard {
+        None => all,
+        Some((k, n)) => all.into_iter().skip(k).step_by(n).collect(),
+    }
+}
+
+/// `summary.csv` of an unsharded batch of two or more inputs, beside their folders (a sharded run leaves
+/// it to `chaperone report`, which sees every shard's folders). A table that cannot be written is
+/// reported; the runs are on disk either way.
+fn write_batch_summary(args: &Args, run_dirs: &[PathBuf]) {
+    if args.shard.is_some() || run_dirs.len() < 2 {
+        return;
+    }
+    let path = args.out.join("summary.csv");
+    let written = report::rows_of(run_dirs, &args.out)
+        .and_then(|rows| std::fs::write(&path, report::to_csv(&rows)).map_err(|e| Error::io(&path, e)));
+    match written {
+        Ok(()) => eprintln!("chaperone: the batch's table -> {}", path.display()),
+        Err(e) => eprintln!("chaperone: summary.csv not written: {e}"),
+    }
+}
+
+fn parse_shard(text: &str) -> std::result::Result<(usize, usize), String> {
+    let parsed = text.split_once('/').and_then(|(k, n)| Some((k.trim().parse().ok()?, n.trim().parse().ok()?)));
+    match parsed {
+        Some((k, n)) if n > 0 && k < n => Ok((k, n)),
+        _ => Err(format!("expected K/N with 0 <= K < N (shard K of N, counted from 0), got `{text}`")),
+    }
 }
 
 fn print_summary(s: &Summary, dir: &Path) {

@@ -13,6 +13,7 @@ use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::kinds::Role;
 use crate::labels::{self, LabelledBout};
+use crate::output::behaviour_csv;
 use crate::plot::timeline::Timeline;
 use crate::replay::{self, FrameScores, ReplayTrack};
 use crate::runs::run_dir::RunDir;
@@ -89,6 +90,9 @@ pub fn run(config: &Config, args: &Args) -> Result<Exit> {
     let _ = std::fs::remove_file(&events);
     let replayed = replay::replay(&moments, config, &run_dir.written(&events))?;
     let episodes = replayed.episodes;
+    let behaviour_path = run_dir.behaviour_path();
+    let frames: Vec<(u64, f64)> = moments.iter().enumerate().map(|(i, m)| (i as u64, m.time_s)).collect();
+    behaviour_csv::write(&run_dir.written(&behaviour_path), &frames, &episodes)?;
     if let (Some(first), Some(last)) = (moments.first(), moments.last()) {
         let name = args.file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
         let title = format!("{name} (replayed tracks): {} episodes", episodes.len());

@@ -74,7 +74,7 @@ pub fn run(config: &Config, args: &Args) -> Result<Exit> {
 
     if args.json {
         let json = serde_json::json!({ "scenarios": report, "labelled_recordings": per_recording });
-        println!("{}", serde_json::to_string_pretty(&json).expect("reports serialise"));
+        println!("{}", serde_json::to_string_pretty(&crate::output::versioned(&json)).expect("reports serialise"));
     } else {
         print!("{}", eval::table(&report));
         for r in &per_recording {

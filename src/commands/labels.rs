@@ -63,15 +63,17 @@ pub fn run(config: &Config, args: &Args) -> Result<Exit> {
             "resolved": resolved.as_ref().ok(),
             "problem": resolved.as_ref().err().map(|e| e.to_string()),
         });
+        let json = crate::output::versioned(&json);
         println!("{}", serde_json::to_string_pretty(&json).expect("label summaries serialise"));
         return resolved.map(|_| Exit::Success);
     }
     let fps = file.fps.map_or("not stated".to_string(), |f| format!("{f} fps"));
     println!("{}: {} labels, {} rows, {fps}", file.path.display(), file.format, file.rows.len());
-    let behaviours: Vec<String> = file.behaviours().iter().map(|(n, c)| format!("{n} x{c}")).collect();
+    let named = |n: &str| if n.is_empty() { "(unnamed)".to_string() } else { n.to_string() };
+    let behaviours: Vec<String> = file.behaviours().iter().map(|(n, c)| format!("{} x{c}", named(n))).collect();
     println!("  behaviours: {}", behaviours.join(", "));
-    let subjects: Vec<&str> = file.subjects().into_iter().map(|s| if s.is_empty() { "(none)" } else { s }).collect();
-    println!("  subjects: {}", subjects.join(", "));
+    let subjects: Vec<String> = file.subjects().into_iter().map(named).collect();
+    println!("  subjects: {}", if subjects.is_empty() { "(none)".to_string() } else { subjects.join(", ") });
     let media = file.media();
     if !media.is_empty() {
         println!("  media: {}", media.into_iter().collect::<Vec<_>>().join(", "));

@@ -12,6 +12,7 @@ pub mod history;
 pub mod labels;
 pub mod live;
 pub mod render;
+pub mod report;
 pub mod signals;
 pub mod tune;
 

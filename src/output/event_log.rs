@@ -53,6 +53,8 @@ impl EventLines {
                 "source": start.source.name,
                 "planned_s": session.planned_s,
                 "realtime": session.realtime,
+                "schema_version": super::SCHEMA_VERSION,
+                "chaperone_version": env!("CARGO_PKG_VERSION"),
             }),
         )]
     }

@@ -3,5 +3,6 @@
 //! stage, the alarm). Both own their folder through one [`run_dir::RunDir`].
 
 pub mod recording;
+pub mod report;
 pub mod run_dir;
 pub mod session;

@@ -17,7 +17,7 @@ use crate::error::{Error, Result};
 use crate::geometry::BBox;
 use crate::kinds::Role;
 use crate::observe::engine_box;
-use crate::output::{AnnotatedVideo, TracksCsv};
+use crate::output::{AnnotatedVideo, BehaviourCsv, TracksCsv};
 use crate::pipeline::{self, AnalysedFrame, Mode, RunOutcome, RunStart, RunStats, Sink, Stages};
 use crate::plot::timeline::Timeline;
 use crate::session::controller::SessionConfig;
@@ -199,12 +199,14 @@ pub fn analyse(
         false => None,
     };
     let mut events = run_dir.fresh_event_log(&config.session)?;
+    let behaviour_path = run_dir.behaviour_path();
+    let mut behaviour = BehaviourCsv::new(&run_dir.written(&behaviour_path));
     let mut sightings = Sightings::default();
     let mut view = options
         .view
         .clone()
         .map(|view| ViewSink::new(view, "analyze", &config.session, VIEW_MAX_FPS, info.expected_frames));
-    let mut sinks: Vec<&mut dyn Sink> = vec![&mut tracks_csv, &mut sightings, &mut events];
+    let mut sinks: Vec<&mut dyn Sink> = vec![&mut tracks_csv, &mut sightings, &mut events, &mut behaviour];
     sinks.extend(video.as_mut().map(|v| v as &mut dyn Sink));
     sinks.extend(view.as_mut().map(|v| v as &mut dyn Sink));
 

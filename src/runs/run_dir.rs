@@ -35,6 +35,10 @@ impl RunDir {
         self.dir.join("tracks.csv")
     }
 
+    pub fn behaviour_path(&self) -> PathBuf {
+        self.dir.join("behaviour.csv")
+    }
+
     pub fn annotated_video_path(&self) -> PathBuf {
         self.dir.join("annotated.mp4")
     }
@@ -74,10 +78,10 @@ impl RunDir {
         }
     }
 
-    /// Writes `summary.json`.
+    /// Writes `summary.json`, versioned.
     pub fn write_summary(&self, summary: &impl Serialize) -> Result<()> {
         let path = self.summary_path();
-        let json = serde_json::to_string_pretty(summary).expect("summaries serialise");
+        let json = serde_json::to_string_pretty(&crate::output::versioned(summary)).expect("summaries serialise");
         std::fs::write(&path, json + "\n").map_err(|e| Error::io(&path, e))
     }
 }

@@ -14,7 +14,7 @@ use crate::behaviour::{self, Behaviour, Episode};
 use crate::config::Config;
 use crate::detect::Detector;
 use crate::error::{Error, Result};
-use crate::output::{Alarm, AlarmSink, TracksCsv};
+use crate::output::{Alarm, AlarmSink, BehaviourCsv, TracksCsv};
 use crate::pipeline::{self, Mode, RunOutcome, RunStart, SessionStart, Sink, Stages};
 use crate::plot::timeline::Timeline;
 use crate::session::controller::StopReason;
@@ -151,6 +151,8 @@ pub fn run_on(
     let mut events = run_dir.fresh_event_log(&config.session)?;
     let tracks_path = run_dir.tracks_path();
     let mut tracks = TracksCsv::create(&run_dir.written(&tracks_path))?;
+    let behaviour_path = run_dir.behaviour_path();
+    let mut behaviour = BehaviourCsv::new(&run_dir.written(&behaviour_path));
     let alarm = Alarm::new(options.sound, options.on_stop.clone());
     let mut alarm = AlarmSink::new(alarm, options.duration_s, &run_dir.events_path());
     let mut view = options.view.clone().map(|v| ViewSink::new(v, "live", &config.session, VIEW_MAX_FPS, None));
@@ -164,7 +166,7 @@ pub fn run_on(
         camera_timeout(config) + Duration::from_secs_f64(config.session.max_latency_s) + FIRST_FRAME_GRACE;
     let mode = if realtime { Mode::Live { stall_after } } else { Mode::Batch };
     let outcome = {
-        let mut sinks: Vec<&mut dyn Sink> = vec![&mut alarm, &mut events, &mut tracks];
+        let mut sinks: Vec<&mut dyn Sink> = vec![&mut alarm, &mut events, &mut tracks, &mut behaviour];
         sinks.extend(view.as_mut().map(|v| v as &mut dyn Sink));
         pipeline::run(source.as_mut(), detector, &mut stages, &mut sinks, &start, mode, &mut |_| {})
     };

@@ -1,0 +1,90 @@
+//! `behaviour.csv`: one row per analysed frame, `time_s,frame` and a 0/1 column per behaviour of the
+//! animals (`cat_approach ... rat_hiding, rat_unseen, cat_unseen`), what ezTrack and SimBA users load
+//! into their own analyses. A behaviour is 1 in the frames from its episode's onset to its end, both
+//! included: the episodes of `events.jsonl`, frame by frame. Written at the end of the run, since an
+//! onset is back-dated when the episode is confirmed.
+
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+use crate::behaviour::{Change, Episode};
+use crate::error::{Error, Result};
+use crate::kinds::{Behaviour, Role};
+use crate::pipeline::{AnalysedFrame, RunEnd, Sink};
+
+/// The behaviours with a column, in column order: the animals', not the machine's faults.
+pub fn columns() -> impl Iterator<Item = Behaviour> {
+    Behaviour::ALL.into_iter().filter(|b| b.animal() != Role::Other)
+}
+
+/// A behaviour's column name: the animal, then the behaviour (`rat_unseen` already says both).
+pub fn column_name(behaviour: Behaviour) -> String {
+    match behaviour {
+        Behaviour::RatUnseen | Behaviour::CatUnseen => behaviour.name().to_string(),
+        b => format!("{}_{}", b.animal(), b.name()),
+    }
+}
+
+/// The header line.
+pub fn header() -> String {
+    std::iter::once("time_s,frame".to_string()).chain(columns().map(column_name)).collect::<Vec<_>>().join(",")
+}
+
+/// Writes the table for frames `(index, time_s)` and the run's ended episodes.
+pub fn write(path: &Path, frames: &[(u64, f64)], episodes: &[Episode]) -> Result<()> {
+    let io = |e| Error::io(path, e);
+    let mut out = BufWriter::new(File::create(path).map_err(io)?);
+    writeln!(out, "{}", header()).map_err(io)?;
+    let per_column: Vec<Vec<&Episode>> =
+        columns().map(|b| episodes.iter().filter(|e| e.behaviour == b).collect()).collect();
+    let mut line = String::new();
+    for &(index, t) in frames {
+        line.clear();
+        // The shortest text that reads back as the same number: a frame at an onset stays inside it.
+        line += &format!("{t},{index}");
+        for mine in &per_column {
+            let running = mine.iter().any(|e| t >= e.onset_s && t <= e.end_s.unwrap_or(f64::MAX));
+            line += if running { ",1" } else { ",0" };
+        }
+        writeln!(out, "{line}").map_err(io)?;
+    }
+    out.flush().map_err(io)
+}
+
+/// The sink: gathers each frame's index and time and the episodes as they end, and writes the table
+/// when the run ends (also a run cut short).
+pub struct BehaviourCsv {
+    path: PathBuf,
+    frames: Vec<(u64, f64)>,
+    ended: Vec<Episode>,
+}
+
+impl BehaviourCsv {
+    pub fn new(path: &Path) -> BehaviourCsv {
+        BehaviourCsv { path: path.to_path_buf(), frames: Vec::new(), ended: Vec::new() }
+    }
+
+    fn gather(&mut self, changes: &[Change]) {
+        self.ended.extend(changes.iter().filter_map(|c| match c {
+            Change::Ended(e) => Some(e.clone()),
+            Change::Started(_) => None,
+        }));
+    }
+}
+
+impl Sink for BehaviourCsv {
+    fn frame(&mut self, a: &AnalysedFrame) -> Result<bool> {
+        self.frames.push((a.frame.index, a.frame.time_s));
+        self.gather(&a.changes);
+        Ok(true)
+    }
+
+    fn finish(&mut self, end: &RunEnd) -> Result<()> {
+        self.gather(&end.closing);
+        if let Some((fault, _)) = &end.fault {
+            self.gather(std::slice::from_ref(fault));
+        }
+        write(&self.path, &self.frames, &self.ended)
+    }
+}
