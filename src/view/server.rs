@@ -226,4 +226,53 @@ mod tests {
         assert!(same(b"abc", b"abc"));
         assert!(!same(b"abc", b"abd") && !same(b"abc", b"ab"));
     }
+
+    /// The status the guard gives a request to `uri` with `headers`, on a view with `token`.
+    fn status(token: Option<&str>, uri: &str, headers: &[(header::HeaderName, &str)]) -> StatusCode {
+        use tower::ServiceExt;
+        let shared = Arc::new(Shared {
+            token: token.map(str::to_string),
+            port: 8080,
+            frames: tokio::sync::watch::Sender::new(None),
+            state: Default::default(),
+            last_poll: Default::default(),
+            end_seen: Default::default(),
+        });
+        let app = Router::new()
+            .route("/", get(|| async { "ok" }))
+            .layer(middleware::from_fn_with_state(shared.clone(), guard))
+            .with_state(shared);
+        let mut request = Request::builder().uri(uri);
+        for (name, value) in headers {
+            request = request.header(name, *value);
+        }
+        let request = request.body(Body::empty()).unwrap();
+        let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
+        runtime.block_on(app.oneshot(request)).unwrap().status()
+    }
+
+    #[test]
+    fn beyond_loopback_only_the_token_opens_the_view() {
+        let token = Some("s3cret-token");
+        assert_eq!(status(token, "/", &[]), StatusCode::UNAUTHORIZED);
+        assert_eq!(status(token, "/?token=s3cret-token", &[]), StatusCode::OK);
+        assert_eq!(status(token, "/?token=s3cret-tokex", &[]), StatusCode::UNAUTHORIZED);
+        assert_eq!(status(token, "/?token=s3cret", &[]), StatusCode::UNAUTHORIZED);
+        assert_eq!(status(token, "/", &[(header::AUTHORIZATION, "Bearer s3cret-token")]), StatusCode::OK);
+        assert_eq!(status(token, "/", &[(header::AUTHORIZATION, "Bearer wrong")]), StatusCode::UNAUTHORIZED);
+        assert_eq!(status(token, "/", &[(header::AUTHORIZATION, "s3cret-token")]), StatusCode::UNAUTHORIZED);
+        // The token stands in for the host check: any Host is fine with it.
+        assert_eq!(status(token, "/?token=s3cret-token", &[(header::HOST, "evil.example")]), StatusCode::OK);
+    }
+
+    #[test]
+    fn on_loopback_only_loopback_host_names_are_answered() {
+        for host in ["127.0.0.1:8080", "localhost:8080", "[::1]:8080"] {
+            assert_eq!(status(None, "/", &[(header::HOST, host)]), StatusCode::OK, "{host}");
+        }
+        for host in ["evil.example:8080", "127.0.0.1:9090", "localhost", ""] {
+            assert_eq!(status(None, "/", &[(header::HOST, host)]), StatusCode::FORBIDDEN, "{host}");
+        }
+        assert_eq!(status(None, "/", &[]), StatusCode::FORBIDDEN, "no Host at all");
+    }
 }
