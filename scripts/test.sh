@@ -10,12 +10,17 @@ cd "$ROOT"
 # from ../shared (and the browser) pass without testing anything when it is missing, and cargo hides the
 # note each one prints. With CI=true a missing piece fails the run instead.
 not_tested=()
-SHARED_MEDIA="$ROOT/../shared/media"
-for file in $(grep -rhoE 'media\("[^"]+"\)' tests | sed -E 's/media\("([^"]+)"\)/\1/' | sort -u); do
-    [ -f "$SHARED_MEDIA/$file" ] && continue
-    users=$(grep -rlF "media(\"$file\")" tests | sort | tr '\n' ' ')
-    not_tested+=("real footage ../shared/media/$file is missing: its tests in ${users% } return early")
+# common::media("...") names files of ../shared/media; common::formats("...") other tools' exports in
+# ../shared/formats.
+for folder in media formats; do
+    for file in $(grep -rhoE "$folder\(\"[^\"]+\"\)" tests | sed -E "s/$folder\(\"([^\"]+)\"\)/\1/" | sort -u); do
+        [ -f "$ROOT/../shared/$folder/$file" ] && continue
+        users=$(grep -rlF "$folder(\"$file\")" tests | sort | tr '\n' ' ')
+        not_tested+=("real file ../shared/$folder/$file is missing: its tests in ${users% } return early")
+    done
 done
+# tests/labels.rs reads every export in ../shared/formats, most through a helper the grep above misses.
+[ -d "$ROOT/../shared/formats" ] || not_tested+=("../shared/formats is missing: tests/labels.rs returns early")
 for tool in /usr/bin/chromium /usr/bin/chromedriver; do
     [ -x "$tool" ] || not_tested+=("$tool is missing: the live view's browser tests return early")
 done

@@ -538,4 +538,105 @@ mod tests {
         let score = &scores(&tallies, 1.0)[0];
         assert_eq!((score.precision, score.recall, score.f1), (0.0, 0.0, 0.0));
     }
+
+    /// An episode that ends shortly before a true interval starts (within the tolerance) still matches it.
+    #[test]
+    fn an_episode_just_before_a_true_interval_matches_it() {
+        let scenario: Scenario = toml::from_str(
+            "duration_s = 20.0\nframe = [640, 480]\n[[truth]]\nbehaviour = \"freezing\"\nstart_s = 10.0\nend_s = 14.0\n",
+        )
+        .unwrap();
+        let early = [episode(Behaviour::Freezing, 8.5, 9.0, 9.5)];
+        let mut tallies = BTreeMap::new();
+        tally_run(&scenario, &[0.0], &early, &mut tallies);
+        let f = &tallies["freezing"];
+        assert_eq!((f.intervals_found, f.predicted_matching, f.false_alarms), (1, 1, 0));
+    }
+
+    /// Two scenarios' tallies add up, count by count.
+    #[test]
+    fn the_accumulator_sums_each_count_over_scenarios() {
+        let scenario =
+            |truths: &str| -> Scenario { toml::from_str(&format!("duration_s = 20.0\nframe = [640, 480]\n{truths}")).unwrap() };
+        let truth = |start: f64| format!("[[truth]]\nbehaviour = \"approach\"\nstart_s = {start}\nend_s = {}\n", start + 1.0);
+        let one = scenario(&truth(5.0));
+        let three = scenario(&(truth(2.0) + &truth(8.0) + &truth(14.0)));
+        let times: Vec<f64> = (0..=20).map(f64::from).collect();
+        let mut acc = Accumulator::default();
+        acc.add(&one, std::iter::once((times.clone(), vec![episode(Behaviour::Approach, 5.0, 5.5, 6.0)])));
+        let predicted = vec![
+            episode(Behaviour::Approach, 2.0, 2.25, 3.0),
+            episode(Behaviour::Approach, 8.0, 8.75, 9.0),
+            episode(Behaviour::Approach, 17.0, 17.5, 18.0),
+        ];
+        acc.add(&three, std::iter::once((times.clone(), predicted)));
+        let report = acc.report();
+        let t = &report.behaviours.iter().find(|b| b.behaviour == "approach").unwrap().tally;
+        assert_eq!((t.true_intervals, t.intervals_found), (4, 3));
+        assert_eq!((t.predicted, t.predicted_matching, t.false_alarms), (4, 3, 1));
+        assert_eq!(t.frames, 42);
+        // Disagreeing frames: none in the first (5, 6 both ways); the second: truly 14, 15, running at 17, 18.
+        assert_eq!(t.frames_agreeing, 42 - 4);
+        assert_eq!(t.latencies_s, vec![0.5, 0.25, 0.75]);
+        assert_eq!((report.scenarios, report.runs), (2, 2));
+    }
+
+    /// A labelled recording's per-frame scores, counted by hand: per labelled behaviour only.
+    #[test]
+    fn a_recording_is_scored_frame_by_frame_per_labelled_behaviour() {
+        let scenario: Scenario = toml::from_str(
+            "duration_s = 10.0\nframe = [640, 480]\n\
+             [[truth]]\nbehaviour = \"freezing\"\nstart_s = 2.0\nend_s = 5.0\n\
+             [[truth]]\nbehaviour = \"hiding\"\nstart_s = 7.0\nend_s = 8.0\n",
+        )
+        .unwrap();
+        let run = RecordingRun {
+            times: (0..10).map(f64::from).collect(),
+            // Freezing predicted at 4..=6 (true 2..=5), a stalk nobody labelled.
+            episodes: vec![episode(Behaviour::Freezing, 4.0, 4.5, 6.0), episode(Behaviour::Stalking, 0.0, 1.0, 9.0)],
+            positions: Vec::new(),
+        };
+        let scores = recording_scores(&scenario, &run);
+        let names: Vec<&str> = scores.iter().map(|s| s.behaviour.as_str()).collect();
+        assert_eq!(names, ["freezing", "hiding"]);
+        let f = &scores[0];
+        assert_eq!((f.labelled_bouts, f.scores.frames), (1, 10));
+        // True 2, 3, 4, 5; predicted 4, 5, 6: tp 2, fp 1, fn 2; agreeing 10 - 3.
+        assert!((f.scores.precision - 2.0 / 3.0).abs() < 1e-12 && (f.scores.recall - 0.5).abs() < 1e-12, "{f:?}");
+        assert!((f.scores.agreement - 0.7).abs() < 1e-12, "{f:?}");
+        let h = &scores[1];
+        assert_eq!((h.scores.precision, h.scores.recall, h.scores.agreement), (0.0, 0.0, 0.8));
+    }
+
+    /// A tracks recording is replayed from this program's tracks.csv as from a DeepLabCut file (which
+    /// needs its frame rate).
+    #[test]
+    fn a_tracks_recording_reads_tracks_csv_and_deeplabcut_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let tracks_csv = dir.path().join("tracks.csv");
+        let mut text = format!("{}\n", crate::output::tracks_csv::HEADER);
+        for i in 0..50 {
+            text += &format!("{:.2},{i},1,rat,100,100,140,120,0.6\n", i as f64 / 25.0);
+        }
+        std::fs::write(&tracks_csv, text).unwrap();
+        let dlc = dir.path().join("dlc.csv");
+        let mut text = "scorer,s,s,s,s,s,s\nbodyparts,nose,nose,nose,tailbase,tailbase,tailbase\ncoords,x,y,likelihood,x,y,likelihood\n".to_string();
+        for i in 0..50 {
+            text += &format!("{i},140,110,0.99,100,110,0.99\n");
+        }
+        std::fs::write(&dlc, text).unwrap();
+        let recording = |file: &std::path::Path, fps: Option<f64>| {
+            let mut s: Scenario = toml::from_str("").unwrap();
+            s.tracks.rat = Some(file.to_path_buf());
+            s.fps = fps;
+            s
+        };
+        let run = tracks_run(&recording(&tracks_csv, None), &BehaviourConfig::default()).unwrap();
+        assert_eq!(run.times.len(), 50);
+        assert!((run.times[49] - 1.96).abs() < 1e-9);
+        let run = tracks_run(&recording(&dlc, Some(10.0)), &BehaviourConfig::default()).unwrap();
+        assert_eq!((run.times.len(), run.times[49]), (50, 4.9));
+        let err = tracks_run(&recording(&dlc, None), &BehaviourConfig::default()).err().unwrap().to_string();
+        assert!(err.contains("fps"), "{err}");
+    }
 }

@@ -280,4 +280,73 @@ mod tests {
         let e = Episode::new(Behaviour::Fixation, Role::Cat, 1.0, 4.0);
         assert!(matches!(c.on_change(&Change::Started(e)), Some(Decision::Warn(_))));
     }
+
+    #[test]
+    fn the_first_sight_limit_counts_from_the_first_moment_not_from_zero() {
+        let mut c = Controller::new(&SessionConfig::default(), &BehaviourConfig::default());
+        let no_rat = EngineStatus { cat_seen_ever: true, ..Default::default() };
+        assert!(c.on_moment(100.0, &[], None, &no_rat).is_none());
+        assert!(c.on_moment(129.0, &[], None, &no_rat).is_none(), "29 s after the first moment");
+        assert!(matches!(c.on_moment(130.0, &[], None, &no_rat), Some(Decision::Stop(_))));
+    }
+
+    #[test]
+    fn hiding_stops_past_its_own_limit() {
+        let behaviour = BehaviourConfig::default();
+        let mut c = Controller::new(&SessionConfig::default(), &behaviour);
+        let hiding = Episode::new(Behaviour::Hiding, Role::Rat, 0.0, 3.0);
+        let limit = behaviour.hiding.stop_after_s;
+        assert!(c.on_moment(limit - 0.1, &[&hiding], Some(0.05), &seen()).is_none());
+        let Some(Decision::Stop(r)) = c.on_moment(limit, &[&hiding], Some(0.05), &seen()) else { panic!() };
+        assert_eq!(r.behaviour, Behaviour::Hiding);
+    }
+
+    #[test]
+    fn a_stare_the_owner_made_a_warning_never_stops_however_long() {
+        let config =
+            SessionConfig { severity: BTreeMap::from([("fixation".into(), Severity::Warn)]), ..Default::default() };
+        let mut c = Controller::new(&config, &BehaviourConfig::default());
+        let unknown = Episode::new(Behaviour::Fixation, Role::Cat, 0.0, 2.0).with(Measure::FacingKnown, 0.0);
+        let known = unknown.clone().with(Measure::FacingKnown, 1.0);
+        for t in [30.0, 60.0, 120.0] {
+            assert!(c.on_moment(t, &[&unknown], Some(0.05), &seen()).is_none(), "facing unknown at {t} s");
+            assert!(c.on_moment(t, &[&known], Some(0.05), &seen()).is_none(), "facing known at {t} s");
+        }
+        // A stare with the facing known is stopped when it is confirmed, not by how long it runs.
+        let mut c = Controller::new(&SessionConfig::default(), &BehaviourConfig::default());
+        assert!(c.on_moment(120.0, &[&known], Some(0.05), &seen()).is_none());
+    }
+
+    #[test]
+    fn a_latency_at_the_limit_is_not_behind() {
+        let config = SessionConfig::default();
+        let mut c = Controller::new(&config, &BehaviourConfig::default());
+        for i in 0..100 {
+            let t = i as f64 * 0.1;
+            assert!(c.on_moment(t, &[], Some(config.max_latency_s), &seen()).is_none(), "at {t} s");
+        }
+    }
+
+    #[test]
+    fn each_error_that_ends_a_session_is_named_for_what_it_is() {
+        let c = Controller::new(&SessionConfig::default(), &BehaviourConfig::default());
+        let cases = [
+            (Error::SourceStalled { source_name: "cam".into(), seconds: 3.0 }, Behaviour::CameraLost),
+            (Error::source("cam", "unplugged"), Behaviour::CameraLost),
+            (Error::ProcessingStalled { seconds: 4.0 }, Behaviour::Overload),
+            (Error::inference("ssd", "out of memory"), Behaviour::PipelineFailed),
+        ];
+        for (error, behaviour) in cases {
+            let (episode, stop) = c.on_error(&error, 1.0, 2.0);
+            assert_eq!((episode.behaviour, stop.behaviour, stop.fault), (behaviour, behaviour, true), "{error}");
+            assert_eq!(stop.words, error.to_string());
+        }
+    }
+
+    #[test]
+    fn session_values_out_of_range_are_refused() {
+        assert!(SessionConfig::default().check().is_ok());
+        let bad = SessionConfig { camera_timeout_s: 0.0, ..Default::default() };
+        assert!(bad.check().unwrap_err().to_string().contains("session.camera_timeout_s"));
+    }
 }

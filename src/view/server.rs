@@ -225,6 +225,8 @@ mod tests {
         assert_eq!(query_param("tokens=abc", "token"), None);
         assert!(same(b"abc", b"abc"));
         assert!(!same(b"abc", b"abd") && !same(b"abc", b"ab"));
+        // Two differences that would cancel out if they were XOR-ed together.
+        assert!(!same(b"ab", b"ba"));
     }
 
     /// The status the guard gives a request to `uri` with `headers`, on a view with `token`.
