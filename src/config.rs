@@ -16,7 +16,7 @@ use crate::behaviour::BehaviourConfig;
 use crate::detect::{DetectorConfig, RoleConfig};
 use crate::error::{Error, Result};
 use crate::fusion::motion::MotionConfig;
-use crate::labels::LabelsConfig;
+use crate::labels::{LabelsConfig, PoseConfig};
 use crate::runtime::RuntimeConfig;
 use crate::session::controller::SessionConfig;
 use crate::track::TrackerConfig;
@@ -32,6 +32,7 @@ pub struct Config {
     pub behaviour: BehaviourConfig,
     pub session: SessionConfig,
     pub labels: LabelsConfig,
+    pub pose: PoseConfig,
 }
 
 impl Config {
@@ -56,6 +57,7 @@ impl Config {
         self.behaviour.check()?;
         self.session.check()?;
         self.runtime.check()?;
+        self.pose.check()?;
         self.roles.check()
     }
 }

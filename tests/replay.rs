@@ -149,3 +149,36 @@ fn tracks_written_by_analyze_replay_to_the_same_behaviour() {
     assert_eq!(from_video.iter().map(|c| &c.0).collect::<Vec<_>>(), ["fixation"], "{from_video:?}");
     assert!(from_tracks.iter().any(|c| c.0 == "fixation" && (c.1 - from_video[0].1).abs() < 0.5), "{from_tracks:?}");
 }
+
+#[test]
+fn a_multi_animal_deeplabcut_file_gives_each_individual_its_role() {
+    let Some(file) = common::formats("dlc_multi/deepof_testDLC_csv_table_madlc.csv") else { return };
+    let work = tempfile::tempdir().unwrap();
+    let out = work.path().join("out");
+    let path = file.to_str().unwrap();
+    // Which animal is which must be said: the file names two.
+    let run = common::chaperone(&["analyze-tracks", path, "--fps", "30", "--out", out.to_str().unwrap()]);
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert_eq!(run.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("mouse_black_tail, mouse_white_tail") && stderr.lines().count() == 1, "{stderr}");
+    let run = common::chaperone(&[
+        "analyze-tracks",
+        path,
+        "--fps",
+        "30",
+        "--individual",
+        "mouse_black_tail",
+        "--other-individual",
+        "mouse_white_tail",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
+    assert_eq!(summary["frames"], 97, "{summary}");
+    assert_eq!(summary["animals"], serde_json::json!(["rat", "cat"]));
+    // A body length from the trusted points (DeepOF writes missing points as 0,0,0: never trusted).
+    let length = summary["body_length"].as_f64().unwrap();
+    assert!((20.0..400.0).contains(&length), "{length}");
+}

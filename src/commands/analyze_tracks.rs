@@ -15,7 +15,7 @@ use crate::kinds::Role;
 use crate::labels::{self, LabelledBout};
 use crate::output::behaviour_csv;
 use crate::plot::timeline::Timeline;
-use crate::replay::{self, FrameScores, ReplayTrack};
+use crate::replay::{self, DlcChoice, FrameScores, ReplayTrack};
 use crate::runs::run_dir::RunDir;
 
 #[derive(clap::Args)]
@@ -35,6 +35,13 @@ pub struct Args {
     /// A second DeepLabCut file tracking the other animal (same frame rate, same frames).
     #[arg(long, value_name = "FILE")]
     other: Option<PathBuf>,
+    /// In a multi-animal DeepLabCut file, the individual that is the --role animal.
+    #[arg(long, value_name = "NAME")]
+    individual: Option<String>,
+    /// In a multi-animal DeepLabCut file, the individual that is the other animal (read from --other,
+    /// or from FILE when there is no --other).
+    #[arg(long, value_name = "NAME")]
+    other_individual: Option<String>,
     /// The video's frame size, e.g. 640x480: places the config's shelter zones, for hiding.
     #[arg(long, value_name = "WxH", value_parser = parse_frame_size)]
     frame_size: Option<(u32, u32)>,
@@ -71,7 +78,7 @@ pub struct ReplaySummary {
 }
 
 pub fn run(config: &Config, args: &Args) -> Result<Exit> {
-    let tracks = read_tracks(args)?;
+    let tracks = read_tracks(args, config.pose.min_likelihood)?;
     let main = &tracks[0];
     let truth: Option<Vec<LabelledBout>> = match &args.labels {
         Some(path) => {
@@ -140,7 +147,7 @@ pub fn run(config: &Config, args: &Args) -> Result<Exit> {
 }
 
 /// The tracks the file holds (and `--other`'s), with the `--role` animal first.
-fn read_tracks(args: &Args) -> Result<Vec<ReplayTrack>> {
+fn read_tracks(args: &Args, min_likelihood: f32) -> Result<Vec<ReplayTrack>> {
     let role = match args.role {
         RoleArg::Rat => Role::Rat,
         RoleArg::Cat => Role::Cat,
@@ -150,9 +157,23 @@ fn read_tracks(args: &Args) -> Result<Vec<ReplayTrack>> {
         let fps = args.fps.ok_or_else(|| {
             Error::Config("a DeepLabCut file records frame numbers, not times: pass its frame rate with --fps".into())
         })?;
-        let mut tracks = vec![ReplayTrack::from_dlc(&args.file, fps, role)?];
-        if let Some(other) = &args.other {
-            tracks.push(ReplayTrack::from_dlc(other, fps, other_role)?);
+        fn choice(individual: &Option<String>, min_likelihood: f32) -> DlcChoice<'_> {
+            DlcChoice { individual: individual.as_deref(), min_likelihood }
+        }
+        let mut tracks = vec![ReplayTrack::from_dlc(&args.file, fps, role, choice(&args.individual, min_likelihood))?];
+        match (&args.other, &args.other_individual) {
+            (Some(other), individual) => {
+                tracks.push(ReplayTrack::from_dlc(other, fps, other_role, choice(individual, min_likelihood))?);
+            }
+            (None, Some(_)) => {
+                tracks.push(ReplayTrack::from_dlc(
+                    &args.file,
+                    fps,
+                    other_role,
+                    choice(&args.other_individual, min_likelihood),
+                )?);
+            }
+            (None, None) => {}
         }
         Ok(tracks)
     } else {

@@ -61,7 +61,7 @@ pub fn run(config: &Config, args: &Args) -> Result<Exit> {
                 };
                 eval::video_run(s, config, detector)?
             } else {
-                eval::tracks_run(s, &config.behaviour)?
+                eval::tracks_run(s, &config.behaviour, &config.pose)?
             };
             let labelled = eval::labelled(s, config, &run.times)?;
             per_recording.extend(eval::recording_scores(&labelled, &run));

@@ -140,7 +140,7 @@ fn print_report(
     for path in scenario::bundled_recordings_without_video() {
         let recording = Scenario::load(&path)?;
         let score = |behaviour: &BehaviourConfig| -> Result<Vec<eval::RecordingScore>> {
-            let run = eval::tracks_run(&recording, behaviour)?;
+            let run = eval::tracks_run(&recording, behaviour, &config.pose)?;
             Ok(eval::recording_scores(&eval::labelled(&recording, config, &run.times)?, &run))
         };
         for (before, after) in score(start)?.iter().zip(score(&tuned.config)?) {

@@ -19,7 +19,7 @@ use crate::config::Config;
 use crate::detect::Detector;
 use crate::error::{Error, Result};
 use crate::kinds::Behaviour;
-use crate::labels::{LabelFile, LabelFormat};
+use crate::labels::{LabelFile, LabelFormat, PoseConfig};
 use crate::pipeline::quantile;
 use crate::replay::{self, FrameScores, ReplayTrack};
 use crate::runs::recording::{self, RecordingOptions};
@@ -335,12 +335,15 @@ pub fn video_run(scenario: &Scenario, config: &Config, detector: &mut dyn Detect
 
 /// A labelled recording of tracks (a scenario with `[tracks]`) replayed through the behaviour engine, as
 /// `analyze-tracks` runs it.
-pub fn tracks_run(scenario: &Scenario, config: &BehaviourConfig) -> Result<RecordingRun> {
+pub fn tracks_run(scenario: &Scenario, config: &BehaviourConfig, pose: &PoseConfig) -> Result<RecordingRun> {
     let mut tracks = Vec::new();
     for (role, file) in scenario.tracks.files() {
         tracks.push(match scenario.fps {
             _ if replay::is_tracks_csv(file)? => ReplayTrack::from_tracks_csv(file, role)?,
-            Some(fps) => ReplayTrack::from_dlc(file, fps, role)?,
+            Some(fps) => {
+                let choice = replay::DlcChoice { individual: None, min_likelihood: pose.min_likelihood };
+                ReplayTrack::from_dlc(file, fps, role, choice)?
+            }
             None => {
                 return Err(Error::Config(format!(
                     "{}: DeepLabCut tracks count frames: give the recording's `fps`",
@@ -556,9 +559,11 @@ mod tests {
     /// Two scenarios' tallies add up, count by count.
     #[test]
     fn the_accumulator_sums_each_count_over_scenarios() {
-        let scenario =
-            |truths: &str| -> Scenario { toml::from_str(&format!("duration_s = 20.0\nframe = [640, 480]\n{truths}")).unwrap() };
-        let truth = |start: f64| format!("[[truth]]\nbehaviour = \"approach\"\nstart_s = {start}\nend_s = {}\n", start + 1.0);
+        let scenario = |truths: &str| -> Scenario {
+            toml::from_str(&format!("duration_s = 20.0\nframe = [640, 480]\n{truths}")).unwrap()
+        };
+        let truth =
+            |start: f64| format!("[[truth]]\nbehaviour = \"approach\"\nstart_s = {start}\nend_s = {}\n", start + 1.0);
         let one = scenario(&truth(5.0));
         let three = scenario(&(truth(2.0) + &truth(8.0) + &truth(14.0)));
         let times: Vec<f64> = (0..=20).map(f64::from).collect();
@@ -631,12 +636,17 @@ mod tests {
             s.fps = fps;
             s
         };
-        let run = tracks_run(&recording(&tracks_csv, None), &BehaviourConfig::default()).unwrap();
+        let run =
+            tracks_run(&recording(&tracks_csv, None), &BehaviourConfig::default(), &PoseConfig::default()).unwrap();
         assert_eq!(run.times.len(), 50);
         assert!((run.times[49] - 1.96).abs() < 1e-9);
-        let run = tracks_run(&recording(&dlc, Some(10.0)), &BehaviourConfig::default()).unwrap();
+        let run =
+            tracks_run(&recording(&dlc, Some(10.0)), &BehaviourConfig::default(), &PoseConfig::default()).unwrap();
         assert_eq!((run.times.len(), run.times[49]), (50, 4.9));
-        let err = tracks_run(&recording(&dlc, None), &BehaviourConfig::default()).err().unwrap().to_string();
+        let err = tracks_run(&recording(&dlc, None), &BehaviourConfig::default(), &PoseConfig::default())
+            .err()
+            .unwrap()
+            .to_string();
         assert!(err.contains("fps"), "{err}");
     }
 }

@@ -163,6 +163,26 @@ impl Default for LabelsConfig {
     }
 }
 
+/// How pose files of other tools (DeepLabCut) are read: the `[pose]` config section.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PoseConfig {
+    /// Keypoints below this likelihood are not trusted (DeepLabCut's own plots cut at 0.6).
+    pub min_likelihood: f32,
+}
+
+impl Default for PoseConfig {
+    fn default() -> Self {
+        PoseConfig { min_likelihood: 0.6 }
+    }
+}
+
+impl PoseConfig {
+    pub fn check(&self) -> Result<()> {
+        crate::checks::unit("pose.min_likelihood", self.min_likelihood)
+    }
+}
+
 /// A labelled bout of one of this program's behaviours, in seconds from the recording's start.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct LabelledBout {

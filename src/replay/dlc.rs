@@ -1,5 +1,6 @@
-//! DeepLabCut pose CSV: three header rows (`scorer`, `bodyparts`, `coords`), then one row per frame: the
-//! frame index, then `x, y, likelihood` per body part.
+//! DeepLabCut pose CSV: header rows `scorer`, (for multi-animal projects) `individuals`, `bodyparts`
+//! and `coords`, then one row per frame: the frame index, then `x, y, likelihood` per body part (of each
+//! individual).
 
 use std::path::Path;
 
@@ -15,7 +16,25 @@ pub struct DlcTrack {
 }
 
 impl DlcTrack {
-    pub fn read(path: &Path) -> Result<DlcTrack> {
+    /// The individuals a multi-animal file tracks, in column order (empty for a single-animal file).
+    pub fn individuals(path: &Path) -> Result<Vec<String>> {
+        let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+        let Some(row) = text.lines().nth(1).filter(|l| l.split(',').next().is_some_and(|c| c.trim() == "individuals"))
+        else {
+            return Ok(Vec::new());
+        };
+        let mut names: Vec<String> = Vec::new();
+        for cell in row.split(',').skip(1).map(str::trim) {
+            if !names.iter().any(|n| n == cell) {
+                names.push(cell.to_string());
+            }
+        }
+        Ok(names)
+    }
+
+    /// One animal's track: the file's only one, or in a multi-animal file the `individual` named (which
+    /// must then be given when there are several).
+    pub fn read(path: &Path, individual: Option<&str>) -> Result<DlcTrack> {
         let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
         let bad = |line: usize, what: String| {
             Error::format(
@@ -25,24 +44,41 @@ impl DlcTrack {
                 ),
             )
         };
-        let mut lines = text.lines().enumerate();
-        let mut header = |name: &str| -> Result<Vec<String>> {
-            let (i, line) = lines.next().ok_or_else(|| bad(1, "the file is empty or too short".into()))?;
+        let mut lines = text.lines().enumerate().peekable();
+        let mut header = |name: &str| -> Result<Option<Vec<String>>> {
+            let Some((i, line)) = lines.next_if(|(_, l)| {
+                let first = l.split(',').next().unwrap_or("").trim();
+                first.eq_ignore_ascii_case(name) || name != "individuals"
+            }) else {
+                return Ok(None);
+            };
             let cells: Vec<String> = line.split(',').map(|c| c.trim().to_string()).collect();
             if !cells[0].eq_ignore_ascii_case(name) {
-                if cells[0].eq_ignore_ascii_case("individuals") {
-                    return Err(bad(
-                        i + 1,
-                        "multi-animal DeepLabCut files are not supported: export one animal per file".into(),
-                    ));
-                }
                 return Err(bad(i + 1, format!("the header row `{name}` is missing, found `{}`", cells[0])));
             }
-            Ok(cells)
+            Ok(Some(cells))
         };
-        header("scorer")?;
-        let parts = header("bodyparts")?;
-        let coords = header("coords")?;
+        let too_short = || bad(1, "the file is empty or too short".into());
+        header("scorer")?.ok_or_else(too_short)?;
+        // Only multi-animal projects have this row.
+        let owners = header("individuals")?;
+        let parts = header("bodyparts")?.ok_or_else(too_short)?;
+        let coords = header("coords")?.ok_or_else(too_short)?;
+        let columns = match &owners {
+            None if individual.is_some() => {
+                let name = individual.unwrap_or_default();
+                return Err(bad(
+                    2,
+                    format!("--individual {name}: this file tracks one animal and names no individuals"),
+                ));
+            }
+            None => (0..parts.len()).collect(),
+            Some(owners) => columns_of(owners, individual).map_err(|m| bad(2, m))?,
+        };
+        let width = parts.len();
+        let pick =
+            |cells: &[String]| -> Vec<String> { columns.iter().filter_map(|&k| cells.get(k).cloned()).collect() };
+        let (parts, coords) = (pick(&parts), pick(&coords));
         if parts.len() != coords.len() || (parts.len() - 1) % 3 != 0 || parts.len() < 4 {
             return Err(bad(2, "the bodyparts and coords rows do not describe x, y, likelihood triples".into()));
         }
@@ -57,10 +93,11 @@ impl DlcTrack {
             if line.trim().is_empty() {
                 continue;
             }
-            let cells: Vec<&str> = line.split(',').collect();
-            if cells.len() != parts.len() {
-                return Err(bad(i + 1, format!("{} cells where the header has {}", cells.len(), parts.len())));
+            let all: Vec<&str> = line.split(',').collect();
+            if all.len() != width {
+                return Err(bad(i + 1, format!("{} cells where the header has {width}", all.len())));
             }
+            let cells: Vec<&str> = columns.iter().map(|&k| all[k]).collect();
             // An empty cell (DeepLabCut leaves them for missing points) reads as not seen.
             let number = |s: &str| s.trim().parse::<f32>().ok().filter(|v| v.is_finite());
             let pose = cells[1..]
@@ -138,6 +175,24 @@ impl DlcTrack {
     }
 }
 
+/// The columns (the frame index's, then its body parts') of the individual asked for in a multi-animal
+/// file whose `individuals` row is `owners`; without a name, the file's only individual.
+fn columns_of(owners: &[String], individual: Option<&str>) -> std::result::Result<Vec<usize>, String> {
+    let mut names: Vec<&str> = Vec::new();
+    for cell in owners.iter().skip(1) {
+        if !names.contains(&cell.as_str()) {
+            names.push(cell);
+        }
+    }
+    let name = match individual {
+        Some(n) if names.contains(&n) => n,
+        Some(n) => return Err(format!("no individual `{n}`: the file has {}", names.join(", "))),
+        None if names.len() == 1 => names[0],
+        None => return Err(format!("a multi-animal file: say which animal with --individual ({})", names.join(", "))),
+    };
+    Ok(std::iter::once(0).chain((1..owners.len()).filter(|&k| owners[k] == name)).collect())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -154,7 +209,7 @@ mod tests {
     #[test]
     fn reads_points_and_likelihoods() {
         let (_guard, path) = write(SMALL);
-        let t = DlcTrack::read(&path).unwrap();
+        let t = DlcTrack::read(&path, None).unwrap();
         assert_eq!(t.bodyparts, vec!["Nose", "Tailbase", "Tail"]);
         assert_eq!(t.frames.len(), 2);
         assert_eq!(t.trunk_parts(), vec![0, 1], "the tail is not trunk, the tail base is");
@@ -166,13 +221,17 @@ mod tests {
     #[test]
     fn wrong_files_are_refused_with_the_line() {
         let (_g, path) = write("frame,x,y\n1,2,3\n");
-        let err = DlcTrack::read(&path).unwrap_err().to_string();
+        let err = DlcTrack::read(&path, None).unwrap_err().to_string();
         assert!(err.contains("line 1") && err.contains("scorer"), "{err}");
-        let (_g, path) = write("scorer,S,S,S\nindividuals,a,a,a\nbodyparts,N,N,N\ncoords,x,y,likelihood\n");
-        let err = DlcTrack::read(&path).unwrap_err().to_string();
-        assert!(err.contains("multi-animal"), "{err}");
+        let (_g, path) = write(
+            "scorer,S,S,S,S,S,S\nindividuals,a,a,a,b,b,b\nbodyparts,N,N,N,N,N,N\ncoords,x,y,likelihood,x,y,likelihood\n",
+        );
+        let err = DlcTrack::read(&path, None).unwrap_err().to_string();
+        assert!(err.contains("multi-animal") && err.contains("--individual (a, b)"), "{err}");
+        let err = DlcTrack::read(&path, Some("c")).unwrap_err().to_string();
+        assert!(err.contains("no individual `c`"), "{err}");
         let (_g, path) = write(&SMALL.replace("0,10,20,0.99,", "0,10,"));
-        let err = DlcTrack::read(&path).unwrap_err().to_string();
+        let err = DlcTrack::read(&path, None).unwrap_err().to_string();
         assert!(err.contains("line 4") && err.contains("cells"), "{err}");
     }
 }

@@ -16,8 +16,14 @@ use crate::geometry::BBox;
 use crate::kinds::Role;
 use crate::output::EventLog;
 
-/// DeepLabCut points below this likelihood are ignored.
-pub const MIN_LIKELIHOOD: f32 = 0.6;
+/// Which animal of a DeepLabCut file, and which of its points to trust.
+#[derive(Debug, Clone, Copy)]
+pub struct DlcChoice<'a> {
+    /// The individual of a multi-animal file (`None`: the file's only animal).
+    pub individual: Option<&'a str>,
+    /// Points below this likelihood are ignored (the config's `pose.min_likelihood`).
+    pub min_likelihood: f32,
+}
 
 /// One animal's recorded track: per frame, how the engine sees it (`None`: not seen in that frame).
 pub struct ReplayTrack {
@@ -33,23 +39,24 @@ pub struct ReplayTrack {
 impl ReplayTrack {
     /// A DeepLabCut CSV at `fps`: its trunk points as the body, the box around all trusted points, and
     /// the facing from body centre to nose when the skeleton has a nose or head.
-    pub fn from_dlc(path: &Path, fps: f64, role: Role) -> Result<ReplayTrack> {
+    pub fn from_dlc(path: &Path, fps: f64, role: Role, choice: DlcChoice) -> Result<ReplayTrack> {
         check_fps(fps)?;
-        let track = dlc::DlcTrack::read(path)?;
+        let track = dlc::DlcTrack::read(path, choice.individual)?;
+        let min_likelihood = choice.min_likelihood;
         let trunk = track.trunk_parts();
         let nose = track.bodyparts.iter().position(|p| {
             let p = p.to_ascii_lowercase();
             p.contains("nose") || p.contains("snout") || p == "head"
         });
         let body_length = track
-            .body_length(MIN_LIKELIHOOD)
+            .body_length(min_likelihood)
             .ok_or_else(|| Error::format(path, "no frame has two trusted body points: cannot tell the body's size"))?;
         let samples = (0..track.frames.len())
             .map(|i| {
                 let time_s = i as f64 / fps;
-                let view = track.bbox(i, MIN_LIKELIHOOD).map(|bbox| {
-                    let points = track.points(i, &trunk, MIN_LIKELIHOOD);
-                    let heading = nose.and_then(|k| heading(&points, track.points(i, &[k], MIN_LIKELIHOOD)[0]));
+                let view = track.bbox(i, min_likelihood).map(|bbox| {
+                    let points = track.points(i, &trunk, min_likelihood);
+                    let heading = nose.and_then(|k| heading(&points, track.points(i, &[k], min_likelihood)[0]));
                     AnimalView { bbox, observed: true, points, heading, length: Some(body_length) }
                 });
                 (time_s, view)
