@@ -11,12 +11,14 @@ use super::labels::LabelSource;
 use crate::behaviour::{Behaviour, Episode};
 use crate::config::Config;
 use crate::error::{Error, Result};
+use crate::eval;
 use crate::kinds::Role;
-use crate::labels::{self, LabelledBout};
+use crate::labels::LabelledBout;
 use crate::output::behaviour_csv;
 use crate::plot::timeline::Timeline;
 use crate::replay::{self, DlcChoice, FrameScores, ReplayTrack};
 use crate::runs::run_dir::RunDir;
+use crate::scenario::TruthInterval;
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -114,22 +116,20 @@ pub fn run(config: &Config, args: &Args) -> Result<Exit> {
             eprintln!("chaperone: {problem}");
         }
     }
+    // Scored over the replayed frames, as `eval` scores a labelled recording.
+    let true_intervals: Vec<TruthInterval> = truth
+        .iter()
+        .flatten()
+        .map(|b| TruthInterval { behaviour: b.behaviour, start_s: b.start_s, end_s: b.end_s })
+        .collect();
+    let times: Vec<f64> = moments.iter().map(|m| m.time_s).collect();
+    let score = |behaviour: Behaviour| eval::frame_scores(behaviour, &true_intervals, &times, &episodes);
     let labelled: BTreeMap<String, FrameScores> = by_behaviour(truth.as_deref().unwrap_or_default())
-        .into_iter()
-        .map(|(behaviour, bouts)| {
-            let frames = labels::frame_runs(&bouts, main.fps, main.frames);
-            let mine: Vec<Episode> = episodes.iter().filter(|e| e.behaviour == behaviour).cloned().collect();
-            (behaviour.name().to_string(), replay::frame_scores(&mine, &frames, main.frames, main.fps))
-        })
+        .into_keys()
+        .map(|b| (b.name().to_string(), score(b)))
         .collect();
     // Freezing, the behaviour a bouts file always labelled, also under its own key, as before.
-    let scores = truth.as_ref().map(|_| {
-        labelled.get(Behaviour::Freezing.name()).cloned().unwrap_or_else(|| {
-            let freezing: Vec<Episode> =
-                episodes.iter().filter(|e| e.behaviour == Behaviour::Freezing).cloned().collect();
-            replay::frame_scores(&freezing, &[], main.frames, main.fps)
-        })
-    });
+    let scores = truth.as_ref().map(|_| score(Behaviour::Freezing));
     let summary = ReplaySummary {
         input: args.file.display().to_string(),
         animals: tracks.iter().map(|t| t.role).collect(),
@@ -153,7 +153,7 @@ fn read_tracks(args: &Args, min_likelihood: f32) -> Result<Vec<ReplayTrack>> {
         RoleArg::Cat => Role::Cat,
     };
     let other_role = if role == Role::Rat { Role::Cat } else { Role::Rat };
-    if is_dlc(&args.file)? {
+    if replay::is_deeplabcut(&args.file)? {
         let fps = args.fps.ok_or_else(|| {
             Error::Config("a DeepLabCut file records frame numbers, not times: pass its frame rate with --fps".into())
         })?;
@@ -223,13 +223,4 @@ fn parse_frame_size(s: &str) -> std::result::Result<(u32, u32), String> {
         Some((w, h)) if w > 0 && h > 0 => Ok((w, h)),
         _ => Err(format!("expected WIDTHxHEIGHT in pixels, like 640x480, got `{s}`")),
     }
-}
-
-/// A DeepLabCut CSV starts with its `scorer` row; only the first line is read to tell.
-fn is_dlc(path: &Path) -> Result<bool> {
-    let mut first_line = String::new();
-    std::fs::File::open(path)
-        .and_then(|f| std::io::BufRead::read_line(&mut std::io::BufReader::new(f), &mut first_line))
-        .map_err(|e| Error::io(path, e))?;
-    Ok(first_line.starts_with("scorer"))
 }

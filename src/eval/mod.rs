@@ -339,7 +339,7 @@ pub fn tracks_run(scenario: &Scenario, config: &BehaviourConfig, pose: &PoseConf
     let mut tracks = Vec::new();
     for (role, file) in scenario.tracks.files() {
         tracks.push(match scenario.fps {
-            _ if replay::is_tracks_csv(file)? => ReplayTrack::from_tracks_csv(file, role)?,
+            _ if !replay::is_deeplabcut(file)? => ReplayTrack::from_tracks_csv(file, role)?,
             Some(fps) => {
                 let choice = replay::DlcChoice { individual: None, min_likelihood: pose.min_likelihood };
                 ReplayTrack::from_dlc(file, fps, role, choice)?
@@ -392,6 +392,18 @@ fn frame_interval(times: &[f64]) -> Option<f64> {
     quantile(&gaps, 0.5)
 }
 
+/// Per-frame scores of `behaviour`'s episodes against its true intervals, over the frames at `times`.
+pub fn frame_scores(behaviour: Behaviour, truth: &[TruthInterval], times: &[f64], episodes: &[Episode]) -> FrameScores {
+    let truths: Vec<&TruthInterval> = truth.iter().filter(|t| t.behaviour == behaviour).collect();
+    let mine: Vec<&Episode> = episodes.iter().filter(|e| e.behaviour == behaviour).collect();
+    let mut counts = replay::FrameCounts::default();
+    for &t in times {
+        let truly = truths.iter().any(|i| i.contains(t));
+        counts.add(mine.iter().any(|e| t >= e.onset_s && t <= e.end_s.unwrap_or(f64::MAX)), truly);
+    }
+    counts.scores(times.len())
+}
+
 /// Per-frame scores of each labelled behaviour of a recording's run.
 pub fn recording_scores(scenario: &Scenario, run: &RecordingRun) -> Vec<RecordingScore> {
     let mut labelled: Vec<Behaviour> = scenario.truth.iter().map(|t| t.behaviour).collect();
@@ -399,20 +411,11 @@ pub fn recording_scores(scenario: &Scenario, run: &RecordingRun) -> Vec<Recordin
     labelled.dedup();
     labelled
         .into_iter()
-        .map(|behaviour| {
-            let truths: Vec<&TruthInterval> = scenario.truth.iter().filter(|t| t.behaviour == behaviour).collect();
-            let mine: Vec<&Episode> = run.episodes.iter().filter(|e| e.behaviour == behaviour).collect();
-            let (mut counts, frames) = (replay::FrameCounts::default(), run.times.len());
-            for &t in &run.times {
-                let truly = truths.iter().any(|i| i.contains(t));
-                counts.add(mine.iter().any(|e| t >= e.onset_s && t <= e.end_s.unwrap_or(f64::MAX)), truly);
-            }
-            RecordingScore {
-                recording: scenario.name.clone(),
-                behaviour: behaviour.name().to_string(),
-                labelled_bouts: truths.len(),
-                scores: counts.scores(frames),
-            }
+        .map(|behaviour| RecordingScore {
+            recording: scenario.name.clone(),
+            behaviour: behaviour.name().to_string(),
+            labelled_bouts: scenario.truth.iter().filter(|t| t.behaviour == behaviour).count(),
+            scores: frame_scores(behaviour, &scenario.truth, &run.times, &run.episodes),
         })
         .collect()
 }

@@ -318,24 +318,6 @@ impl LabelFile {
     }
 }
 
-/// Frames `0..frames` at `fps` inside any of `bouts` as `(first, last)` runs: the per-frame truth.
-pub fn frame_runs(bouts: &[LabelledBout], fps: f64, frames: usize) -> Vec<(usize, usize)> {
-    // Half a microsecond of slack: a bout written in seconds to three decimals still holds its frames.
-    let eps = 5e-7;
-    let inside = |i: usize| {
-        let t = i as f64 / fps;
-        bouts.iter().any(|b| t >= b.start_s - eps && t <= b.end_s + eps)
-    };
-    let mut runs: Vec<(usize, usize)> = Vec::new();
-    for i in (0..frames).filter(|&i| inside(i)) {
-        match runs.last_mut() {
-            Some(run) if run.1 + 1 == i => run.1 = i,
-            _ => runs.push((i, i)),
-        }
-    }
-    runs
-}
-
 /// Our behaviour for a file's name: the config's mapping first, then our own names in any case.
 fn behaviour_for(config: &LabelsConfig, format: LabelFormat, name: &str) -> Option<Behaviour> {
     if let Some(b) = config.behaviours.get(name) {
@@ -422,17 +404,6 @@ fn recognise(text: &str) -> Option<LabelFormat> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn bout(behaviour: Behaviour, start_s: f64, end_s: f64) -> LabelledBout {
-        LabelledBout { behaviour, start_s, end_s }
-    }
-
-    #[test]
-    fn frame_runs_recover_the_frames_of_bouts_written_in_seconds() {
-        // Frames 3..=5 and 9 at 25 fps, written to three decimals as BORIS writes them.
-        let bouts = [bout(Behaviour::Freezing, 0.120, 0.200), bout(Behaviour::Freezing, 0.360, 0.360)];
-        assert_eq!(frame_runs(&bouts, 25.0, 20), vec![(3, 5), (9, 9)]);
-    }
 
     #[test]
     fn names_map_by_config_then_by_our_own_names() {

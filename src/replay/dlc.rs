@@ -16,22 +16,6 @@ pub struct DlcTrack {
 }
 
 impl DlcTrack {
-    /// The individuals a multi-animal file tracks, in column order (empty for a single-animal file).
-    pub fn individuals(path: &Path) -> Result<Vec<String>> {
-        let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
-        let Some(row) = text.lines().nth(1).filter(|l| l.split(',').next().is_some_and(|c| c.trim() == "individuals"))
-        else {
-            return Ok(Vec::new());
-        };
-        let mut names: Vec<String> = Vec::new();
-        for cell in row.split(',').skip(1).map(str::trim) {
-            if !names.iter().any(|n| n == cell) {
-                names.push(cell.to_string());
-            }
-        }
-        Ok(names)
-    }
-
     /// One animal's track: the file's only one, or in a multi-animal file the `individual` named (which
     /// must then be given when there are several).
     pub fn read(path: &Path, individual: Option<&str>) -> Result<DlcTrack> {

@@ -9,7 +9,7 @@ use std::path::Path;
 use serde::Serialize;
 
 use crate::behaviour::engine::{self, Recorded};
-use crate::behaviour::{AnimalView, Episode, Moment};
+use crate::behaviour::{AnimalView, Moment};
 use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::geometry::BBox;
@@ -211,26 +211,15 @@ impl FrameCounts {
     }
 }
 
-/// Scores episodes against true `(first, last)` frame bouts (0-based, inclusive), frame `i` being at
-/// `i / fps` seconds.
-pub fn frame_scores(episodes: &[Episode], truth: &[(usize, usize)], frames: usize, fps: f64) -> FrameScores {
-    let mut counts = FrameCounts::default();
-    for i in 0..frames {
-        let t = i as f64 / fps;
-        let predicted = episodes.iter().any(|e| t >= e.onset_s && t <= e.end_s.unwrap_or(f64::MAX));
-        counts.add(predicted, truth.iter().any(|&(a, b)| i >= a && i <= b));
-    }
-    counts.scores(frames)
-}
-
-/// Whether `path` is this program's tracks.csv (by its header), not a DeepLabCut file.
-pub fn is_tracks_csv(path: &Path) -> Result<bool> {
+/// Whether `path` is a DeepLabCut CSV (it starts with its `scorer` row), not this program's tracks.csv;
+/// only the first line is read to tell.
+pub fn is_deeplabcut(path: &Path) -> Result<bool> {
     use std::io::BufRead;
     let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
     let mut first = String::new();
-    // A binary file (an .h5) has no first line of text: not a tracks.csv; its own reader says what it is.
+    // A binary file has no first line of text: not DeepLabCut's CSV; the tracks.csv reader names it.
     let _ = std::io::BufReader::new(file).read_line(&mut first);
-    Ok(first.trim() == crate::output::tracks_csv::HEADER)
+    Ok(first.starts_with("scorer"))
 }
 
 #[cfg(test)]
@@ -239,9 +228,12 @@ mod tests {
 
     #[test]
     fn frame_scores_count_overlap() {
-        let e = Episode { end_s: Some(2.0), ..Episode::new(crate::kinds::Behaviour::Freezing, Role::Rat, 1.0, 2.0) };
-        // 10 fps, 40 frames: predicted frames 10..=20, true 15..=24
-        let s = frame_scores(&[e], &[(15, 24)], 40, 10.0);
+        // 40 frames: predicted frames 10..=20, true 15..=24
+        let mut counts = FrameCounts::default();
+        for i in 0..40 {
+            counts.add((10..=20).contains(&i), (15..=24).contains(&i));
+        }
+        let s = counts.scores(40);
         assert!((s.precision - 6.0 / 11.0).abs() < 1e-9, "{s:?}");
         assert!((s.recall - 6.0 / 10.0).abs() < 1e-9, "{s:?}");
         assert!((s.agreement - (40.0 - 5.0 - 4.0) / 40.0).abs() < 1e-9, "{s:?}");

@@ -371,6 +371,18 @@ mod tests {
     }
 
     #[test]
+    fn bouts_written_in_seconds_to_three_decimals_keep_their_frames() {
+        // Frames 3..=5 and 9 at 25 fps, written to three decimals as BORIS writes them.
+        let bouts = [(0.120, 0.200), (0.360, 0.360)].map(|(start_s, end_s)| TruthInterval {
+            behaviour: Behaviour::Freezing,
+            start_s,
+            end_s,
+        });
+        let frames: Vec<usize> = (0..20).filter(|&i| bouts.iter().any(|b| b.contains(i as f64 / 25.0))).collect();
+        assert_eq!(frames, vec![3, 4, 5, 9]);
+    }
+
+    #[test]
     fn quiet_time_is_the_duration_less_overlapping_alarms() {
         let truth = |behaviour: Behaviour, start_s, end_s| TruthInterval { behaviour, start_s, end_s };
         let s = Scenario {
