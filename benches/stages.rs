@@ -84,3 +84,24 @@ fn engine_step(bencher: Bencher) {
         divan::black_box(engine.step(&moment));
     });
 }
+
+/// One frame of the motion detector (greyscale working copy, mask, denoising, blobs, background update)
+/// on real 640x480 open-field frames, the background seeded from them.
+#[divan::bench(sample_count = 20, sample_size = 10)]
+fn motion_analyse(bencher: Bencher) {
+    use chaperone::fusion::motion::{MotionConfig, MotionDetector};
+    let path =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/media/mouse-openfield/openfield-mouse.mp4");
+    let mut video = VideoFile::open(&path).expect("../shared/media/mouse-openfield/openfield-mouse.mp4");
+    let frames: Vec<_> = (0..30).map(|_| video.next_frame().unwrap().unwrap()).collect();
+    let (w, h) = frames[0].image.dimensions();
+    let mut motion = MotionDetector::new(&MotionConfig::default(), w, h);
+    let copies: Vec<_> = frames.iter().map(|f| motion.working_copy(&f.image)).collect();
+    motion.seed_background(&copies);
+    let mut i = 0;
+    bencher.bench_local(|| {
+        let frame = &frames[i % frames.len()];
+        i += 1;
+        divan::black_box(motion.analyse(&frame.image, i as f64 / 30.0, &[], &[]));
+    });
+}

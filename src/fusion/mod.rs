@@ -8,6 +8,7 @@
 //! frame's [`MotionResult`]. What it learns from the tracker (where the tracked animals are, so the
 //! background never learns them) comes back through [`Fusion::tracked`].
 
+mod morphology;
 pub mod motion;
 
 use std::path::Path;

@@ -10,13 +10,14 @@
 //!   explained by animals, the frame yields no candidates and the background is relearnt.
 
 use image::{GrayImage, Luma, RgbImage};
-use imageproc::distance_transform::Norm;
 use imageproc::region_labelling::{Connectivity, connected_components};
 use serde::{Deserialize, Serialize};
 
 use crate::checks::{at_least, positive, unit};
 use crate::error::{Error, Result};
 use crate::geometry::BBox;
+
+use super::morphology;
 
 /// Thresholds of the motion detector. Areas are fractions of the frame, so they hold at any resolution.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -167,6 +168,8 @@ pub struct MotionDetector {
     last_time_s: Option<f64>,
     /// Reused per frame: blob statistics by component label.
     stats: Vec<BlobStats>,
+    /// Reused per frame: the morphology's intermediate pass.
+    scratch: Vec<u8>,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -224,6 +227,7 @@ impl MotionDetector {
             cores: std::array::from_fn(|_| GrayImage::new(work_w, work_h)),
             last_time_s: None,
             stats: Vec::new(),
+            scratch: Vec::new(),
         }
     }
 
@@ -266,12 +270,12 @@ impl MotionDetector {
         for ((m, &g), &b) in self.mask.iter_mut().zip(self.grey.iter()).zip(&self.background) {
             *m = if (g as f32 - b).abs() > threshold { 255 } else { 0 };
         }
-        imageproc::morphology::open_mut(&mut self.mask, Norm::LInf, 1);
-        imageproc::morphology::close_mut(&mut self.mask, Norm::LInf, 2);
+        morphology::open(&mut self.mask, 1, &mut self.scratch);
+        morphology::close(&mut self.mask, 2, &mut self.scratch);
         let labels = connected_components(&self.mask, Connectivity::Eight, Luma([0u8]));
         for (core, radius) in self.cores.iter_mut().zip(CORE_RADII) {
             core.clone_from(&self.mask);
-            imageproc::morphology::open_mut(core, Norm::LInf, radius);
+            morphology::open(core, radius, &mut self.scratch);
         }
         // Owner boxes in working pixels, grown a little: a tail or paw sticking out is still the cat's.
         let s = self.scale as f32;
