@@ -102,6 +102,6 @@ fn motion_analyse(bencher: Bencher) {
     bencher.bench_local(|| {
         let frame = &frames[i % frames.len()];
         i += 1;
-        divan::black_box(motion.analyse(&frame.image, i as f64 / 30.0, &[], &[]));
+        divan::black_box(motion.analyse(&frame.image, i as f64 / 30.0, &[], &[], true));
     });
 }

@@ -25,7 +25,7 @@ fn main() -> Result<()> {
     fusion.seed_background(path, &info)?;
     let motion = fusion.motion().ok_or_else(|| Error::Config("motion is turned off in the config".into()))?;
     while let Some(f) = src.next_frame()? {
-        let r = motion.analyse(&f.image, f.time_s, &[], &[]);
+        let r = motion.analyse(&f.image, f.time_s, &[], &[], true);
         if f.index >= from && f.index <= to {
             println!(
                 "{} {:?} sc={} {}",

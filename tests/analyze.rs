@@ -63,6 +63,10 @@ fn openfield_mouse_is_one_rat_track_through_the_clip_and_never_a_cat() {
     let s = summary(&dir);
     assert_eq!(s["frames"], 2330);
     assert_eq!(s["complete"], true);
+    // A rodent alone: the detector looks twice a second (78 s at 30 frames/s: about 156 frames, plus
+    // frames where it had to look again), motion follows the mouse in between.
+    let looked = s["detector_frames"].as_u64().unwrap();
+    assert!((150..=600).contains(&looked), "the detector looked at {looked} of 2330 frames");
     let rows = read_tracks(&dir.join("tracks.csv"));
     let found = frames_with(&rows, "rat").len() as f64 / 2330.0;
     assert!(found >= 0.95, "the mouse was found in {:.1}% of frames", 100.0 * found);
@@ -101,6 +105,8 @@ fn climbing_cat_is_one_cat_track_and_never_a_rat_with_a_playable_annotated_video
     assert_eq!(String::from_utf8_lossy(&probe.stdout).trim(), "640,338,223");
     assert_cat_box_drawn(&video, &dir, 120);
     let s = summary(&dir);
+    // The cat is in view throughout: the detector follows it at every frame.
+    assert_eq!(s["detector_frames"], s["frames"], "{s}");
     for stage in ["decode", "inference", "motion", "track", "output"] {
         assert!(s["timings_ms_per_frame"][stage].as_f64().is_some(), "timing for {stage}");
     }

@@ -217,6 +217,7 @@ const BAD_VALUES: &[(&str, &str, &str)] = &[
         "config: behaviour.visibility.rat_unseen_s must be a positive number of seconds, got -1",
     ),
     ("detector.evidence_refresh_s", "-1.0", "config: detector.evidence_refresh_s must be zero or more seconds, got -1"),
+    ("detector.idle_interval_s", "-0.5", "config: detector.idle_interval_s must be zero or more seconds, got -0.5"),
     ("detector.min_score", "-1.0", "config: detector.min_score must be between 0 and 1, got -1"),
     ("detector.nms_iou", "-1.0", "config: detector.nms_iou must be between 0 and 1, got -1"),
     ("motion.background_tau_s", "-1.0", "config: motion.background_tau_s must be a positive number of seconds, got -1"),

@@ -48,6 +48,11 @@ pub struct Fusion {
     /// People seen in the last `PERSON_MEMORY_S` (time seen, box): a person the detector misses for a
     /// few frames still owns the motion of their legs. (The cat's track plays that part for the cat.)
     recent_people: Vec<(f64, BBox)>,
+    /// The last frame the detector looked at held something it must follow frame by frame: the cat, a
+    /// person or another animal whose motion is theirs, or a rat of a model with a real rodent class. A
+    /// rat that is one only by its size (the default model's "bird" for a mouse seen from above) is
+    /// motion's to follow, and so is an animal box that owns no motion.
+    detector_has_work: bool,
 }
 
 impl Fusion {
@@ -61,6 +66,7 @@ impl Fusion {
             cat_boxes: Vec::new(),
             rat_boxes: Vec::new(),
             recent_people: Vec::new(),
+            detector_has_work: false,
         }
     }
 
@@ -83,7 +89,12 @@ impl Fusion {
     }
 
     /// Motion for one frame, fused with its detections.
-    pub fn fuse(&mut self, frame: &Frame, mut detections: Vec<Detection>) -> (Vec<Detection>, MotionResult) {
+    /// `detections` is `None` on a frame the detector did not look at: the tracked cat and the people
+    /// remembered still own their motion, and a frame that changed more than they explain waits for the
+    /// detector instead of relearning the background.
+    pub fn fuse(&mut self, frame: &Frame, detections: Option<Vec<Detection>>) -> (Vec<Detection>, MotionResult) {
+        let detector_looked = detections.is_some();
+        let mut detections = detections.unwrap_or_default();
         let motion = match &mut self.motion {
             Some(m) => {
                 let now = frame.time_s;
@@ -91,9 +102,13 @@ impl Fusion {
                 self.recent_people.retain(|(t, _)| *t <= now && now - *t <= PERSON_MEMORY_S);
                 self.recent_people.extend(detections.iter().filter(|d| is_clear_person(d)).map(|d| (now, d.bbox)));
                 let mut owners = motion_owners(&detections, &self.roles, w, h);
+                if detector_looked {
+                    let real_rat = detections.iter().any(|d| d.role == Role::Rat && d.class_role == ClassRole::Rat);
+                    self.detector_has_work = !owners.is_empty() || real_rat;
+                }
                 owners.extend(self.recent_people.iter().map(|(_, b)| *b));
                 owners.extend_from_slice(&self.cat_boxes);
-                m.analyse(&frame.image, frame.time_s, &owners, &self.protected)
+                m.analyse(&frame.image, frame.time_s, &owners, &self.protected, detector_looked)
             }
             None => MotionResult::default(),
         };
@@ -102,6 +117,12 @@ impl Fusion {
         }
         fuse(&mut detections, &motion, &self.motion_config, &self.roles, self.frame_size);
         (detections, motion)
+    }
+
+    /// Whether the detector must look at every frame for what it saw when it last looked (see
+    /// `detector.idle_interval_s`).
+    pub fn detector_has_work(&self) -> bool {
+        self.detector_has_work
     }
 
     /// Where the tracker holds animals now (tracked or coasting; `role` for each): the background never
@@ -233,7 +254,7 @@ mod tests {
             class_role: ClassRole::Cat,
         };
         let owners = motion_owners(&[cat], &RoleConfig::default(), W, H);
-        let r = m.analyse(&scene(&[(300, 200, 360, 240)]), 0.1, &owners, &[]);
+        let r = m.analyse(&scene(&[(300, 200, 360, 240)]), 0.1, &owners, &[], true);
         assert!(r.candidates.is_empty(), "{r:?}");
     }
 

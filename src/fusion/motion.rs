@@ -147,6 +147,9 @@ pub struct MotionResult {
     pub scene_changed: bool,
     /// The background is still being learnt.
     pub learning: bool,
+    /// On a frame the detector did not look at, more changed than the animals known explain: something
+    /// came into view. No candidates, nothing learnt; the detector must look.
+    pub awaiting_detector: bool,
 }
 
 pub struct MotionDetector {
@@ -250,8 +253,16 @@ impl MotionDetector {
 
     /// Finds rodent-sized moving blobs in `image`. Motion centred inside an `owners` box belongs to it (the
     /// cat, a dog, a person: see [`motion_owners`]); `protected` are boxes of tracked animals, never learnt
-    /// into the background.
-    pub fn analyse(&mut self, image: &RgbImage, time_s: f64, owners: &[BBox], protected: &[BBox]) -> MotionResult {
+    /// into the background. `detector_looked`: the owners include this frame's detections (else a frame
+    /// that changed too much may hold an animal the detector has not seen yet, not a new scene).
+    pub fn analyse(
+        &mut self,
+        image: &RgbImage,
+        time_s: f64,
+        owners: &[BBox],
+        protected: &[BBox],
+        detector_looked: bool,
+    ) -> MotionResult {
         debug_assert_eq!(image.dimensions(), (self.frame_w, self.frame_h));
         downscale_grey(image, self.scale, &mut self.grey);
         let dt = self.last_time_s.map_or(0.0, |t| (time_s - t).max(0.0));
@@ -290,14 +301,17 @@ impl MotionDetector {
 
         let (mut candidates, unexplained, ghosts) = self.candidates(&labels);
         if unexplained > self.config.max_unexplained {
-            return self.relearn();
+            return match detector_looked {
+                true => self.relearn(),
+                false => MotionResult { awaiting_detector: true, ..MotionResult::default() },
+            };
         }
         for label in ghosts {
             self.heal(&labels, label);
         }
         self.update_background(dt, protected, &candidates);
         candidates.sort_by(|a, b| b.area.total_cmp(&a.area));
-        MotionResult { candidates, scene_changed: false, learning: false }
+        MotionResult { candidates, scene_changed: false, learning: false, awaiting_detector: false }
     }
 
     /// The rodent-sized blobs no owner explains, the share of the frame that is foreground nobody
@@ -569,7 +583,7 @@ pub(crate) mod tests {
     #[test]
     fn a_dark_rodent_on_a_light_floor_is_found_where_it_is() {
         let mut m = seeded();
-        let r = m.analyse(&scene(&[(300, 200, 360, 240)]), 0.1, &[], &[]);
+        let r = m.analyse(&scene(&[(300, 200, 360, 240)]), 0.1, &[], &[], true);
         assert_eq!(r.candidates.len(), 1, "{r:?}");
         let b = r.candidates[0].bbox;
         assert!(b.iou(&BBox::new(300.0, 200.0, 360.0, 240.0)) > 0.8, "{b:?}");
@@ -579,7 +593,7 @@ pub(crate) mod tests {
     fn a_tail_does_not_pull_the_box_off_the_body() {
         let mut m = seeded();
         // A 40x30 body with a 6-pixel-wide, 50-pixel-long tail to its right.
-        let r = m.analyse(&scene(&[(300, 200, 340, 230), (340, 212, 390, 218)]), 0.1, &[], &[]);
+        let r = m.analyse(&scene(&[(300, 200, 340, 230), (340, 212, 390, 218)]), 0.1, &[], &[], true);
         assert_eq!(r.candidates.len(), 1, "{r:?}");
         let b = r.candidates[0].bbox;
         assert!(b.x2 <= 344.0 && b.x1 <= 302.0, "the box holds the body, not the tail: {b:?}");
@@ -594,7 +608,7 @@ pub(crate) mod tests {
         let resting = m.working_copy(&scene(&[(100, 100, 160, 140)]));
         m.seed_background(&[resting]);
         for i in 0..5 {
-            let r = m.analyse(&scene(&[(400, 300, 460, 340)]), 0.1 * i as f64, &[], &[]);
+            let r = m.analyse(&scene(&[(400, 300, 460, 340)]), 0.1 * i as f64, &[], &[], true);
             assert_eq!(r.candidates.len(), 1, "frame {i}: {r:?}");
             assert!(r.candidates[0].bbox.x1 >= 390.0, "frame {i}: the animal, not its ghost: {r:?}");
         }
@@ -604,7 +618,7 @@ pub(crate) mod tests {
     fn specks_and_cat_sized_blobs_are_not_rodents() {
         let mut m = seeded();
         // a 4x4 speck and a blob covering a quarter of the frame
-        let r = m.analyse(&scene(&[(10, 10, 14, 14), (300, 150, 620, 470)]), 0.1, &[], &[]);
+        let r = m.analyse(&scene(&[(10, 10, 14, 14), (300, 150, 620, 470)]), 0.1, &[], &[], true);
         assert!(r.candidates.is_empty(), "{r:?}");
     }
 
@@ -620,8 +634,8 @@ pub(crate) mod tests {
         let mut m = MotionDetector::new(&MotionConfig::default(), W, H);
         let seed = m.working_copy(&textured(0));
         m.seed_background(&[seed]);
-        assert!(m.analyse(&textured(0), 0.1, &[], &[]).candidates.is_empty());
-        let r = m.analyse(&textured(8), 0.2, &[], &[]);
+        assert!(m.analyse(&textured(0), 0.1, &[], &[], true).candidates.is_empty());
+        let r = m.analyse(&textured(8), 0.2, &[], &[], true);
         assert!(r.scene_changed && r.candidates.is_empty(), "{r:?}");
     }
 
@@ -629,12 +643,12 @@ pub(crate) mod tests {
     fn a_whole_scene_change_yields_nothing_and_relearns() {
         let mut m = seeded();
         let dark = RgbImage::from_pixel(W, H, Rgb([40, 40, 40]));
-        let r = m.analyse(&dark, 0.1, &[], &[]);
+        let r = m.analyse(&dark, 0.1, &[], &[], true);
         assert!(r.scene_changed && r.candidates.is_empty());
         // After relearning on the new scene, a rodent shows again.
         let mut t = 0.2;
         for _ in 0..MotionConfig::default().init_frames {
-            m.analyse(&dark, t, &[], &[]);
+            m.analyse(&dark, t, &[], &[], true);
             t += 0.1;
         }
         let mut with_rat = dark.clone();
@@ -643,7 +657,7 @@ pub(crate) mod tests {
                 with_rat.put_pixel(x, y, Rgb([200, 200, 200]));
             }
         }
-        let r = m.analyse(&with_rat, t, &[], &[]);
+        let r = m.analyse(&with_rat, t, &[], &[], true);
         assert_eq!(r.candidates.len(), 1, "{r:?}");
     }
 
@@ -655,7 +669,7 @@ pub(crate) mod tests {
         // Sixty seconds still, three time constants: an unprotected pixel would have been learnt.
         let mut found = 0;
         for i in 0..60 {
-            let r = m.analyse(&scene(&[rat]), i as f64, &[], &tracked);
+            let r = m.analyse(&scene(&[rat]), i as f64, &[], &tracked, true);
             found += r.candidates.len().min(1);
         }
         assert_eq!(found, 60);

@@ -27,12 +27,14 @@ use crate::detect::{Detection, Detector};
 use crate::error::{Error, Result};
 use crate::fusion::Fusion;
 use crate::fusion::motion::MotionResult;
+use crate::kinds::Role;
 use crate::observe::VideoObserver;
 use crate::session::controller::{Decision, StopReason};
 use crate::session::history::Outcome;
 use crate::session::supervisor::{self, Supervisor, Verdict};
 use crate::source::{Frame, FrameSource, SourceInfo};
 use crate::track::{Track, TrackState, Tracker};
+use threads::Next;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mode {
@@ -48,6 +50,9 @@ pub struct AnalysedFrame<'a> {
     pub frame: &'a Frame,
     /// Detector output fused with motion candidates; tracks point into it.
     pub detections: Vec<Detection>,
+    /// Whether the detector looked at this frame (see `detector.idle_interval_s`): where it did not, the
+    /// detections are motion's alone.
+    pub detector_looked: bool,
     pub motion: MotionResult,
     pub tracks: Vec<Track>,
     /// What the behaviour engine was told; `None` for an exact repeat of the last frame.
@@ -144,6 +149,8 @@ pub struct RunStats {
     pub wall_s: f64,
     /// Frames in which the whole scene changed (camera moved, lights).
     pub scene_changes: u64,
+    /// Frames the detector looked at (all of them unless its idle cadence let it skip some).
+    pub detector_frames: u64,
     pub seconds: StageSeconds,
 }
 
@@ -207,6 +214,7 @@ pub struct Stages {
     book: EpisodeBook,
     gap: GapTrace,
     last_moment_s: Option<f64>,
+    detector_idle_interval_s: f64,
 }
 
 impl Stages {
@@ -222,6 +230,8 @@ impl Stages {
             book: EpisodeBook::default(),
             gap: GapTrace::default(),
             last_moment_s: None,
+            // Without motion candidates the detector is all there is: it looks at every frame.
+            detector_idle_interval_s: if config.motion.enabled { config.detector.idle_interval_s } else { 0.0 },
         }
     }
 
@@ -235,14 +245,16 @@ impl Stages {
         &mut self.fusion
     }
 
-    /// Every stage after detection, for one frame.
+    /// Every stage after detection, for one frame; `detections` is `None` where the detector did not
+    /// look at it.
     pub fn analyse<'a>(
         &mut self,
         frame: &'a Frame,
-        detections: Vec<Detection>,
+        detections: Option<Vec<Detection>>,
         seconds: &mut StageSeconds,
     ) -> AnalysedFrame<'a> {
         let t0 = Instant::now();
+        let detector_looked = detections.is_some();
         let (detections, motion) = self.fusion.fuse(frame, detections);
         let t1 = Instant::now();
         let tracks = self.tracker.update(frame.time_s, &detections);
@@ -276,6 +288,7 @@ impl Stages {
         AnalysedFrame {
             frame,
             detections,
+            detector_looked,
             motion,
             tracks,
             moment,
@@ -284,6 +297,28 @@ impl Stages {
             running,
             verdict,
         }
+    }
+
+    /// Whether the detector must look at the coming frames (see [`threads::Next`]): the last frame it looked
+    /// at held something to follow (see [`Fusion::detector_has_work`]), a cat is tracked, or motion alone cannot be trusted (still learning
+    /// the background, or the frame changed more than animals explain).
+    fn detector_wanted(&self, analysed: &AnalysedFrame) -> bool {
+        let m = &analysed.motion;
+        let cat_tracked = analysed.tracks.iter().any(|t| t.role == Role::Cat && t.state != TrackState::Lost);
+        let has_work = self.fusion.detector_has_work();
+        let wanted = has_work || m.learning || m.scene_changed || m.awaiting_detector || cat_tracked;
+        if wanted {
+            tracing::debug!(
+                t = analysed.frame.time_s,
+                has_work,
+                learning = m.learning,
+                scene_changed = m.scene_changed,
+                awaiting_detector = m.awaiting_detector,
+                cat_tracked,
+                "the detector looks at every frame"
+            );
+        }
+        wanted
     }
 
     /// `CHAPERONE_LOG=chaperone::pipeline=debug` traces what the engine saw, frame by frame.
@@ -362,26 +397,32 @@ pub fn run(
     let mut stats = RunStats::default();
     let mut error = sinks.iter_mut().try_for_each(|s| s.begin(start)).err();
     if error.is_none() {
-        let (dropped, failed) = threads::drive(source, detector, mode, &mut |frame, detections, decode| {
-            stats.seconds.decode += decode.as_secs_f64();
-            let analysed = stages.analyse(&frame, detections, &mut stats.seconds);
-            let t0 = Instant::now();
-            let mut go_on = true;
-            for sink in sinks.iter_mut() {
-                go_on &= sink.frame(&analysed)?;
-            }
-            stats.seconds.output += t0.elapsed().as_secs_f64();
-            stats.frames += 1;
-            stats.first_time_s.get_or_insert(frame.time_s);
-            stats.last_time_s = Some(frame.time_s);
-            stats.scene_changes += analysed.motion.scene_changed as u64;
-            on_frame(&analysed);
-            // A session ends on a signal as it ends on a stop; a recording ends incomplete.
-            if stages.supervisor.is_none() && supervisor::interrupted() {
-                return Err(Error::Interrupted);
-            }
-            Ok(go_on && !stages.session_over())
-        });
+        let idle_interval_s = stages.detector_idle_interval_s;
+        let (dropped, failed) =
+            threads::drive(source, detector, mode, idle_interval_s, &mut |frame, detections, decode| {
+                stats.seconds.decode += decode.as_secs_f64();
+                let analysed = stages.analyse(&frame, detections, &mut stats.seconds);
+                let t0 = Instant::now();
+                let mut go_on = true;
+                for sink in sinks.iter_mut() {
+                    go_on &= sink.frame(&analysed)?;
+                }
+                stats.seconds.output += t0.elapsed().as_secs_f64();
+                stats.frames += 1;
+                stats.first_time_s.get_or_insert(frame.time_s);
+                stats.last_time_s = Some(frame.time_s);
+                stats.scene_changes += analysed.motion.scene_changed as u64;
+                stats.detector_frames += analysed.detector_looked as u64;
+                on_frame(&analysed);
+                // A session ends on a signal as it ends on a stop; a recording ends incomplete.
+                if stages.supervisor.is_none() && supervisor::interrupted() {
+                    return Err(Error::Interrupted);
+                }
+                Ok(match go_on && !stages.session_over() {
+                    true => Next::Continue { detector_wanted: stages.detector_wanted(&analysed) },
+                    false => Next::Stop,
+                })
+            });
         stats.dropped_frames = dropped;
         error = failed;
     }

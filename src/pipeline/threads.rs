@@ -1,6 +1,9 @@
 //! The two slow stages on threads of their own: capture (decoding, or waiting for the camera) and
 //! detection (the model), each handing frames to the next through a bounded channel, so the three run
 //! at once on different cores.
+//!
+//! The detector need not see every frame (see [`Cadence`]): while the stages after it report nothing
+//! for it to watch, it looks at one frame every `idle_interval_s` and passes the others on unseen.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -13,16 +16,62 @@ use crate::error::{Error, Result};
 use crate::source::{Frame, FrameSource};
 
 type Captured = Result<(Frame, Duration)>;
-type Detected = Result<(Frame, Vec<Detection>, Duration)>;
+/// A frame with the detector's boxes, or `None` where the detector did not look at it.
+type Detected = Result<(Frame, Option<Vec<Detection>>, Duration)>;
 
-/// Hands every detected frame (with its decode time) to `on_frame` on this thread, until the source
-/// ends, something fails, or `on_frame` returns `false`. Returns the frames live mode dropped as stale,
-/// and the error that ended the run, if any.
+/// What the stages after the detector say after each frame.
+pub(super) enum Next {
+    Stop,
+    /// Go on; `detector_wanted`: something is in view that the detector must follow frame by frame.
+    Continue {
+        detector_wanted: bool,
+    },
+}
+
+/// How many frames the detector's decision lags behind the frame it is for: the detector may run this
+/// far ahead of the stages after it (so the two overlap on two cores), and frame `n`'s decision rests on
+/// what the stages made of frame `n - DECISION_LAG`. A fixed lag, not "the latest word", so that a batch
+/// run gives the same result however the threads are scheduled.
+const DECISION_LAG: usize = 3;
+
+/// When the detector looks: at every frame while the stages want it (an animal it follows is in view,
+/// the motion detector met something it cannot explain), else at one frame every `idle_interval_s` of
+/// capture time, a sentinel for anything coming into view. A lab's rodent-only video is analysed by
+/// motion between the sentinels; a meeting with the cat in view is detected at every frame.
+struct Cadence {
+    idle_interval_s: f64,
+    /// The stages' word after each frame, in frame order; `None` when every frame is detected.
+    wanted: Option<Receiver<bool>>,
+    frames: usize,
+    last_look_s: Option<f64>,
+}
+
+impl Cadence {
+    fn looks_at(&mut self, time_s: f64) -> bool {
+        let Some(wanted) = &self.wanted else { return true };
+        // The stages ending early close the channel: look, as with no word at all.
+        let wanted_now = self.frames < DECISION_LAG || wanted.recv().unwrap_or(true);
+        self.frames += 1;
+        // (Tolerance: frame times are rounded; a time going back is a new start.)
+        let due = self.last_look_s.is_none_or(|t| time_s - t >= self.idle_interval_s - 1e-6 || time_s < t);
+        let looks = wanted_now || due;
+        if looks {
+            self.last_look_s = Some(time_s);
+        }
+        looks
+    }
+}
+
+/// Hands every frame (with the detector's boxes where it looked, and the decode time) to `on_frame` on
+/// this thread, until the source ends, something fails, or `on_frame` says stop. `idle_interval_s` of
+/// 0 runs the detector on every frame. Returns the frames live mode dropped as stale, and the error
+/// that ended the run, if any.
 pub(super) fn drive(
     source: &mut dyn FrameSource,
     detector: &mut dyn Detector,
     mode: Mode,
-    on_frame: &mut dyn FnMut(Frame, Vec<Detection>, Duration) -> Result<bool>,
+    idle_interval_s: f64,
+    on_frame: &mut dyn FnMut(Frame, Option<Vec<Detection>>, Duration) -> Result<Next>,
 ) -> (u64, Option<Error>) {
     let (capacity, detect_capacity) = match mode {
         Mode::Batch => (4, 4),
@@ -30,6 +79,15 @@ pub(super) fn drive(
     };
     let (frame_tx, frame_rx) = bounded::<Captured>(capacity);
     let (det_tx, det_rx) = bounded::<Detected>(detect_capacity);
+    // Unbounded: the stages never wait on the detector's decisions (they run at most DECISION_LAG ahead).
+    let (wanted_tx, wanted_rx) = match idle_interval_s > 0.0 {
+        true => {
+            let (tx, rx) = crossbeam_channel::unbounded::<bool>();
+            (Some(tx), Some(rx))
+        }
+        false => (None, None),
+    };
+    let cadence = Cadence { idle_interval_s, wanted: wanted_rx, frames: 0, last_look_s: None };
     let stopping = AtomicBool::new(false);
     let mut error = None;
     let dropped = std::thread::scope(|scope| {
@@ -38,7 +96,7 @@ pub(super) fn drive(
         let stale_rx = matches!(mode, Mode::Live { .. }).then(|| frame_rx.clone());
         let stopping = &stopping;
         let capture = scope.spawn(move || capture_loop(source, frame_tx, stale_rx, stopping));
-        scope.spawn(move || detect_loop(detector, frame_rx, det_tx));
+        scope.spawn(move || detect_loop(detector, cadence, frame_rx, det_tx));
         loop {
             let item = match mode {
                 Mode::Batch => det_rx.recv().ok(),
@@ -53,8 +111,12 @@ pub(super) fn drive(
             };
             let Some(item) = item else { break };
             match item.and_then(|(frame, detections, decode)| on_frame(frame, detections, decode)) {
-                Ok(true) => {}
-                Ok(false) => break,
+                Ok(Next::Continue { detector_wanted }) => {
+                    if let Some(tx) = &wanted_tx {
+                        let _ = tx.send(detector_wanted);
+                    }
+                }
+                Ok(Next::Stop) => break,
                 Err(e) => {
                     error = Some(e);
                     break;
@@ -65,6 +127,7 @@ pub(super) fn drive(
         // capture loop (which holds a receiver of its own).
         stopping.store(true, Ordering::Relaxed);
         drop(det_rx);
+        drop(wanted_tx);
         capture.join().unwrap_or(0)
     });
     (dropped, error)
@@ -107,15 +170,57 @@ fn capture_loop(
     dropped
 }
 
-fn detect_loop(detector: &mut dyn Detector, rx: Receiver<Captured>, tx: Sender<Detected>) {
+fn detect_loop(detector: &mut dyn Detector, mut cadence: Cadence, rx: Receiver<Captured>, tx: Sender<Detected>) {
     for item in rx.iter() {
         let out = item.and_then(|(frame, decode)| {
-            let detections = detector.detect_frame(&frame)?;
+            let detections = match cadence.looks_at(frame.time_s) {
+                true => Some(detector.detect_frame(&frame)?),
+                false => None,
+            };
             Ok((frame, detections, decode))
         });
         let failed = out.is_err();
         if tx.send(out).is_err() || failed {
             return;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A cadence over frames 0.1 s apart, the stages' word for each frame sent beforehand.
+    fn looks(idle_interval_s: f64, words: &[bool]) -> Vec<bool> {
+        let (tx, rx) = crossbeam_channel::unbounded();
+        words.iter().for_each(|&w| tx.send(w).unwrap());
+        let mut cadence = Cadence { idle_interval_s, wanted: Some(rx), frames: 0, last_look_s: None };
+        (0..words.len() + DECISION_LAG).map(|i| cadence.looks_at(i as f64 * 0.1)).collect()
+    }
+
+    #[test]
+    fn with_nothing_to_follow_the_detector_looks_once_an_interval() {
+        let seen = looks(0.5, &[false; 12]);
+        let at: Vec<usize> = seen.iter().enumerate().filter(|(_, l)| **l).map(|(i, _)| i).collect();
+        // The first DECISION_LAG frames have no word yet, so they are looked at.
+        assert_eq!(at, vec![0, 1, 2, 7, 12]);
+    }
+
+    #[test]
+    fn the_stages_word_takes_effect_decision_lag_frames_later() {
+        let mut words = vec![false; 12];
+        words[4] = true;
+        words[5] = true;
+        let seen = looks(10.0, &words);
+        let at: Vec<usize> = seen.iter().enumerate().filter(|(_, l)| **l).map(|(i, _)| i).collect();
+        assert_eq!(at, vec![0, 1, 2, 4 + DECISION_LAG, 5 + DECISION_LAG]);
+    }
+
+    #[test]
+    fn stages_that_ended_leave_the_detector_looking() {
+        let (tx, rx) = crossbeam_channel::unbounded::<bool>();
+        drop(tx);
+        let mut cadence = Cadence { idle_interval_s: 10.0, wanted: Some(rx), frames: 0, last_look_s: None };
+        assert!((0..6).all(|i| cadence.looks_at(i as f64 * 0.1)));
     }
 }

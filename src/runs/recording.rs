@@ -57,6 +57,9 @@ pub struct Summary {
     pub dropped_frames: u64,
     /// Frames where the whole scene changed (camera moved, lights).
     pub scene_changes: u64,
+    /// Frames the detector looked at: the others had nothing in view for it to follow
+    /// (`detector.idle_interval_s`), and motion alone found the rodent.
+    pub detector_frames: u64,
     pub animals: BTreeMap<String, AnimalSummary>,
     /// Mean milliseconds per analysed frame, per stage.
     pub timings_ms_per_frame: BTreeMap<String, f64>,
@@ -276,6 +279,7 @@ fn summarise(
         fps_processed: stats.fps(),
         dropped_frames: stats.dropped_frames,
         scene_changes: stats.scene_changes,
+        detector_frames: stats.detector_frames,
         animals,
         timings_ms_per_frame: per_frame_ms(&stats),
         episodes: outcome.episodes,
