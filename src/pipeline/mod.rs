@@ -397,7 +397,12 @@ pub fn run(
     let mut stats = RunStats::default();
     let mut error = sinks.iter_mut().try_for_each(|s| s.begin(start)).err();
     if error.is_none() {
-        let idle_interval_s = stages.detector_idle_interval_s;
+        // A live session looks at every frame: its latency and its alarms are what it is for, and a
+        // camera's frames come no faster than the detector keeps up with.
+        let idle_interval_s = match mode {
+            Mode::Batch => stages.detector_idle_interval_s,
+            Mode::Live { .. } => 0.0,
+        };
         let (dropped, failed) =
             threads::drive(source, detector, mode, idle_interval_s, &mut |frame, detections, decode| {
                 stats.seconds.decode += decode.as_secs_f64();
