@@ -299,9 +299,10 @@ impl Stages {
         }
     }
 
-    /// Whether the detector must look at the coming frames (see [`threads::Next`]): the last frame it looked
-    /// at held something to follow (see [`Fusion::detector_has_work`]), a cat is tracked, or motion alone cannot be trusted (still learning
-    /// the background, or the frame changed more than animals explain).
+    /// Whether the detector must look at the coming frames (see [`threads::Next`]): the last frame it
+    /// looked at held something to follow (see [`Fusion::detector_has_work`]), a cat is tracked, or
+    /// motion alone cannot be trusted (still learning the background, or the frame changed more than the
+    /// animals known explain).
     fn detector_wanted(&self, analysed: &AnalysedFrame) -> bool {
         let m = &analysed.motion;
         let cat_tracked = analysed.tracks.iter().any(|t| t.role == Role::Cat && t.state != TrackState::Lost);
