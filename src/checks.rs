@@ -26,9 +26,13 @@ pub fn amount(key: &str, v: f64, unit_name: &str) -> Result<()> {
     }
 }
 
-/// Zero or more (seconds, or a margin).
-pub fn zero_or_more(key: &str, v: f64) -> Result<()> {
-    if v >= 0.0 && v.is_finite() { Ok(()) } else { Err(Error::Config(format!("{key} must be zero or more, got {v}"))) }
+/// Zero or more, in the named unit (`" seconds"`, or `""` for a plain number such as a margin).
+pub fn zero_or_more(key: &str, v: f64, unit_name: &str) -> Result<()> {
+    if v >= 0.0 && v.is_finite() {
+        Ok(())
+    } else {
+        Err(Error::Config(format!("{key} must be zero or more{unit_name}, got {v}")))
+    }
 }
 
 /// At least `min`, in the named unit (counts, grey levels, ratios).

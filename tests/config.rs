@@ -55,7 +55,7 @@ const BAD_VALUES: &[(&str, &str, &str)] = &[
         "-1.0",
         "config: behaviour.approach.window_s must be a positive number of seconds, got -1",
     ),
-    ("behaviour.calm.end_grace_s", "-1.0", "config: behaviour.calm.end_grace_s must be zero or more, got -1"),
+    ("behaviour.calm.end_grace_s", "-1.0", "config: behaviour.calm.end_grace_s must be zero or more seconds, got -1"),
     (
         "behaviour.calm.max_closing_speed",
         "-1.0",
@@ -72,7 +72,11 @@ const BAD_VALUES: &[(&str, &str, &str)] = &[
         "config: behaviour.calm.min_gap must be a positive number of body lengths, got -1",
     ),
     ("behaviour.calm.window_s", "-1.0", "config: behaviour.calm.window_s must be a positive number of seconds, got -1"),
-    ("behaviour.fixation.end_grace_s", "-1.0", "config: behaviour.fixation.end_grace_s must be zero or more, got -1"),
+    (
+        "behaviour.fixation.end_grace_s",
+        "-1.0",
+        "config: behaviour.fixation.end_grace_s must be zero or more seconds, got -1",
+    ),
     (
         "behaviour.fixation.heading_move",
         "-1.0",
@@ -168,14 +172,18 @@ const BAD_VALUES: &[(&str, &str, &str)] = &[
     (
         "behaviour.stalking.baseline_min_s",
         "-1.0",
-        "config: behaviour.stalking.baseline_min_s must be zero or more, got -1",
+        "config: behaviour.stalking.baseline_min_s must be zero or more seconds, got -1",
     ),
     (
         "behaviour.stalking.baseline_s",
         "-1.0",
         "config: behaviour.stalking.baseline_s must be a positive number of seconds, got -1",
     ),
-    ("behaviour.stalking.end_grace_s", "-1.0", "config: behaviour.stalking.end_grace_s must be zero or more, got -1"),
+    (
+        "behaviour.stalking.end_grace_s",
+        "-1.0",
+        "config: behaviour.stalking.end_grace_s must be zero or more seconds, got -1",
+    ),
     (
         "behaviour.stalking.lowered_ratio",
         "-1.0",

@@ -208,8 +208,8 @@ impl BehaviourConfig {
         positive("behaviour.stalking.baseline_s", st.baseline_s)?;
         positive("behaviour.stalking.window_s", st.window_s)?;
         positive("behaviour.stalking.min_duration_s", st.min_duration_s)?;
-        zero_or_more("behaviour.stalking.baseline_min_s", st.baseline_min_s)?;
-        zero_or_more("behaviour.stalking.end_grace_s", st.end_grace_s)?;
+        zero_or_more("behaviour.stalking.baseline_min_s", st.baseline_min_s, " seconds")?;
+        zero_or_more("behaviour.stalking.end_grace_s", st.end_grace_s, " seconds")?;
         unit("behaviour.stalking.lowered_ratio", st.lowered_ratio as f32)?;
         amount("behaviour.stalking.min_creep_speed", st.min_creep_speed, "body lengths per second")?;
         if st.max_creep_speed <= st.min_creep_speed {
@@ -222,7 +222,7 @@ impl BehaviourConfig {
         let fx = &self.fixation;
         positive("behaviour.fixation.speed_window_s", fx.speed_window_s)?;
         positive("behaviour.fixation.min_duration_s", fx.min_duration_s)?;
-        zero_or_more("behaviour.fixation.end_grace_s", fx.end_grace_s)?;
+        zero_or_more("behaviour.fixation.end_grace_s", fx.end_grace_s, " seconds")?;
         amount("behaviour.fixation.max_speed", fx.max_speed, "body lengths per second")?;
         amount("behaviour.fixation.heading_move", fx.heading_move, "body lengths")?;
         amount("behaviour.fixation.max_gap", fx.max_gap, "body lengths")?;
@@ -247,13 +247,13 @@ impl BehaviourConfig {
         let c = &self.calm;
         positive("behaviour.calm.window_s", c.window_s)?;
         positive("behaviour.calm.min_duration_s", c.min_duration_s)?;
-        zero_or_more("behaviour.calm.end_grace_s", c.end_grace_s)?;
+        zero_or_more("behaviour.calm.end_grace_s", c.end_grace_s, " seconds")?;
         amount("behaviour.calm.min_gap", c.min_gap, "body lengths")?;
-        zero_or_more("behaviour.calm.max_closing_speed", c.max_closing_speed)?;
+        zero_or_more("behaviour.calm.max_closing_speed", c.max_closing_speed, "")?;
         let h = &self.hiding;
         positive("behaviour.hiding.min_duration_s", h.min_duration_s)?;
         positive("behaviour.hiding.stop_after_s", h.stop_after_s)?;
-        zero_or_more("behaviour.hiding.margin", h.margin)?;
+        zero_or_more("behaviour.hiding.margin", h.margin, "")?;
         unit("behaviour.hiding.shrink_ratio", h.shrink_ratio as f32)?;
         for (i, zone) in h.shelters.iter().enumerate() {
             fractions_box(&format!("behaviour.hiding.shelters[{i}]"), *zone)?;

@@ -78,15 +78,8 @@ impl DetectorConfig {
         if self.model.trim().is_empty() {
             return Err(Error::Config("detector.model must name a model or an .onnx path".into()));
         }
-        for (key, seconds) in [
-            ("detector.evidence_refresh_s", self.evidence_refresh_s),
-            ("detector.idle_interval_s", self.idle_interval_s),
-        ] {
-            if !(seconds >= 0.0 && seconds.is_finite()) {
-                return Err(Error::Config(format!("{key} must be zero or more seconds, got {seconds}")));
-            }
-        }
-        Ok(())
+        checks::zero_or_more("detector.evidence_refresh_s", self.evidence_refresh_s, " seconds")?;
+        checks::zero_or_more("detector.idle_interval_s", self.idle_interval_s, " seconds")
     }
 }
 
