@@ -188,7 +188,192 @@ fn detect_loop(detector: &mut dyn Detector, mut cadence: Cadence, rx: Receiver<C
 
 #[cfg(test)]
 mod tests {
+    use std::path::PathBuf;
+
+    use image::RgbImage;
+
     use super::*;
+    use crate::source::SourceInfo;
+
+    /// Frames 0.1 s apart, `frames` of them (endless with `None`), failing at `fail_at`, each read
+    /// taking `read_pause`.
+    struct Synthetic {
+        info: SourceInfo,
+        next: u64,
+        frames: Option<u64>,
+        fail_at: Option<u64>,
+        read_pause: Duration,
+    }
+
+    fn synthetic(frames: Option<u64>) -> Synthetic {
+        let info = SourceInfo {
+            name: "synthetic".into(),
+            width: 4,
+            height: 4,
+            fps: Some(10.0),
+            duration_s: None,
+            expected_frames: frames,
+            live: false,
+        };
+        Synthetic { info, next: 0, frames, fail_at: None, read_pause: Duration::ZERO }
+    }
+
+    impl FrameSource for Synthetic {
+        fn info(&self) -> &SourceInfo {
+            &self.info
+        }
+
+        fn next_frame(&mut self) -> Result<Option<Frame>> {
+            std::thread::sleep(self.read_pause);
+            let index = self.next;
+            if self.frames.is_some_and(|n| index >= n) {
+                return Ok(None);
+            }
+            if self.fail_at == Some(index) {
+                return Err(Error::Source { path: PathBuf::from("synthetic"), message: "unreadable".into() });
+            }
+            self.next += 1;
+            let image = RgbImage::new(4, 4);
+            let time_s = index as f64 * 0.1;
+            Ok(Some(Frame { index, time_s, image, captured_at: Instant::now(), reconnected_after_s: None }))
+        }
+    }
+
+    /// Finds nothing, after `pause`; fails on its `fail_on`-th call.
+    struct Blind {
+        pause: Duration,
+        calls: usize,
+        fail_on: Option<usize>,
+    }
+
+    fn blind(pause: Duration) -> Blind {
+        Blind { pause, calls: 0, fail_on: None }
+    }
+
+    impl Detector for Blind {
+        fn detect(&mut self, _image: &RgbImage) -> Result<Vec<Detection>> {
+            std::thread::sleep(self.pause);
+            self.calls += 1;
+            match self.fail_on == Some(self.calls) {
+                true => Err(Error::Inference { model: "blind".into(), message: "out of memory".into() }),
+                false => Ok(Vec::new()),
+            }
+        }
+    }
+
+    /// What `drive` handed on: each frame's index and whether the detector looked at it.
+    struct Handed {
+        frames: Vec<(u64, bool)>,
+        dropped: u64,
+        error: Option<Error>,
+    }
+
+    fn drive_all(
+        source: &mut Synthetic,
+        detector: &mut Blind,
+        mode: Mode,
+        idle_interval_s: f64,
+        consume: impl Fn(&Frame) -> Next,
+    ) -> Handed {
+        let mut frames = Vec::new();
+        let (dropped, error) = drive(source, detector, mode, idle_interval_s, &mut |frame, detections, _| {
+            frames.push((frame.index, detections.is_some()));
+            Ok(consume(&frame))
+        });
+        Handed { frames, dropped, error }
+    }
+
+    fn go_on(pause: Duration) -> impl Fn(&Frame) -> Next {
+        move |_| {
+            std::thread::sleep(pause);
+            Next::Continue { detector_wanted: false }
+        }
+    }
+
+    const LIVE: Mode = Mode::Live { stall_after: Duration::from_secs(5) };
+
+    #[test]
+    fn batch_mode_hands_on_every_frame_in_order_however_slow_the_stages_are() {
+        let mut source = synthetic(Some(40));
+        let handed =
+            drive_all(&mut source, &mut blind(Duration::ZERO), Mode::Batch, 0.0, go_on(Duration::from_millis(3)));
+        assert_eq!(handed.frames, (0..40).map(|i| (i, true)).collect::<Vec<_>>());
+        assert_eq!(handed.dropped, 0);
+        assert!(handed.error.is_none());
+    }
+
+    #[test]
+    fn live_mode_drops_stale_frames_keeps_the_newest_and_counts_every_drop() {
+        let mut source = synthetic(Some(60));
+        source.read_pause = Duration::from_millis(1);
+        let handed = drive_all(&mut source, &mut blind(Duration::ZERO), LIVE, 0.0, go_on(Duration::from_millis(8)));
+        let indices: Vec<u64> = handed.frames.iter().map(|(i, _)| *i).collect();
+        assert!(handed.dropped > 10, "a source 8 times faster than the stages: {} dropped", handed.dropped);
+        assert_eq!(indices.len() as u64 + handed.dropped, 60, "every frame is either handed on or counted");
+        assert!(indices.windows(2).all(|w| w[0] < w[1]), "frames out of order: {indices:?}");
+        // The newest frame wins: the last one read is analysed, not one the stages were too slow for.
+        assert_eq!(indices.last(), Some(&59));
+        // Frames handed on are the fresh ones: never many frames behind the capture.
+        let gaps = indices.windows(2).filter(|w| w[1] - w[0] > 1).count();
+        assert!(gaps > indices.len() / 3, "only {gaps} skips in {indices:?}");
+    }
+
+    #[test]
+    fn with_nothing_to_follow_the_detector_skips_frames_between_its_looks() {
+        let mut source = synthetic(Some(13));
+        let handed = drive_all(&mut source, &mut blind(Duration::ZERO), Mode::Batch, 0.5, go_on(Duration::ZERO));
+        let looked: Vec<u64> = handed.frames.iter().filter(|(_, looked)| *looked).map(|(i, _)| *i).collect();
+        assert_eq!(handed.frames.len(), 13);
+        assert_eq!(looked, vec![0, 1, 2, 7, 12]);
+    }
+
+    #[test]
+    fn a_source_error_ends_the_run_with_it_after_the_frames_before_it() {
+        for mode in [Mode::Batch, LIVE] {
+            let mut source = synthetic(Some(30));
+            source.fail_at = Some(5);
+            source.read_pause = Duration::from_millis(2);
+            let handed = drive_all(&mut source, &mut blind(Duration::ZERO), mode, 0.0, go_on(Duration::ZERO));
+            assert!(matches!(handed.error, Some(Error::Source { .. })), "{:?}", handed.error);
+            assert_eq!(handed.frames.last().map(|(i, _)| *i), Some(4));
+        }
+    }
+
+    #[test]
+    fn a_detector_error_ends_the_run_with_it() {
+        let mut source = synthetic(None);
+        let mut detector = Blind { fail_on: Some(3), ..blind(Duration::ZERO) };
+        let handed = drive_all(&mut source, &mut detector, Mode::Batch, 0.0, go_on(Duration::ZERO));
+        assert!(matches!(handed.error, Some(Error::Inference { .. })), "{:?}", handed.error);
+        assert_eq!(handed.frames.len(), 2);
+    }
+
+    #[test]
+    fn stages_saying_stop_end_an_endless_source() {
+        for mode in [Mode::Batch, LIVE] {
+            let mut source = synthetic(None);
+            source.read_pause = Duration::from_millis(1);
+            let stop_at_10 = |frame: &Frame| match frame.index >= 10 {
+                true => Next::Stop,
+                false => Next::Continue { detector_wanted: true },
+            };
+            let handed = drive_all(&mut source, &mut blind(Duration::ZERO), mode, 0.0, stop_at_10);
+            assert!(handed.error.is_none(), "{:?}", handed.error);
+            assert!(handed.frames.last().is_some_and(|(i, _)| *i >= 10));
+            assert!(source.next < 10_000, "capture went on after the stop: {} frames read", source.next);
+        }
+    }
+
+    #[test]
+    fn a_live_detector_that_stops_answering_is_a_processing_stall() {
+        let mut source = synthetic(None);
+        source.read_pause = Duration::from_millis(5);
+        let mut detector = blind(Duration::from_millis(400));
+        let mode = Mode::Live { stall_after: Duration::from_millis(150) };
+        let handed = drive_all(&mut source, &mut detector, mode, 0.0, go_on(Duration::ZERO));
+        assert!(matches!(handed.error, Some(Error::ProcessingStalled { .. })), "{:?}", handed.error);
+        assert!(handed.frames.is_empty());
+    }
 
     /// A cadence over frames 0.1 s apart, the stages' word for each frame sent beforehand.
     fn looks(idle_interval_s: f64, words: &[bool]) -> Vec<bool> {
