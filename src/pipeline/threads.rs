@@ -200,6 +200,7 @@ mod tests {
     struct Synthetic {
         info: SourceInfo,
         next: u64,
+        reads: u64,
         frames: Option<u64>,
         fail_at: Option<u64>,
         read_pause: Duration,
@@ -215,7 +216,7 @@ mod tests {
             expected_frames: frames,
             live: false,
         };
-        Synthetic { info, next: 0, frames, fail_at: None, read_pause: Duration::ZERO }
+        Synthetic { info, next: 0, reads: 0, frames, fail_at: None, read_pause: Duration::ZERO }
     }
 
     impl FrameSource for Synthetic {
@@ -225,6 +226,7 @@ mod tests {
 
         fn next_frame(&mut self) -> Result<Option<Frame>> {
             std::thread::sleep(self.read_pause);
+            self.reads += 1;
             let index = self.next;
             if self.frames.is_some_and(|n| index >= n) {
                 return Ok(None);
@@ -336,6 +338,7 @@ mod tests {
             let handed = drive_all(&mut source, &mut blind(Duration::ZERO), mode, 0.0, go_on(Duration::ZERO));
             assert!(matches!(handed.error, Some(Error::Source { .. })), "{:?}", handed.error);
             assert_eq!(handed.frames.last().map(|(i, _)| *i), Some(4));
+            assert_eq!(source.reads, 6, "the source is not read again after its error");
         }
     }
 
@@ -346,6 +349,7 @@ mod tests {
         let handed = drive_all(&mut source, &mut detector, Mode::Batch, 0.0, go_on(Duration::ZERO));
         assert!(matches!(handed.error, Some(Error::Inference { .. })), "{:?}", handed.error);
         assert_eq!(handed.frames.len(), 2);
+        assert_eq!(detector.calls, 3, "the detector is not called again after its error");
     }
 
     #[test]
@@ -379,6 +383,8 @@ mod tests {
     fn looks(idle_interval_s: f64, words: &[bool]) -> Vec<bool> {
         let (tx, rx) = crossbeam_channel::unbounded();
         words.iter().for_each(|&w| tx.send(w).unwrap());
+        // Closed, so that a cadence asking for more words than frames fails the test instead of hanging.
+        drop(tx);
         let mut cadence = Cadence { idle_interval_s, wanted: Some(rx), frames: 0, last_look_s: None };
         (0..words.len() + DECISION_LAG).map(|i| cadence.looks_at(i as f64 * 0.1)).collect()
     }
@@ -399,6 +405,18 @@ mod tests {
         let seen = looks(10.0, &words);
         let at: Vec<usize> = seen.iter().enumerate().filter(|(_, l)| **l).map(|(i, _)| i).collect();
         assert_eq!(at, vec![0, 1, 2, 4 + DECISION_LAG, 5 + DECISION_LAG]);
+    }
+
+    #[test]
+    fn a_time_going_back_is_a_new_start_and_a_repeated_time_is_not() {
+        let (tx, rx) = crossbeam_channel::unbounded();
+        (0..8).for_each(|_| tx.send(false).unwrap());
+        drop(tx);
+        let mut cadence = Cadence { idle_interval_s: 1.0, wanted: Some(rx), frames: 0, last_look_s: None };
+        let times = [5.0, 5.1, 5.2, 5.2, 5.3, 0.0, 0.1, 0.1];
+        let seen: Vec<bool> = times.iter().map(|&t| cadence.looks_at(t)).collect();
+        // 5.2 again, and 0.1 after the look at 0.0, are not due; 0.0 after 5.3 is a new start.
+        assert_eq!(seen, [true, true, true, false, false, true, false, false]);
     }
 
     #[test]
