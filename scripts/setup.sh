@@ -19,10 +19,11 @@ mkdir -p "$CACHE/downloads" "$CACHE/models" "$CACHE/onnxruntime" "$CACHE/test-mo
 
 # --- Debian packages -------------------------------------------------------------------------------
 # ffmpeg decodes and encodes video; libclang-dev and pkg-config build the camera bindings (nokhwa);
-# fonts-dejavu-core gives the pictures (timelines, history, precision-recall curves) their text.
+# libhdf5-dev reads pose files in HDF5 (DeepLabCut and SLEAP .h5); fonts-dejavu-core gives the pictures
+# (timelines, history, precision-recall curves) their text.
 # With --with-browser (scripts/test.sh), also chromium and chromium-driver: the live view's tests drive a
 # real headless browser.
-packages=(ffmpeg libclang-dev pkg-config fonts-dejavu-core)
+packages=(ffmpeg libclang-dev pkg-config libhdf5-dev fonts-dejavu-core)
 for arg in "$@"; do
     case "$arg" in
         --with-browser) packages+=(chromium chromium-driver) ;;

@@ -250,6 +250,7 @@ const BAD_VALUES: &[(&str, &str, &str)] = &[
     ("roles.cat_min_support", "-1.0", "config: roles.cat_min_support must be between 0 and 1, got -1"),
     ("roles.dog_min_family", "-1.0", "config: roles.dog_min_family must be between 0 and 1, got -1"),
     ("pose.min_likelihood", "1.5", "config: pose.min_likelihood must be between 0 and 1, got 1.5"),
+    ("pose.rat", "\" \"", "config: pose.rat must name an individual or track, got an empty name"),
     ("roles.enclosure_margin", "-1.0", "config: roles.enclosure_margin must be between 0 and 10, got -1"),
     ("roles.rat_max_cat_area_ratio", "-1.0", "config: roles.rat_max_cat_area_ratio must be between 0 and 1, got -1"),
     ("roles.rat_max_frame_area", "-1.0", "config: roles.rat_max_frame_area must be between 0 and 1, got -1"),

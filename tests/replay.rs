@@ -5,6 +5,8 @@ mod common;
 
 use std::process::Output;
 
+use chaperone::replay::pose::PoseTrack;
+
 fn analyze_tracks(args: &[&str]) -> Output {
     common::chaperone(&[&["analyze-tracks"], args].concat())
 }
@@ -181,4 +183,141 @@ fn a_multi_animal_deeplabcut_file_gives_each_individual_its_role() {
     // A body length from the trusted points (DeepOF writes missing points as 0,0,0: never trusted).
     let length = summary["body_length"].as_f64().unwrap();
     assert!((20.0..400.0).contains(&length), "{length}");
+}
+
+/// Every frame of `a` equals the first frames of `b`, body part by body part (by name: pandas may have
+/// sorted the columns of one of them).
+fn same_poses(a: &PoseTrack, b: &PoseTrack, frames: usize) {
+    assert_eq!(a.bodyparts.len(), b.bodyparts.len(), "{:?} / {:?}", a.bodyparts, b.bodyparts);
+    for (k, part) in a.bodyparts.iter().enumerate() {
+        let j = b.bodyparts.iter().position(|p| p == part).unwrap_or_else(|| panic!("{part} missing"));
+        for f in 0..frames {
+            let (p, q) = (a.frames[f][k], b.frames[f][j]);
+            let same = |u: f32, v: f32| u == v || u.is_nan() && v.is_nan();
+            assert!(same(p.0, q.0) && same(p.1, q.1) && p.2 == q.2, "frame {f}, {part}: {p:?} / {q:?}");
+        }
+    }
+}
+
+#[test]
+fn deeplabcut_h5_files_read_as_their_csv_twins() {
+    // (the .h5, the CSV with the same values, an individual, the frames the CSV has)
+    let pairs = [
+        (
+            "dlc_multi/deepof_testDLC_h5_table_madlc.h5",
+            "dlc_multi/deepof_testDLC_csv_table_madlc.csv",
+            Some("mouse_white_tail"),
+            97,
+        ),
+        (
+            "dlc_multi/deepof_testDLC_h5_table_madlc.h5",
+            "dlc_multi/deepof_testDLC_csv_table_madlc.csv",
+            Some("mouse_black_tail"),
+            97,
+        ),
+        (
+            "dlc_multi_legacy_prefixed/deepof_testDLC_h5_table_multi.h5",
+            "dlc_multi_legacy_prefixed/deepof_testDLC_csv_table_multi.csv",
+            None,
+            98,
+        ),
+    ];
+    for (h5, csv, individual, frames) in pairs {
+        let (Some(h5), Some(csv)) = (common::formats(h5), common::formats(csv)) else { return };
+        let from_h5 = PoseTrack::read(&h5, individual).unwrap();
+        let from_csv = PoseTrack::read(&csv, individual).unwrap();
+        assert_eq!(from_h5.frames.len(), 100, "{}", h5.display());
+        assert_eq!(from_csv.frames.len(), frames, "{}", csv.display());
+        same_poses(&from_csv, &from_h5, frames);
+        // The columns of the fixed layout are stored sorted; the body parts keep the file's order.
+        assert_eq!(from_h5.bodyparts[0], from_csv.bodyparts[0]);
+    }
+}
+
+#[test]
+fn a_deeplabcut_h5_in_pandas_table_layout_reads_every_frame() {
+    let Some(h5) = common::formats("dlc_single/deepof_testDLC_square_arena.h5") else { return };
+    let pose = PoseTrack::read(&h5, None).unwrap();
+    assert_eq!(pose.frames.len(), 451);
+    assert_eq!(pose.bodyparts.len(), 14);
+    assert_eq!(pose.bodyparts[..3], ["Nose", "Left_ear", "Right_ear"]);
+    // Frame 0's nose, as pandas reads it.
+    let (x, y, l) = pose.frames[0][0];
+    assert!((x - 225.90167).abs() < 1e-3 && (y - 253.35968).abs() < 1e-3 && (l - 0.99999535).abs() < 1e-6);
+    let err = PoseTrack::read(&h5, Some("mouse")).unwrap_err().to_string();
+    assert!(err.contains("names no individuals"), "{err}");
+}
+
+#[test]
+fn a_sleap_analysis_file_reads_by_track_and_its_labels_file_is_refused_with_what_to_do() {
+    let (Some(analysis), Some(slp)) = (
+        common::formats("sleap_analysis/deepof_testDLC_sleap.analysis.h5"),
+        common::formats("sleap_analysis/deepof_testDLC_sleap.slp"),
+    ) else {
+        return;
+    };
+    let pose = PoseTrack::read(&analysis, Some("track_0")).unwrap();
+    assert_eq!(pose.frames.len(), 101);
+    assert_eq!(pose.bodyparts.len(), 14);
+    assert_eq!(pose.bodyparts[0], "Nose");
+    // Frame 0's nose and its score, as h5py reads them (tracks[0, :, 0, 0], point_scores[0, 0, 0]).
+    let (x, y, score) = pose.frames[0][0];
+    assert!((x - 319.14166).abs() < 1e-3 && (y - 277.00745).abs() < 1e-3 && (score - 0.98784643).abs() < 1e-6);
+    let err = PoseTrack::read(&analysis, Some("track_9")).unwrap_err().to_string();
+    assert!(err.contains("no individual `track_9`: the file has track_0"), "{err}");
+    // Replayed as the rat, through the binary.
+    let out = tempfile::tempdir().unwrap();
+    let run = analyze_tracks(&[analysis.to_str().unwrap(), "--fps", "30", "--out", out.path().to_str().unwrap()]);
+    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.path().join("summary.json")).unwrap()).unwrap();
+    assert_eq!(summary["frames"], 101, "{summary}");
+    let run = analyze_tracks(&[slp.to_str().unwrap(), "--fps", "30", "--out", out.path().to_str().unwrap()]);
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert_eq!(run.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("sleap-convert --format analysis") && stderr.lines().count() == 1, "{stderr}");
+}
+
+#[test]
+fn a_sleap_csv_with_an_unassigned_instance_and_unscored_points_reads() {
+    let Some(csv) =
+        common::formats("sleap_analysis/sleap_tests_minimal_instance.000_centered_pair_low_quality.analysis.csv")
+    else {
+        return;
+    };
+    let pose = PoseTrack::read(&csv, None).unwrap();
+    assert_eq!(pose.bodyparts, ["A", "B"]);
+    let [(ax, ay, a_score), (bx, _, _)] = pose.frames[0][..] else { panic!("{:?}", pose.frames) };
+    assert!((ax - 205.93005).abs() < 1e-3 && (ay - 187.88964).abs() < 1e-3 && (bx - 278.63522).abs() < 1e-3);
+    assert_eq!(a_score, 1.0, "a point with no score (placed by a person) is trusted");
+}
+
+#[test]
+fn the_config_names_each_individuals_role_once_for_every_command() {
+    let Some(h5) = common::formats("dlc_multi/deepof_testDLC_h5_table_madlc.h5") else { return };
+    let work = tempfile::tempdir().unwrap();
+    let config = work.path().join("lab.toml");
+    std::fs::write(&config, "[pose]\nrat = \"mouse_black_tail\"\ncat = \"mouse_white_tail\"\n").unwrap();
+    let (by_config, by_flags) = (work.path().join("by-config"), work.path().join("by-flags"));
+    let h5 = h5.to_str().unwrap();
+    let run = analyze_tracks(&[
+        h5,
+        "--fps",
+        "30",
+        "--config",
+        config.to_str().unwrap(),
+        "--out",
+        by_config.to_str().unwrap(),
+    ]);
+    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    let flags = ["--individual", "mouse_black_tail", "--other-individual", "mouse_white_tail"];
+    let run = analyze_tracks(&[&[h5, "--fps", "30", "--out", by_flags.to_str().unwrap()][..], &flags].concat());
+    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    let summary = |dir: &std::path::Path| -> serde_json::Value {
+        serde_json::from_str(&std::fs::read_to_string(dir.join("summary.json")).unwrap()).unwrap()
+    };
+    let (a, b) = (summary(&by_config), summary(&by_flags));
+    assert_eq!(a["animals"], serde_json::json!(["rat", "cat"]), "{a}");
+    assert_eq!(a["frames"], 100);
+    assert_eq!((&a["episodes"], a["body_length"].as_f64()), (&b["episodes"], b["body_length"].as_f64()));
 }

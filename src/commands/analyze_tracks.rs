@@ -1,5 +1,6 @@
 //! `chaperone analyze-tracks`: the behaviour engine on recorded tracks without video: this program's
-//! `tracks.csv`, or DeepLabCut CSVs; events, a typed summary and the timeline, as `analyze` writes them.
+//! `tracks.csv`, or pose files of DeepLabCut and SLEAP (CSV, `.h5`); events, a typed summary and the
+//! timeline, as `analyze` writes them.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -13,35 +14,37 @@ use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::eval;
 use crate::kinds::Role;
-use crate::labels::LabelledBout;
+use crate::labels::{LabelledBout, PoseConfig};
 use crate::output::behaviour_csv;
 use crate::plot::timeline::Timeline;
-use crate::replay::{self, DlcChoice, FrameScores, ReplayTrack};
+use crate::replay::{self, FrameScores, PoseChoice, ReplayTrack};
 use crate::runs::run_dir::RunDir;
 use crate::scenario::TruthInterval;
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// A tracks.csv written by `analyze`, or a DeepLabCut CSV (scorer / bodyparts / coords header rows).
+    /// A tracks.csv written by `analyze`, or a pose file: DeepLabCut (CSV or .h5) or SLEAP (analysis
+    /// .h5 or CSV).
     #[arg(value_name = "FILE")]
     file: PathBuf,
     /// Output directory: events.jsonl and summary.json are written into it.
     #[arg(long, value_name = "DIR")]
     out: PathBuf,
-    /// Frame rate of a DeepLabCut file (it records frame numbers, not times).
+    /// Frame rate of a pose file (it records frame numbers, not times).
     #[arg(long, value_name = "FPS")]
     fps: Option<f64>,
-    /// Which animal the file tracks (DeepLabCut); for a tracks.csv, the animal that must be in it.
+    /// Which animal the file tracks (a pose file); for a tracks.csv, the animal that must be in it.
     #[arg(long, value_enum, default_value = "rat")]
     role: RoleArg,
-    /// A second DeepLabCut file tracking the other animal (same frame rate, same frames).
+    /// A second pose file tracking the other animal (same frame rate, same frames).
     #[arg(long, value_name = "FILE")]
     other: Option<PathBuf>,
-    /// In a multi-animal DeepLabCut file, the individual that is the --role animal.
+    /// In a multi-animal pose file, the individual (DeepLabCut) or track (SLEAP) that is the --role
+    /// animal.
     #[arg(long, value_name = "NAME")]
     individual: Option<String>,
-    /// In a multi-animal DeepLabCut file, the individual that is the other animal (read from --other,
-    /// or from FILE when there is no --other).
+    /// In a multi-animal pose file, the individual or track that is the other animal (read from
+    /// --other, or from FILE when there is no --other).
     #[arg(long, value_name = "NAME")]
     other_individual: Option<String>,
     /// The video's frame size, e.g. 640x480: places the config's shelter zones, for hiding.
@@ -80,7 +83,7 @@ pub struct ReplaySummary {
 }
 
 pub fn run(config: &Config, args: &Args) -> Result<Exit> {
-    let tracks = read_tracks(args, config.pose.min_likelihood)?;
+    let tracks = read_tracks(args, &config.pose)?;
     let main = &tracks[0];
     let truth: Option<Vec<LabelledBout>> = match &args.labels {
         Some(path) => {
@@ -146,42 +149,36 @@ pub fn run(config: &Config, args: &Args) -> Result<Exit> {
     Ok(Exit::Success)
 }
 
-/// The tracks the file holds (and `--other`'s), with the `--role` animal first.
-fn read_tracks(args: &Args, min_likelihood: f32) -> Result<Vec<ReplayTrack>> {
+/// The tracks the file holds (and `--other`'s), with the `--role` animal first. In a pose file the
+/// individuals are those of `--individual` / `--other-individual`, else of the config's `[pose]`.
+fn read_tracks(args: &Args, pose: &PoseConfig) -> Result<Vec<ReplayTrack>> {
     let role = match args.role {
         RoleArg::Rat => Role::Rat,
         RoleArg::Cat => Role::Cat,
     };
     let other_role = if role == Role::Rat { Role::Cat } else { Role::Rat };
-    if replay::is_deeplabcut(&args.file)? {
-        let fps = args.fps.ok_or_else(|| {
-            Error::Config("a DeepLabCut file records frame numbers, not times: pass its frame rate with --fps".into())
-        })?;
-        fn choice(individual: &Option<String>, min_likelihood: f32) -> DlcChoice<'_> {
-            DlcChoice { individual: individual.as_deref(), min_likelihood }
-        }
-        let mut tracks = vec![ReplayTrack::from_dlc(&args.file, fps, role, choice(&args.individual, min_likelihood))?];
-        match (&args.other, &args.other_individual) {
-            (Some(other), individual) => {
-                tracks.push(ReplayTrack::from_dlc(other, fps, other_role, choice(individual, min_likelihood))?);
-            }
-            (None, Some(_)) => {
-                tracks.push(ReplayTrack::from_dlc(
-                    &args.file,
-                    fps,
-                    other_role,
-                    choice(&args.other_individual, min_likelihood),
-                )?);
-            }
-            (None, None) => {}
-        }
-        Ok(tracks)
-    } else {
+    if !replay::is_pose_file(&args.file)? {
         // A tracks.csv holds both animals: replay whichever it has, the --role one at least.
         let mut tracks = vec![ReplayTrack::from_tracks_csv(&args.file, role)?];
         tracks.extend(ReplayTrack::from_tracks_csv(&args.file, other_role).ok());
-        Ok(tracks)
+        return Ok(tracks);
     }
+    let fps = args.fps.ok_or_else(|| {
+        Error::Config("a pose file records frame numbers, not times: pass its frame rate with --fps".into())
+    })?;
+    let min_likelihood = pose.min_likelihood;
+    let individual = args.individual.as_deref().or(pose.individual(role));
+    let choice = PoseChoice { individual, min_likelihood };
+    let mut tracks = vec![ReplayTrack::from_pose(&args.file, fps, role, choice)?];
+    let other_individual = args.other_individual.as_deref().or(pose.individual(other_role));
+    let other_choice = PoseChoice { individual: other_individual, min_likelihood };
+    match (&args.other, other_individual) {
+        (Some(other), _) => tracks.push(ReplayTrack::from_pose(other, fps, other_role, other_choice)?),
+        // The other animal from the same file, when it is named.
+        (None, Some(_)) => tracks.push(ReplayTrack::from_pose(&args.file, fps, other_role, other_choice)?),
+        (None, None) => {}
+    }
+    Ok(tracks)
 }
 
 fn print_summary(summary: &ReplaySummary, out: &Path) {

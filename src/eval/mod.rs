@@ -339,14 +339,15 @@ pub fn tracks_run(scenario: &Scenario, config: &BehaviourConfig, pose: &PoseConf
     let mut tracks = Vec::new();
     for (role, file) in scenario.tracks.files() {
         tracks.push(match scenario.fps {
-            _ if !replay::is_deeplabcut(file)? => ReplayTrack::from_tracks_csv(file, role)?,
+            _ if !replay::is_pose_file(file)? => ReplayTrack::from_tracks_csv(file, role)?,
             Some(fps) => {
-                let choice = replay::DlcChoice { individual: None, min_likelihood: pose.min_likelihood };
-                ReplayTrack::from_dlc(file, fps, role, choice)?
+                let choice =
+                    replay::PoseChoice { individual: pose.individual(role), min_likelihood: pose.min_likelihood };
+                ReplayTrack::from_pose(file, fps, role, choice)?
             }
             None => {
                 return Err(Error::Config(format!(
-                    "{}: DeepLabCut tracks count frames: give the recording's `fps`",
+                    "{}: pose tracks (DeepLabCut, SLEAP) count frames: give the recording's `fps`",
                     scenario.name
                 )));
             }

@@ -163,23 +163,44 @@ impl Default for LabelsConfig {
     }
 }
 
-/// How pose files of other tools (DeepLabCut) are read: the `[pose]` config section.
+/// How pose files of other tools (DeepLabCut, SLEAP) are read: the `[pose]` config section.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct PoseConfig {
     /// Keypoints below this likelihood are not trusted (DeepLabCut's own plots cut at 0.6).
     pub min_likelihood: f32,
+    /// In files of several animals, the individual (DeepLabCut) or track (SLEAP) that is the rat, and
+    /// the one that is the cat, so a lab names its animals once instead of on every command.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rat: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cat: Option<String>,
 }
 
 impl Default for PoseConfig {
     fn default() -> Self {
-        PoseConfig { min_likelihood: 0.6 }
+        PoseConfig { min_likelihood: 0.6, rat: None, cat: None }
     }
 }
 
 impl PoseConfig {
     pub fn check(&self) -> Result<()> {
-        crate::checks::unit("pose.min_likelihood", self.min_likelihood)
+        crate::checks::unit("pose.min_likelihood", self.min_likelihood)?;
+        for (key, name) in [("pose.rat", &self.rat), ("pose.cat", &self.cat)] {
+            if name.as_ref().is_some_and(|n| n.trim().is_empty()) {
+                return Err(Error::Config(format!("{key} must name an individual or track, got an empty name")));
+            }
+        }
+        Ok(())
+    }
+
+    /// The individual named for `role`, if any.
+    pub fn individual(&self, role: Role) -> Option<&str> {
+        match role {
+            Role::Rat => self.rat.as_deref(),
+            Role::Cat => self.cat.as_deref(),
+            Role::Other => None,
+        }
     }
 }
 

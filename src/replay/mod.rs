@@ -1,7 +1,11 @@
-//! Track replay: tracks recorded by this program (`tracks.csv`) or by other tools (DeepLabCut CSV), fed to
-//! the behaviour engine without video, so thresholds can be tuned and checked on other tools' tracking.
+//! Track replay: tracks recorded by this program (`tracks.csv`) or by pose tools (DeepLabCut and SLEAP,
+//! CSV or `.h5`: see `pose`), fed to the behaviour engine without video, so thresholds can be tuned and
+//! checked on other tools' tracking.
 
 pub mod dlc;
+pub mod h5;
+pub mod pose;
+pub mod sleap;
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -16,10 +20,10 @@ use crate::geometry::BBox;
 use crate::kinds::Role;
 use crate::output::EventLog;
 
-/// Which animal of a DeepLabCut file, and which of its points to trust.
+/// Which animal of a pose file, and which of its points to trust.
 #[derive(Debug, Clone, Copy)]
-pub struct DlcChoice<'a> {
-    /// The individual of a multi-animal file (`None`: the file's only animal).
+pub struct PoseChoice<'a> {
+    /// The individual of a multi-animal file (a SLEAP track; `None`: the file's only animal).
     pub individual: Option<&'a str>,
     /// Points below this likelihood are ignored (the config's `pose.min_likelihood`).
     pub min_likelihood: f32,
@@ -37,11 +41,11 @@ pub struct ReplayTrack {
 }
 
 impl ReplayTrack {
-    /// A DeepLabCut CSV at `fps`: its trunk points as the body, the box around all trusted points, and
-    /// the facing from body centre to nose when the skeleton has a nose or head.
-    pub fn from_dlc(path: &Path, fps: f64, role: Role, choice: DlcChoice) -> Result<ReplayTrack> {
+    /// A pose file (DeepLabCut, SLEAP) at `fps`: its trunk points as the body, the box around all
+    /// trusted points, and the facing from body centre to nose when the skeleton has a nose or head.
+    pub fn from_pose(path: &Path, fps: f64, role: Role, choice: PoseChoice) -> Result<ReplayTrack> {
         check_fps(fps)?;
-        let track = dlc::DlcTrack::read(path, choice.individual)?;
+        let track = pose::PoseTrack::read(path, choice.individual)?;
         let min_likelihood = choice.min_likelihood;
         let trunk = track.trunk_parts();
         let nose = track.bodyparts.iter().position(|p| {
@@ -211,15 +215,10 @@ impl FrameCounts {
     }
 }
 
-/// Whether `path` is a DeepLabCut CSV (it starts with its `scorer` row), not this program's tracks.csv;
-/// only the first line is read to tell.
-pub fn is_deeplabcut(path: &Path) -> Result<bool> {
-    use std::io::BufRead;
-    let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
-    let mut first = String::new();
-    // A binary file has no first line of text: not DeepLabCut's CSV; the tracks.csv reader names it.
-    let _ = std::io::BufReader::new(file).read_line(&mut first);
-    Ok(first.starts_with("scorer"))
+/// Whether `path` is another tool's pose file (DeepLabCut, SLEAP), not this program's tracks.csv; only
+/// its first bytes are read to tell.
+pub fn is_pose_file(path: &Path) -> Result<bool> {
+    Ok(pose::PoseFormat::sniff(path)?.is_some())
 }
 
 #[cfg(test)]
