@@ -42,6 +42,10 @@ pub struct Tally {
     pub predicted_matching: usize,
     pub frames: usize,
     pub frames_agreeing: usize,
+    /// Frames labelled true, frames predicted, and frames both (for the per-frame F1).
+    pub frames_true: usize,
+    pub frames_predicted: usize,
+    pub frames_both: usize,
     /// Seconds from each found interval's start to its alarm.
     pub latencies_s: Vec<f64>,
     /// Predicted episodes matching nothing.
@@ -56,6 +60,9 @@ impl Tally {
         self.predicted_matching += other.predicted_matching;
         self.frames += other.frames;
         self.frames_agreeing += other.frames_agreeing;
+        self.frames_true += other.frames_true;
+        self.frames_predicted += other.frames_predicted;
+        self.frames_both += other.frames_both;
         self.latencies_s.extend(other.latencies_s);
         self.false_alarms += other.false_alarms;
     }
@@ -71,6 +78,8 @@ pub struct BehaviourScore {
     pub recall: f64,
     pub f1: f64,
     pub frame_agreement: f64,
+    /// Per-frame F1: of the frames labelled true and the frames predicted, how many are both.
+    pub frame_f1: f64,
     pub latency_median_s: Option<f64>,
     pub latency_p95_s: Option<f64>,
     pub false_alarms: usize,
@@ -145,6 +154,9 @@ pub fn tally_run(scenario: &Scenario, times: &[f64], predicted: &[Episode], tall
             let running = mine.iter().any(|e| t >= e.onset_s && t <= e.end_s.unwrap_or(f64::MAX));
             tally.frames += 1;
             tally.frames_agreeing += (truly == running) as usize;
+            tally.frames_true += truly as usize;
+            tally.frames_predicted += running as usize;
+            tally.frames_both += (truly && running) as usize;
         }
     }
 }
@@ -157,7 +169,9 @@ pub fn scores(tallies: &BTreeMap<String, Tally>, quiet_hours: f64) -> Vec<Behavi
             let ratio = |a: usize, b: usize| if b == 0 { if a == 0 { 1.0 } else { 0.0 } } else { a as f64 / b as f64 };
             let precision = ratio(t.predicted_matching, t.predicted);
             let recall = ratio(t.intervals_found, t.true_intervals);
-            let f1 = if precision + recall > 0.0 { 2.0 * precision * recall / (precision + recall) } else { 0.0 };
+            let f1_of = |p: f64, r: f64| if p + r > 0.0 { 2.0 * p * r / (p + r) } else { 0.0 };
+            let f1 = f1_of(precision, recall);
+            let frame_f1 = f1_of(ratio(t.frames_both, t.frames_predicted), ratio(t.frames_both, t.frames_true));
             let mut lat = t.latencies_s.clone();
             lat.sort_by(f64::total_cmp);
             BehaviourScore {
@@ -168,6 +182,7 @@ pub fn scores(tallies: &BTreeMap<String, Tally>, quiet_hours: f64) -> Vec<Behavi
                 recall,
                 f1,
                 frame_agreement: ratio(t.frames_agreeing, t.frames),
+                frame_f1,
                 latency_median_s: quantile(&lat, 0.5),
                 latency_p95_s: quantile(&lat, 0.95),
                 false_alarms: t.false_alarms,
@@ -183,6 +198,24 @@ pub struct Prepared {
     pub scenarios: Vec<Scenario>,
     /// Per scenario, the moments of each of its renderings.
     pub runs: Vec<Vec<Vec<Moment>>>,
+}
+
+impl Prepared {
+    /// The scenarios of `self` whose indices `keep` says, in order.
+    pub fn subset(&self, keep: &[usize]) -> Prepared {
+        Prepared {
+            scenarios: keep.iter().map(|&k| self.scenarios[k].clone()).collect(),
+            runs: keep.iter().map(|&k| self.runs[k].clone()).collect(),
+        }
+    }
+
+    /// `self` and `other` as one set.
+    pub fn joined(&self, other: &Prepared) -> Prepared {
+        let mut joined = Prepared { scenarios: self.scenarios.clone(), runs: self.runs.clone() };
+        joined.scenarios.extend(other.scenarios.iter().cloned());
+        joined.runs.extend(other.runs.iter().cloned());
+        joined
+    }
 }
 
 /// Renders every scenario with each of `variations`.
@@ -336,6 +369,13 @@ pub fn video_run(scenario: &Scenario, config: &Config, detector: &mut dyn Detect
 /// A labelled recording of tracks (a scenario with `[tracks]`) replayed through the behaviour engine, as
 /// `analyze-tracks` runs it.
 pub fn tracks_run(scenario: &Scenario, config: &BehaviourConfig, pose: &PoseConfig) -> Result<RecordingRun> {
+    let moments = recording_moments(scenario, pose)?;
+    let episodes = episodes(&moments, &scenario.config_for(config));
+    Ok(RecordingRun { times: moments.iter().map(|m| m.time_s).collect(), episodes, positions: Vec::new() })
+}
+
+/// What the behaviour engine sees of a labelled recording of tracks, frame by frame.
+fn recording_moments(scenario: &Scenario, pose: &PoseConfig) -> Result<Vec<Moment>> {
     let mut tracks = Vec::new();
     for (role, file) in scenario.tracks.files() {
         tracks.push(match scenario.fps {
@@ -355,9 +395,20 @@ pub fn tracks_run(scenario: &Scenario, config: &BehaviourConfig, pose: &PoseConf
     }
     let refs: Vec<&ReplayTrack> = tracks.iter().collect();
     let frame_size = (scenario.frame != [0, 0]).then_some((scenario.frame[0], scenario.frame[1]));
-    let moments = replay::moments(&refs, frame_size);
-    let episodes = episodes(&moments, &scenario.config_for(config));
-    Ok(RecordingRun { times: moments.iter().map(|m| m.time_s).collect(), episodes, positions: Vec::new() })
+    Ok(replay::moments(&refs, frame_size))
+}
+
+/// Labelled recordings of tracks read once, to be scored under many configs (tuning): each one a
+/// scenario whose truth is its labels, with its one run.
+pub fn prepare_recordings(recordings: &[Scenario], config: &Config) -> Result<Prepared> {
+    let mut prepared = Prepared { scenarios: Vec::new(), runs: Vec::new() };
+    for recording in recordings {
+        let moments = recording_moments(recording, &config.pose)?;
+        let times: Vec<f64> = moments.iter().map(|m| m.time_s).collect();
+        prepared.scenarios.push(labelled(recording, config, &times)?);
+        prepared.runs.push(vec![moments]);
+    }
+    Ok(prepared)
 }
 
 /// `scenario` with its `labels` file's bouts in its truth and its length from `times`: what a labelled
@@ -525,6 +576,10 @@ mod tests {
         assert!((a.f1 - 2.0 / 3.0).abs() < 1e-12);
         assert_eq!((a.latency_median_s, a.false_alarms_per_hour), (Some(0.5), 2.0));
         assert!((a.frame_agreement - 17.0 / 21.0).abs() < 1e-12);
+        // Frames true 5, 6, 7 and predicted 6, 15, 16: one of three each way.
+        assert_eq!((a.tally.frames_true, a.tally.frames_predicted, a.tally.frames_both), (3, 3, 1));
+        assert!((a.frame_f1 - 1.0 / 3.0).abs() < 1e-12);
+        assert_eq!(of("freezing").frame_f1, 0.0, "running only after the true frames");
         let s = of("stalking");
         assert_eq!((s.precision, s.recall, s.f1), (0.0, 1.0, 0.0), "nothing true, one false alarm");
         assert_eq!(s.latency_median_s, None);
