@@ -19,6 +19,7 @@ use crate::fusion::motion::MotionConfig;
 use crate::labels::{LabelsConfig, PoseConfig};
 use crate::runtime::RuntimeConfig;
 use crate::session::controller::SessionConfig;
+use crate::session::notify::NotifyConfig;
 use crate::track::TrackerConfig;
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -33,6 +34,7 @@ pub struct Config {
     pub session: SessionConfig,
     pub labels: LabelsConfig,
     pub pose: PoseConfig,
+    pub notify: NotifyConfig,
 }
 
 impl Config {
@@ -58,6 +60,7 @@ impl Config {
         self.session.check()?;
         self.runtime.check()?;
         self.pose.check()?;
+        self.notify.check()?;
         self.roles.check()
     }
 }

@@ -251,6 +251,13 @@ const BAD_VALUES: &[(&str, &str, &str)] = &[
     ("roles.dog_min_family", "-1.0", "config: roles.dog_min_family must be between 0 and 1, got -1"),
     ("pose.min_likelihood", "1.5", "config: pose.min_likelihood must be between 0 and 1, got 1.5"),
     ("pose.rat", "\" \"", "config: pose.rat must name an individual or track, got an empty name"),
+    ("notify.timeout_s", "0.0", "config: notify.timeout_s must be a positive number of seconds, got 0"),
+    ("notify.retries", "11", "config: notify.retries must be between 0 and 10 tries, got 11"),
+    (
+        "notify.webhook",
+        "\"ntfy.sh/chaperone\"",
+        "config: notify.webhook must be an http:// or https:// URL, got `ntfy.sh/chaperone`",
+    ),
     ("roles.enclosure_margin", "-1.0", "config: roles.enclosure_margin must be between 0 and 10, got -1"),
     ("roles.rat_max_cat_area_ratio", "-1.0", "config: roles.rat_max_cat_area_ratio must be between 0 and 1, got -1"),
     ("roles.rat_max_frame_area", "-1.0", "config: roles.rat_max_frame_area must be between 0 and 1, got -1"),

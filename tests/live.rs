@@ -534,3 +534,100 @@ fn a_network_stream_that_hangs_is_camera_lost_within_the_timeout() {
         stopped_s - last_frame_s
     );
 }
+
+/// A webhook receiver on loopback: answers 200 to every request and keeps the bodies, in order.
+fn webhook_receiver() -> (String, std::sync::Arc<Mutex<Vec<String>>>) {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/chaperone", listener.local_addr().unwrap());
+    let bodies = std::sync::Arc::new(Mutex::new(Vec::new()));
+    let kept = bodies.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            let kept = kept.clone();
+            std::thread::spawn(move || serve_requests(stream, &kept));
+        }
+    });
+    (url, bodies)
+}
+
+/// Reads HTTP/1.1 requests off one connection until it closes, keeping each body.
+fn serve_requests(stream: std::net::TcpStream, kept: &Mutex<Vec<String>>) {
+    use std::io::{BufRead, Read, Write};
+    let mut reader = std::io::BufReader::new(stream.try_clone().unwrap());
+    let mut writer = stream;
+    loop {
+        let mut request_line = String::new();
+        if reader.read_line(&mut request_line).unwrap_or(0) == 0 {
+            return;
+        }
+        let mut length = 0;
+        loop {
+            let mut header = String::new();
+            if reader.read_line(&mut header).unwrap_or(0) == 0 {
+                return;
+            }
+            if header == "\r\n" {
+                break;
+            }
+            if let Some(value) = header.to_ascii_lowercase().strip_prefix("content-length:") {
+                length = value.trim().parse().unwrap();
+            }
+        }
+        let mut body = vec![0; length];
+        reader.read_exact(&mut body).unwrap();
+        assert!(request_line.starts_with("POST /chaperone "), "{request_line}");
+        kept.lock().unwrap().push(String::from_utf8(body).unwrap());
+        writer.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n").unwrap();
+    }
+}
+
+#[test]
+fn a_stop_reaches_the_webhook_and_a_dead_webhook_never_holds_the_session_up() {
+    let _one = ONE_SESSION_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let work = tempfile::tempdir().unwrap();
+    let dash = common::dash_clip(work.path());
+    let (url, bodies) = webhook_receiver();
+    let config = work.path().join("notify.toml");
+    std::fs::write(&config, format!("[notify]\nwebhook = \"{url}\"\n")).unwrap();
+    let out = work.path().join("session");
+    let session = |config: &Path, out: &Path| {
+        let args = ["--source", dash.to_str().unwrap(), "--realtime", "--duration", "60", "--no-sound", "--no-view"];
+        let run = Command::new(env!("CARGO_BIN_EXE_chaperone"))
+            .current_dir(common::repo())
+            .env("CHAPERONE_DATA_DIR", work.path())
+            .args(["--config", config.to_str().unwrap(), "live"])
+            .args(args)
+            .args(["--out", out.to_str().unwrap()])
+            .output()
+            .unwrap();
+        (run.status.code(), String::from_utf8_lossy(&run.stderr).into_owned())
+    };
+    let (code, stderr) = session(&config, &out);
+    assert_eq!(code, Some(3), "{stderr}");
+    // What reached the phone is what the log says, line for line: started, the approach, the stop, ended.
+    let sent: Vec<serde_json::Value> =
+        bodies.lock().unwrap().iter().map(|b| serde_json::from_str(b).unwrap()).collect();
+    let kinds: Vec<&str> = sent.iter().map(|l| l["event"].as_str().unwrap()).collect();
+    assert_eq!(kinds, ["session_started", "confirmed", "stop", "session_ended"], "{sent:?}");
+    let logged = common::events(&out.join("events.jsonl"));
+    let stop = logged.iter().find(|e| e["event"] == "stop").unwrap();
+    assert_eq!(&sent[2], stop, "the stop line as logged");
+    assert_eq!(sent[1]["behaviour"], "approach");
+
+    // A webhook nobody answers: said on stderr, retried, and the session still stops at once, logged.
+    let dead = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let dead_url = format!("http://{}/chaperone", dead.local_addr().unwrap());
+    drop(dead);
+    std::fs::write(&config, format!("[notify]\nwebhook = \"{dead_url}\"\nretries = 1\ntimeout_s = 1.0\n")).unwrap();
+    let out = work.path().join("session-dead-webhook");
+    let started = Instant::now();
+    let (code, stderr) = session(&config, &out);
+    assert_eq!(code, Some(3), "{stderr}");
+    assert!(stderr.contains("notify: gave up sending the `stop` line"), "{stderr}");
+    let summary = json(&out.join("summary.json"));
+    assert_eq!(summary["reason"]["behaviour"], "approach");
+    let alarm_ms = summary["alarm_latency_ms"].as_f64().unwrap();
+    assert!(alarm_ms < 1000.0, "the alarm is not held up by the notifier: {alarm_ms} ms");
+    assert!(common::events(&out.join("events.jsonl")).iter().any(|e| e["event"] == "stop"));
+    assert!(started.elapsed() < Duration::from_secs(40), "{:?}", started.elapsed());
+}

@@ -8,6 +8,7 @@ pub mod annotate;
 pub mod annotated_video;
 pub mod behaviour_csv;
 pub mod event_log;
+pub mod notify;
 pub mod tracks_csv;
 
 pub use alarm::{Alarm, AlarmSink};

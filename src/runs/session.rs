@@ -14,6 +14,7 @@ use crate::behaviour::{self, Behaviour, Episode};
 use crate::config::Config;
 use crate::detect::Detector;
 use crate::error::{Error, Result};
+use crate::output::notify::NotifySink;
 use crate::output::{Alarm, AlarmSink, BehaviourCsv, TracksCsv};
 use crate::pipeline::{self, Mode, RunOutcome, RunStart, SessionStart, Sink, Stages};
 use crate::plot::timeline::Timeline;
@@ -155,6 +156,7 @@ pub fn run_on(
     let mut behaviour = BehaviourCsv::new(&run_dir.written(&behaviour_path));
     let alarm = Alarm::new(options.sound, options.on_stop.clone());
     let mut alarm = AlarmSink::new(alarm, options.duration_s, &run_dir.events_path());
+    let mut notify = NotifySink::new(&config.notify, &config.session);
     let mut view = options.view.clone().map(|v| ViewSink::new(v, "live", &config.session, VIEW_MAX_FPS, None));
     eprintln!(
         "session: {} for {} (stops on the first alarm; Ctrl-C ends it){}",
@@ -168,6 +170,7 @@ pub fn run_on(
     let outcome = {
         let mut sinks: Vec<&mut dyn Sink> = vec![&mut alarm, &mut events, &mut tracks, &mut behaviour];
         sinks.extend(view.as_mut().map(|v| v as &mut dyn Sink));
+        sinks.extend(notify.as_mut().map(|n| n as &mut dyn Sink));
         pipeline::run(source.as_mut(), detector, &mut stages, &mut sinks, &start, mode, &mut |_| {})
     };
     let summary = summarise(&start, options, outcome, &mut run_dir, config);
