@@ -180,7 +180,7 @@ fn a_camera_that_stops_delivering_ends_the_session_as_camera_lost() {
         duration_s: 60.0,
         out_dir: work.path().join("session"),
         history: None,
-        on_stop: None,
+        hooks: Default::default(),
         sound: false,
         view: None,
     };
@@ -235,11 +235,19 @@ fn a_rat_freezing_past_its_limit_is_warned_then_stops_the_session() {
     let work = tempfile::tempdir().unwrap();
     let clip = common::freeze_clip(work.path());
     let out = work.path().join("session");
+    // The --on-event hook hears the warning and then the stop, each with its kind and behaviour.
+    let heard = work.path().join("heard.txt");
+    let hook = format!("echo \"$CHAPERONE_EVENT_KIND $CHAPERONE_EVENT_BEHAVIOUR\" >> {}", heard.display());
     let args = ["--source", clip.to_str().unwrap(), "--realtime", "--duration", "60", "--no-sound", "--no-history"];
-    let run = live(&args.into_iter().chain(["--out", out.to_str().unwrap()]).collect::<Vec<_>>(), work.path());
+    let run = live(
+        &args.into_iter().chain(["--out", out.to_str().unwrap(), "--on-event", &hook]).collect::<Vec<_>>(),
+        work.path(),
+    );
     let stderr = String::from_utf8_lossy(&run.stderr);
     assert_eq!(run.status.code(), Some(3), "{stderr}");
     assert!(stderr.contains("WARNING") && stderr.contains("the rat is freezing"), "warned first: {stderr}");
+    let heard = std::fs::read_to_string(&heard).unwrap();
+    assert_eq!(heard.lines().collect::<Vec<_>>(), ["warn freezing", "stop freezing"], "{heard}");
     let summary = json(&out.join("summary.json"));
     assert_eq!(summary["reason"]["behaviour"], "freezing", "{summary}");
     // Freezing from about 3 s; the default limit is 3 s of it.
@@ -383,7 +391,7 @@ fn faulty_session(source: Box<dyn FrameSource>, detector: &mut dyn Detector, out
         duration_s: 60.0,
         out_dir: out.to_path_buf(),
         history: None,
-        on_stop: None,
+        hooks: Default::default(),
         sound: false,
         view: None,
     };

@@ -7,6 +7,7 @@ use super::{Exit, VIEW_LINGER, ViewArgs, signals, start_view};
 use crate::config::Config;
 use crate::detect::AnimalDetector;
 use crate::error::{Error, Result};
+use crate::output::Hooks;
 use crate::runs::recording;
 use crate::runs::run_dir;
 use crate::runs::session::{self, LiveOptions, LiveSource, SessionSummary};
@@ -36,6 +37,11 @@ pub struct Args {
     /// CHAPERONE_STOP_FAULT, CHAPERONE_EVENTS).
     #[arg(long, value_name = "CMD")]
     on_stop: Option<String>,
+    /// Shell command run for every stop, warning and reward cue, in the background (env:
+    /// CHAPERONE_EVENT_KIND = stop, warn or cue, CHAPERONE_EVENT_BEHAVIOUR, CHAPERONE_EVENT_TIME_S,
+    /// CHAPERONE_EVENT_WORDS, CHAPERONE_EVENTS, CHAPERONE_SNAPSHOT).
+    #[arg(long, value_name = "CMD")]
+    on_event: Option<String>,
     /// No alarm sound (the banner and terminal bell remain).
     #[arg(long)]
     no_sound: bool,
@@ -85,7 +91,7 @@ pub fn run(config: &Config, args: &Args) -> Result<Exit> {
         duration_s,
         out_dir: out_dir.clone(),
         history: history_path,
-        on_stop: args.on_stop.clone(),
+        hooks: Hooks { on_stop: args.on_stop.clone(), on_event: args.on_event.clone() },
         sound: !args.no_sound,
     };
     let mut detector = AnimalDetector::load(&config.runtime, &config.detector, &config.roles)?;

@@ -39,8 +39,21 @@ impl AlarmSink {
                 let snapshot = frame.and_then(|a| self.write_snapshot(a));
                 self.alarm.run_hook(reason, &self.events, snapshot.as_deref());
             }
-            Decision::Warn(e) => self.alarm.warn(e.confirmed_s, &e.describe(e.confirmed_s)),
-            Decision::Cue(e) => self.alarm.cue(e.confirmed_s, &e.describe(e.confirmed_s)),
+            Decision::Warn(e) | Decision::Cue(e) => {
+                let words = e.describe(e.confirmed_s);
+                let kind = match decision {
+                    Decision::Warn(_) => {
+                        self.alarm.warn(e.confirmed_s, &words);
+                        "warn"
+                    }
+                    _ => {
+                        self.alarm.cue(e.confirmed_s, &words);
+                        "cue"
+                    }
+                };
+                let time = format!("{:.3}", e.confirmed_s);
+                self.alarm.run_event_hook(kind, e.behaviour.name(), &time, &words, &self.events, Path::new(""));
+            }
         }
     }
 
@@ -87,15 +100,23 @@ const HOOK_TIMEOUT: Duration = Duration::from_secs(10);
 /// Players tried in turn for the alarm sound; the first that exists plays it.
 const PLAYERS: [(&str, &[&str]); 3] = [("paplay", &[]), ("pw-play", &[]), ("aplay", &["-q"])];
 
+/// The owner's shell commands: `--on-stop` for the stop, `--on-event` for every stop, warning and cue.
+#[derive(Debug, Clone, Default)]
+pub struct Hooks {
+    pub on_stop: Option<String>,
+    pub on_event: Option<String>,
+}
+
 pub struct Alarm {
     sound: bool,
-    on_stop: Option<String>,
-    hook: Option<Child>,
+    hooks: Hooks,
+    /// The hooks started, each with the option that names it, waited for at the end.
+    running: Vec<(&'static str, Child)>,
 }
 
 impl Alarm {
-    pub fn new(sound: bool, on_stop: Option<String>) -> Alarm {
-        Alarm { sound, on_stop, hook: None }
+    pub fn new(sound: bool, hooks: Hooks) -> Alarm {
+        Alarm { sound, hooks, running: Vec::new() }
     }
 
     /// The session stops: banner, bell and sound at once (the sound plays in the background: the alarm
@@ -123,46 +144,74 @@ impl Alarm {
     /// Starts the owner's `--on-stop` hook in the background, told the stop, the event log and the
     /// deciding frame's picture (`CHAPERONE_SNAPSHOT`, empty when there is none).
     pub fn run_hook(&mut self, reason: &StopReason, events: &Path, snapshot: Option<&Path>) {
-        if let Some(cmd) = &self.on_stop {
-            let spawned = Command::new("sh")
-                .arg("-c")
-                .arg(cmd)
-                .env("CHAPERONE_STOP_BEHAVIOUR", reason.behaviour.name())
-                .env("CHAPERONE_STOP_REASON", &reason.words)
-                .env("CHAPERONE_STOP_FAULT", if reason.fault { "1" } else { "0" })
-                .env("CHAPERONE_EVENTS", events)
-                .env("CHAPERONE_SNAPSHOT", snapshot.unwrap_or(Path::new("")))
-                .stdin(Stdio::null())
-                .spawn();
-            match spawned {
-                Ok(child) => self.hook = Some(child),
-                Err(e) => eprintln!("chaperone: the --on-stop command could not start: {e}"),
-            }
+        let snapshot = snapshot.unwrap_or(Path::new(""));
+        if let Some(cmd) = self.hooks.on_stop.clone() {
+            let env = [
+                ("CHAPERONE_STOP_BEHAVIOUR", reason.behaviour.name().as_ref()),
+                ("CHAPERONE_STOP_REASON", reason.words.as_ref()),
+                ("CHAPERONE_STOP_FAULT", if reason.fault { "1" } else { "0" }.as_ref()),
+                ("CHAPERONE_EVENTS", events.as_os_str()),
+                ("CHAPERONE_SNAPSHOT", snapshot.as_os_str()),
+            ];
+            self.start("--on-stop", &cmd, &env);
+        }
+        let time = format!("{:.3}", reason.time_s);
+        self.run_event_hook("stop", reason.behaviour.name(), &time, &reason.words, events, snapshot);
+    }
+
+    /// Starts the owner's `--on-event` hook in the background for a stop, a warning or a cue (`kind`).
+    pub fn run_event_hook(
+        &mut self,
+        kind: &str,
+        behaviour: &str,
+        time_s: &str,
+        words: &str,
+        events: &Path,
+        snapshot: &Path,
+    ) {
+        let Some(cmd) = self.hooks.on_event.clone() else { return };
+        let env = [
+            ("CHAPERONE_EVENT_KIND", kind.as_ref()),
+            ("CHAPERONE_EVENT_BEHAVIOUR", behaviour.as_ref()),
+            ("CHAPERONE_EVENT_TIME_S", time_s.as_ref()),
+            ("CHAPERONE_EVENT_WORDS", words.as_ref()),
+            ("CHAPERONE_EVENTS", events.as_os_str()),
+            ("CHAPERONE_SNAPSHOT", snapshot.as_os_str()),
+        ];
+        self.start("--on-event", &cmd, &env);
+    }
+
+    fn start(&mut self, option: &'static str, cmd: &str, env: &[(&str, &std::ffi::OsStr)]) {
+        let spawned = Command::new("sh").arg("-c").arg(cmd).envs(env.iter().copied()).stdin(Stdio::null()).spawn();
+        match spawned {
+            Ok(child) => self.running.push((option, child)),
+            Err(e) => eprintln!("chaperone: the {option} command could not start: {e}"),
         }
     }
 
-    /// Waits for the `--on-stop` hook to finish (at most 10 s) and reports its failure.
+    /// Waits for the hooks started to finish (at most 10 s in all) and reports their failures.
     pub fn wait_for_hook(&mut self) {
-        let Some(mut child) = self.hook.take() else { return };
         let started = Instant::now();
-        loop {
-            match child.try_wait() {
-                Ok(Some(status)) if status.success() => return,
-                Ok(Some(status)) => {
-                    eprintln!("chaperone: the --on-stop command failed ({status})");
-                    return;
-                }
-                Ok(None) if started.elapsed() < HOOK_TIMEOUT => std::thread::sleep(Duration::from_millis(50)),
-                Ok(None) => {
-                    eprintln!(
-                        "chaperone: the --on-stop command still runs after {} s; leaving it",
-                        HOOK_TIMEOUT.as_secs()
-                    );
-                    return;
-                }
-                Err(e) => {
-                    eprintln!("chaperone: cannot wait for the --on-stop command: {e}");
-                    return;
+        for (option, mut child) in std::mem::take(&mut self.running) {
+            loop {
+                match child.try_wait() {
+                    Ok(Some(status)) if status.success() => break,
+                    Ok(Some(status)) => {
+                        eprintln!("chaperone: the {option} command failed ({status})");
+                        break;
+                    }
+                    Ok(None) if started.elapsed() < HOOK_TIMEOUT => std::thread::sleep(Duration::from_millis(50)),
+                    Ok(None) => {
+                        eprintln!(
+                            "chaperone: the {option} command still runs after {} s; leaving it",
+                            HOOK_TIMEOUT.as_secs()
+                        );
+                        break;
+                    }
+                    Err(e) => {
+                        eprintln!("chaperone: cannot wait for the {option} command: {e}");
+                        break;
+                    }
                 }
             }
         }

@@ -11,7 +11,7 @@ pub mod event_log;
 pub mod notify;
 pub mod tracks_csv;
 
-pub use alarm::{Alarm, AlarmSink};
+pub use alarm::{Alarm, AlarmSink, Hooks};
 pub use annotated_video::AnnotatedVideo;
 pub use behaviour_csv::BehaviourCsv;
 pub use event_log::{EventLines, EventLog};

@@ -15,7 +15,7 @@ use crate::config::Config;
 use crate::detect::Detector;
 use crate::error::{Error, Result};
 use crate::output::notify::NotifySink;
-use crate::output::{Alarm, AlarmSink, BehaviourCsv, TracksCsv};
+use crate::output::{Alarm, AlarmSink, BehaviourCsv, Hooks, TracksCsv};
 use crate::pipeline::{self, Mode, RunOutcome, RunStart, SessionStart, Sink, Stages};
 use crate::plot::timeline::Timeline;
 use crate::session::controller::StopReason;
@@ -49,7 +49,8 @@ pub struct LiveOptions {
     pub out_dir: PathBuf,
     /// `history.jsonl` to append the session to; `None` keeps no history.
     pub history: Option<PathBuf>,
-    pub on_stop: Option<String>,
+    /// The owner's `--on-stop` and `--on-event` commands.
+    pub hooks: Hooks,
     pub sound: bool,
     /// The live view in the browser, when one is served.
     pub view: Option<ViewHandle>,
@@ -154,7 +155,7 @@ pub fn run_on(
     let mut tracks = TracksCsv::create(&run_dir.written(&tracks_path))?;
     let behaviour_path = run_dir.behaviour_path();
     let mut behaviour = BehaviourCsv::new(&run_dir.written(&behaviour_path));
-    let alarm = Alarm::new(options.sound, options.on_stop.clone());
+    let alarm = Alarm::new(options.sound, options.hooks.clone());
     let mut alarm = AlarmSink::new(alarm, options.duration_s, &run_dir.events_path());
     let mut notify = NotifySink::new(&config.notify, &config.session);
     let mut view = options.view.clone().map(|v| ViewSink::new(v, "live", &config.session, VIEW_MAX_FPS, None));
