@@ -24,6 +24,7 @@ done
 for tool in /usr/bin/chromium /usr/bin/chromedriver; do
     [ -x "$tool" ] || not_tested+=("$tool is missing: the live view's browser tests return early")
 done
+[ -x /usr/sbin/mosquitto ] || not_tested+=("/usr/sbin/mosquitto is missing: the MQTT notifier's test returns early")
 report_not_tested() {
     ((${#not_tested[@]})) || return 0
     echo "!! NOT TESTED on this machine (${#not_tested[@]}):" >&2

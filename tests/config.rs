@@ -253,6 +253,12 @@ const BAD_VALUES: &[(&str, &str, &str)] = &[
     ("pose.rat", "\" \"", "config: pose.rat must name an individual or track, got an empty name"),
     ("notify.timeout_s", "0.0", "config: notify.timeout_s must be a positive number of seconds, got 0"),
     ("notify.retries", "11", "config: notify.retries must be between 0 and 10 tries, got 11"),
+    ("notify.mqtt", "\"mqtt://\"", "config: notify.mqtt must be HOST or HOST:PORT (a broker), got `mqtt://`"),
+    (
+        "notify.mqtt_topic",
+        "\"home/#\"",
+        "config: notify.mqtt_topic must be a topic prefix without wildcards, got `home/#`",
+    ),
     (
         "notify.webhook",
         "\"ntfy.sh/chaperone\"",

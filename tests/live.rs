@@ -639,3 +639,128 @@ fn a_stop_reaches_the_webhook_and_a_dead_webhook_never_holds_the_session_up() {
     assert!(common::events(&out.join("events.jsonl")).iter().any(|e| e["event"] == "stop"));
     assert!(started.elapsed() < Duration::from_secs(40), "{:?}", started.elapsed());
 }
+
+/// A mosquitto broker on a free loopback port, stopped when dropped; `None` (or a failure under CI)
+/// when set-up has not installed it.
+struct Broker {
+    child: std::process::Child,
+    port: u16,
+}
+
+impl Drop for Broker {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn broker() -> Option<Broker> {
+    let Some(binary) = ["/usr/sbin/mosquitto", "/usr/bin/mosquitto"].into_iter().find(|p| Path::new(p).is_file())
+    else {
+        let message = "the MQTT broker mosquitto is missing: run scripts/setup.sh (it installs it)";
+        if std::env::var("CI").is_ok_and(|v| v == "true" || v == "1") {
+            panic!("{message}");
+        }
+        eprintln!("NOT TESTED: {message}");
+        return None;
+    };
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let child = Command::new(binary).args(["-p", &port.to_string()]).stderr(Stdio::null()).spawn().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "mosquitto did not start on port {port}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    Some(Broker { child, port })
+}
+
+/// Everything published under `chaperone/#` from now on: (topic, payload), in order.
+fn subscribe(port: u16) -> std::sync::Arc<Mutex<Vec<(String, String)>>> {
+    use rumqttc::{Event, Packet};
+    let (client, mut connection) =
+        rumqttc::Client::new(rumqttc::MqttOptions::new("chaperone-test", "127.0.0.1", port), 16);
+    client.subscribe("chaperone/#", rumqttc::QoS::AtLeastOnce).unwrap();
+    let heard = std::sync::Arc::new(Mutex::new(Vec::new()));
+    let kept = heard.clone();
+    let (subscribed, ready) = crossbeam_channel::bounded(1);
+    std::thread::spawn(move || {
+        let _client = client;
+        for event in connection.iter().flatten() {
+            match event {
+                Event::Incoming(Packet::SubAck(_)) => {
+                    let _ = subscribed.send(());
+                }
+                Event::Incoming(Packet::Publish(p)) => {
+                    kept.lock().unwrap().push((p.topic.clone(), String::from_utf8_lossy(&p.payload).into_owned()));
+                }
+                _ => {}
+            }
+        }
+    });
+    ready.recv_timeout(Duration::from_secs(10)).expect("subscribed to the broker");
+    heard
+}
+
+/// Waits until `heard` has a message on `topic` with `payload`.
+fn wait_for(heard: &Mutex<Vec<(String, String)>>, topic: &str, payload: &str) -> bool {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while Instant::now() < deadline {
+        if heard.lock().unwrap().iter().any(|(t, p)| t == topic && p == payload) {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    false
+}
+
+#[test]
+fn mqtt_hears_each_event_and_status_and_a_killed_chaperone_is_offline() {
+    let _one = ONE_SESSION_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let Some(broker) = broker() else { return };
+    let work = tempfile::tempdir().unwrap();
+    let config = work.path().join("mqtt.toml");
+    std::fs::write(&config, format!("[notify]\nmqtt = \"127.0.0.1:{}\"\n", broker.port)).unwrap();
+    let heard = subscribe(broker.port);
+    let dash = common::dash_clip(work.path());
+    let out = work.path().join("session");
+    let args = ["--source", dash.to_str().unwrap(), "--realtime", "--duration", "60", "--no-sound", "--no-view"];
+    let run = Command::new(env!("CARGO_BIN_EXE_chaperone"))
+        .current_dir(common::repo())
+        .env("CHAPERONE_DATA_DIR", work.path())
+        .args(["--config", config.to_str().unwrap(), "live"])
+        .args(args)
+        .args(["--out", out.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(run.status.code(), Some(3), "{}", String::from_utf8_lossy(&run.stderr));
+    assert!(wait_for(&heard, "chaperone/status", "offline"), "{:?}", heard.lock().unwrap());
+    let messages = heard.lock().unwrap().clone();
+    let status: Vec<&str> = messages.iter().filter(|(t, _)| t == "chaperone/status").map(|(_, p)| p.as_str()).collect();
+    assert_eq!(status, ["online", "offline"], "{messages:?}");
+    let events: Vec<serde_json::Value> = messages
+        .iter()
+        .filter(|(t, _)| t == "chaperone/events")
+        .map(|(_, p)| serde_json::from_str(p).unwrap())
+        .collect();
+    let kinds: Vec<&str> = events.iter().map(|e| e["event"].as_str().unwrap()).collect();
+    assert_eq!(kinds, ["session_started", "confirmed", "stop", "session_ended"], "{events:?}");
+    assert_eq!(events[2]["behaviour"], "approach");
+
+    // Killed outright, it cannot say goodbye: the broker says it, from the last will.
+    heard.lock().unwrap().clear();
+    let demo = common::generated("demo-meeting.mp4");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_chaperone"))
+        .current_dir(common::repo())
+        .env("CHAPERONE_DATA_DIR", work.path())
+        .args(["--config", config.to_str().unwrap(), "live", "--source", demo.to_str().unwrap()])
+        .args(["--realtime", "--duration", "60", "--no-sound", "--no-view", "--no-history", "--out"])
+        .arg(work.path().join("killed"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    assert!(wait_for(&heard, "chaperone/status", "online"), "{:?}", heard.lock().unwrap());
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(wait_for(&heard, "chaperone/status", "offline"), "the last will: {:?}", heard.lock().unwrap());
+}

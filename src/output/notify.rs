@@ -1,7 +1,8 @@
 //! Alerts that leave the machine: each chosen event line (the very line `events.jsonl` gets) POSTed as
-//! JSON to the `[notify] webhook`, from a thread of its own, so a slow or dead receiver never slows
-//! supervision. A failed delivery is retried and said on stderr; at the session's end the sink waits a
-//! little for what is still queued (the stop above all), then leaves it, saying so.
+//! JSON to the `[notify] webhook` and published to the `[notify] mqtt` broker, from a thread of its
+//! own, so a slow or dead receiver never slows supervision. A failed delivery is retried and said on
+//! stderr; at the session's end the sink waits a little for what is still queued (the stop above all),
+//! then leaves it, saying so.
 
 use std::time::Duration;
 
@@ -12,7 +13,7 @@ use super::event_log::EventLines;
 use crate::error::Result;
 use crate::pipeline::{AnalysedFrame, RunEnd, RunStart, Sink};
 use crate::session::controller::SessionConfig;
-use crate::session::notify::{NotifyConfig, NotifyKind};
+use crate::session::notify::{NotifyConfig, NotifyKind, broker_address};
 
 /// Lines waiting for delivery; beyond this many, new ones are dropped (and counted) rather than let a
 /// dead receiver hold memory or time.
@@ -21,10 +22,11 @@ const QUEUE: usize = 64;
 /// How long the end of a session waits for the queue to drain.
 const FINISH_WAIT: Duration = Duration::from_secs(10);
 
-/// The webhook notifier, as a pipeline sink.
+/// The notifiers, as a pipeline sink.
 pub struct NotifySink {
     lines: EventLines,
     send: Vec<NotifyKind>,
+    /// What the notifiers are, for messages.
     url: String,
     queue: Option<Sender<Value>>,
     /// Closed by the delivery thread when it has sent (or given up on) everything.
@@ -33,23 +35,37 @@ pub struct NotifySink {
 }
 
 impl NotifySink {
-    /// The notifier `config` asks for, or `None` when it names no webhook.
+    /// The notifiers `config` asks for, or `None` when it names none.
     pub fn new(config: &NotifyConfig, session: &SessionConfig) -> Option<NotifySink> {
-        let url = config.webhook.clone()?;
+        let webhook = config.webhook.clone().map(|url| {
+            let timeout = Some(Duration::from_secs_f64(config.timeout_s));
+            let agent: ureq::Agent = ureq::Agent::config_builder().timeout_global(timeout).build().into();
+            (agent, url)
+        });
+        let mqtt = config.mqtt.as_deref().and_then(|address| Mqtt::connect(address, &config.mqtt_topic));
+        if webhook.is_none() && mqtt.is_none() {
+            return None;
+        }
+        let names: Vec<String> = webhook.iter().map(|(_, url)| url.clone()).chain(config.mqtt.clone()).collect();
         let (queue, pending) = crossbeam_channel::bounded::<Value>(QUEUE);
         let (done, drained) = crossbeam_channel::bounded::<()>(0);
-        let agent: ureq::Agent = ureq::Agent::config_builder()
-            .timeout_global(Some(Duration::from_secs_f64(config.timeout_s)))
-            .build()
-            .into();
-        let (target, retries) = (url.clone(), config.retries);
+        let retries = config.retries;
         std::thread::spawn(move || {
             for line in pending.iter() {
-                deliver(&agent, &target, &line, retries);
+                if let Some((agent, url)) = &webhook {
+                    deliver(agent, url, &line, retries);
+                }
+                if let Some(mqtt) = &mqtt {
+                    mqtt.publish(&line);
+                }
+            }
+            if let Some(mqtt) = mqtt {
+                mqtt.close();
             }
             drop(done);
         });
         let lines = EventLines::new(session);
+        let url = names.join(" and ");
         Some(NotifySink { lines, send: config.send.clone(), url, queue: Some(queue), drained, dropped: 0 })
     }
 
@@ -97,6 +113,77 @@ fn deliver(agent: &ureq::Agent, url: &str, line: &Value, retries: u32) {
             }
             Err(e) => eprintln!("chaperone: notify: gave up sending the `{event}` line to {url}: {e}"),
         }
+    }
+}
+
+/// An MQTT broker told in Frigate's style: each line on `TOPIC/events`; `TOPIC/status` retained,
+/// `online` while the session runs and `offline` after it, or as the broker's last will when this
+/// program dies without saying goodbye.
+struct Mqtt {
+    client: rumqttc::Client,
+    events: String,
+    status: String,
+    address: String,
+    /// Closed when the connection's thread ends.
+    closed: Receiver<()>,
+}
+
+impl Mqtt {
+    fn connect(address: &str, prefix: &str) -> Option<Mqtt> {
+        use rumqttc::{Event, LastWill, MqttOptions, Outgoing, QoS};
+        let (host, port) = broker_address(address)?;
+        let (events, status) = (format!("{prefix}/events"), format!("{prefix}/status"));
+        let mut options = MqttOptions::new(format!("chaperone-{}", std::process::id()), host, port);
+        options.set_keep_alive(Duration::from_secs(5));
+        options.set_last_will(LastWill::new(&status, "offline", QoS::AtLeastOnce, true));
+        let (client, mut connection) = rumqttc::Client::new(options, QUEUE);
+        let (done, closed) = crossbeam_channel::bounded::<()>(0);
+        let broker = address.to_string();
+        // The connection makes progress only while it is polled; it reconnects by itself after an error.
+        // After the goodbye it is polled on until the broker closes it, so the goodbye is surely sent.
+        std::thread::spawn(move || {
+            let (mut down, mut leaving) = (false, false);
+            for event in connection.iter() {
+                match event {
+                    Ok(Event::Outgoing(Outgoing::Disconnect)) => leaving = true,
+                    Ok(_) => down = false,
+                    Err(_) if leaving => break,
+                    Err(e) => {
+                        if !down {
+                            eprintln!("chaperone: notify: MQTT broker {broker}: {e}; trying again");
+                        }
+                        down = true;
+                        std::thread::sleep(Duration::from_secs(1));
+                    }
+                }
+            }
+            drop(done);
+        });
+        let mqtt = Mqtt { client, events, status, address: address.to_string(), closed };
+        mqtt.say_status("online");
+        Some(mqtt)
+    }
+
+    fn say_status(&self, status: &str) {
+        if let Err(e) = self.client.try_publish(&self.status, rumqttc::QoS::AtLeastOnce, true, status) {
+            eprintln!("chaperone: notify: cannot publish `{status}` to {}: {e}", self.address);
+        }
+    }
+
+    fn publish(&self, line: &Value) {
+        let published = self.client.try_publish(&self.events, rumqttc::QoS::AtLeastOnce, false, line.to_string());
+        if let Err(e) = published {
+            let event = line["event"].as_str().unwrap_or("event");
+            eprintln!("chaperone: notify: cannot publish the `{event}` line to {}: {e}", self.address);
+        }
+    }
+
+    /// `offline`, then a clean goodbye (so the broker does not send the last will), waiting a moment
+    /// for the connection to flush.
+    fn close(self) {
+        self.say_status("offline");
+        let _ = self.client.disconnect();
+        let _ = self.closed.recv_timeout(Duration::from_secs(3));
     }
 }
 

@@ -27,6 +27,13 @@ pub struct NotifyConfig {
     /// webhook, a relay of one's own). Unset: no webhook.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub webhook: Option<String>,
+    /// An MQTT broker, `HOST[:PORT]` (or `mqtt://HOST[:PORT]`, port 1883 by default), told in Frigate's
+    /// style: each line on `TOPIC/events`, and `TOPIC/status` retained: `online`, then `offline` at the
+    /// end or, as the broker's last will, when chaperone dies. Unset: no MQTT.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mqtt: Option<String>,
+    /// The MQTT topic prefix.
+    pub mqtt_topic: String,
     /// Which lines go out.
     pub send: Vec<NotifyKind>,
     /// Further tries after a failed delivery, 0.5 s, 1 s, 2 s... apart.
@@ -39,6 +46,8 @@ impl Default for NotifyConfig {
     fn default() -> Self {
         NotifyConfig {
             webhook: None,
+            mqtt: None,
+            mqtt_topic: "chaperone".into(),
             send: vec![NotifyKind::Stop, NotifyKind::Warn, NotifyKind::Status],
             retries: 3,
             timeout_s: 5.0,
@@ -55,6 +64,27 @@ impl NotifyConfig {
         {
             return Err(Error::Config(format!("notify.webhook must be an http:// or https:// URL, got `{url}`")));
         }
+        if let Some(address) = &self.mqtt
+            && broker_address(address).is_none()
+        {
+            return Err(Error::Config(format!("notify.mqtt must be HOST or HOST:PORT (a broker), got `{address}`")));
+        }
+        if self.mqtt_topic.is_empty() || self.mqtt_topic.contains(['#', '+']) {
+            return Err(Error::Config(format!(
+                "notify.mqtt_topic must be a topic prefix without wildcards, got `{}`",
+                self.mqtt_topic
+            )));
+        }
         Ok(())
     }
+}
+
+/// The host and port of `HOST[:PORT]` or `mqtt://HOST[:PORT]` (port 1883 when not given).
+pub fn broker_address(address: &str) -> Option<(String, u16)> {
+    let rest = address.strip_prefix("mqtt://").unwrap_or(address).trim_end_matches('/');
+    let (host, port) = match rest.rsplit_once(':') {
+        Some((host, port)) => (host, port.parse().ok()?),
+        None => (rest, 1883),
+    };
+    (!host.is_empty() && !host.contains(['/', ' '])).then(|| (host.to_string(), port))
 }
