@@ -363,6 +363,23 @@ fn a_camera_that_is_not_there_is_one_clear_line() {
     assert_eq!(lines.len(), 1, "one line: {stderr}");
     assert!(lines[0].contains("camera 7") && lines[0].contains("is a camera connected"), "{stderr}");
     assert!(started.elapsed() < Duration::from_secs(10), "{:?}", started.elapsed());
+    // The same camera by its device, asked for a size and frame rate; a camera by name; a bad size.
+    let cases: [(&[&str], i32, &str); 3] = [
+        (
+            &["--camera", "/dev/video7", "--camera-size", "1280x720", "--camera-fps", "30"],
+            1,
+            "camera 7: cannot open 1280x720 at 30 fps",
+        ),
+        (&["--camera", "Logitech Brio"], 1, "Logitech Brio: no camera by that name"),
+        (&["--camera-size", "1280"], 2, "give it as WIDTHxHEIGHT"),
+    ];
+    for (args, code, said) in cases {
+        let out =
+            live(&[args, &["--duration", "5", "--no-sound", "--no-view", "--no-history"][..]].concat(), work.path());
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(code), "{args:?}: {stderr}");
+        assert!(stderr.contains(said), "{args:?}: {stderr}");
+    }
 }
 
 /// The real detector until `fail_at` s of video, then an inference error (a model that breaks mid-run).

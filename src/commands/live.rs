@@ -13,13 +13,21 @@ use crate::runs::run_dir;
 use crate::runs::session::{self, LiveOptions, LiveSource, SessionSummary};
 use crate::session::history;
 use crate::source::stream;
+use crate::source::{CameraChoice, CameraDevice};
 use crate::view::ViewServer;
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// Camera index (0 is the first webcam). The default source.
-    #[arg(long, value_name = "N", conflicts_with = "source")]
-    camera: Option<u32>,
+    /// The webcam: its index (0 is the first, the default source), its device (/dev/video2) or part of
+    /// its name as `chaperone cameras` lists it.
+    #[arg(long, value_name = "N|/dev/videoN|NAME", conflicts_with = "source")]
+    camera: Option<String>,
+    /// The webcam's picture size, e.g. 1280x720 (the nearest it offers is taken, and said).
+    #[arg(long, value_name = "WxH", value_parser = parse_size, conflicts_with = "source")]
+    camera_size: Option<(u32, u32)>,
+    /// The webcam's frame rate (the nearest it offers is taken, and said).
+    #[arg(long, value_name = "FPS", value_parser = clap::value_parser!(u32).range(1..), conflicts_with = "source")]
+    camera_fps: Option<u32>,
     /// A network or phone camera by URL (rtsp://, http:// MJPEG or stream, udp://...; reconnected when
     /// it drops), or a recording instead of a camera (tests, demos, drills).
     #[arg(long, value_name = "URL|VIDEO")]
@@ -56,7 +64,7 @@ pub struct Args {
 }
 
 pub fn run(config: &Config, args: &Args) -> Result<Exit> {
-    let source = match (&args.source, args.camera) {
+    let source = match (&args.source, &args.camera) {
         (Some(url), _) if stream::is_stream_url(&url.to_string_lossy()) => {
             LiveSource::Stream(url.to_string_lossy().into_owned())
         }
@@ -64,7 +72,11 @@ pub fn run(config: &Config, args: &Args) -> Result<Exit> {
             recording::check_input(path, 10.0)?;
             LiveSource::File { path: path.clone(), realtime: args.realtime }
         }
-        (None, camera) => LiveSource::Camera(camera.unwrap_or(0)),
+        (None, camera) => LiveSource::Camera(CameraChoice {
+            device: camera.as_deref().map_or(CameraDevice::Index(0), CameraDevice::parse),
+            size: args.camera_size,
+            fps: args.camera_fps,
+        }),
     };
     let history_path = if args.no_history { None } else { Some(history::history_path()?) };
     let duration_s = match args.duration {
@@ -137,4 +149,13 @@ fn print_summary(summary: &SessionSummary, out_dir: &Path) {
         summary.calm_s,
         out_dir.display()
     );
+}
+
+/// `WxH`, e.g. `1280x720`.
+fn parse_size(text: &str) -> std::result::Result<(u32, u32), String> {
+    let size = text.split_once(['x', 'X']).and_then(|(w, h)| Some((w.parse().ok()?, h.parse().ok()?)));
+    match size {
+        Some((w, h)) if w > 0 && h > 0 => Ok((w, h)),
+        _ => Err(format!("`{text}` is not a picture size: give it as WIDTHxHEIGHT, e.g. 1280x720")),
+    }
 }

@@ -25,14 +25,14 @@ use crate::source::paced::Paced;
 use crate::source::stream::NetworkStream;
 use crate::source::video::VideoFile;
 use crate::source::watchdog::Watchdog;
-use crate::source::{FrameSource, SourceInfo};
+use crate::source::{CameraChoice, FrameSource, SourceInfo};
 use crate::view::{ViewHandle, ViewSink};
 
 /// Where a session's frames come from.
 #[derive(Debug, Clone)]
 pub enum LiveSource {
-    /// A webcam by index.
-    Camera(u32),
+    /// A webcam, with the size and frame rate asked of it.
+    Camera(CameraChoice),
     /// A recording; `realtime` delivers it at its own pace as a camera would (and drops what the
     /// machine cannot keep up with), else every frame is analysed as fast as possible.
     File { path: PathBuf, realtime: bool },
@@ -99,7 +99,7 @@ const FIRST_FRAME_GRACE: Duration = Duration::from_secs(5);
 /// whether it delivers in real time.
 pub fn open(source: &LiveSource, camera_timeout: Duration) -> Result<(Box<dyn FrameSource>, bool)> {
     Ok(match source {
-        LiveSource::Camera(index) => (Box::new(Watchdog::new(open_camera(*index)?, camera_timeout)), true),
+        LiveSource::Camera(choice) => (Box::new(Watchdog::new(open_camera(choice)?, camera_timeout)), true),
         LiveSource::File { path, realtime: true } => {
             (Box::new(Watchdog::new(Box::new(Paced::new(VideoFile::open(path)?)), camera_timeout)), true)
         }
@@ -111,12 +111,12 @@ pub fn open(source: &LiveSource, camera_timeout: Duration) -> Result<(Box<dyn Fr
 }
 
 #[cfg(feature = "camera")]
-fn open_camera(index: u32) -> Result<Box<dyn FrameSource>> {
-    Ok(Box::new(crate::source::camera::CameraSource::open(index)?))
+fn open_camera(choice: &CameraChoice) -> Result<Box<dyn FrameSource>> {
+    Ok(Box::new(crate::source::camera::CameraSource::open(choice)?))
 }
 
 #[cfg(not(feature = "camera"))]
-fn open_camera(_index: u32) -> Result<Box<dyn FrameSource>> {
+fn open_camera(_choice: &CameraChoice) -> Result<Box<dyn FrameSource>> {
     Err(Error::Config("this build has no camera support: rebuild with the `camera` feature (the default)".into()))
 }
 

@@ -7,9 +7,9 @@ use std::time::Instant;
 use image::RgbImage;
 use nokhwa::Camera;
 use nokhwa::pixel_format::RgbFormat;
-use nokhwa::utils::{CameraIndex, RequestedFormat, RequestedFormatType};
+use nokhwa::utils::{CameraFormat, CameraIndex, FrameFormat, RequestedFormat, RequestedFormatType, Resolution};
 
-use super::{Frame, FrameSource, SourceInfo};
+use super::{CameraChoice, CameraDevice, Frame, FrameSource, SourceInfo};
 use crate::error::{Error, Result};
 
 pub struct CameraSource {
@@ -24,18 +24,43 @@ pub struct CameraSource {
 unsafe impl Send for CameraSource {}
 
 impl CameraSource {
-    pub fn open(index: u32) -> Result<CameraSource> {
+    pub fn open(choice: &CameraChoice) -> Result<CameraSource> {
+        let index = match &choice.device {
+            CameraDevice::Index(index) => *index,
+            CameraDevice::Name(name) => index_named(name)?,
+        };
         let name = format!("camera {index}");
         let fail = |what: &str, e: &dyn std::fmt::Display| {
-            Error::source(
-                &name,
-                format!("{what}: {e} (is a camera connected? list them with `v4l2-ctl --list-devices`)"),
-            )
+            Error::source(&name, format!("{what}: {e} (is a camera connected? `chaperone cameras` lists them)"))
         };
-        let format = RequestedFormat::new::<RgbFormat>(RequestedFormatType::AbsoluteHighestFrameRate);
-        let mut camera = Camera::new(CameraIndex::Index(index), format).map_err(|e| fail("cannot open", &e))?;
+        let mut camera = None;
+        let mut last_error = String::new();
+        for wanted in formats_wanted(choice) {
+            match Camera::new(CameraIndex::Index(index), RequestedFormat::new::<RgbFormat>(wanted)) {
+                Ok(opened) => {
+                    camera = Some(opened);
+                    break;
+                }
+                Err(e) => last_error = e.to_string(),
+            }
+        }
+        let Some(mut camera) = camera else {
+            let asked = describe(choice);
+            return Err(fail(&format!("cannot open{asked}"), &last_error));
+        };
         camera.open_stream().map_err(|e| fail("cannot start streaming", &e))?;
         let res = camera.resolution();
+        if choice.size.is_some_and(|(w, h)| (w, h) != (res.width(), res.height()))
+            || choice.fps.is_some_and(|f| f != camera.frame_rate())
+        {
+            eprintln!(
+                "{name}: asked for{}, got {}x{} at {} fps (the nearest it offers)",
+                describe(choice),
+                res.width(),
+                res.height(),
+                camera.frame_rate()
+            );
+        }
         let info = SourceInfo {
             name,
             width: res.width(),
@@ -46,6 +71,48 @@ impl CameraSource {
             live: true,
         };
         Ok(CameraSource { camera, info, start: Instant::now(), next_index: 0 })
+    }
+}
+
+/// What to ask nokhwa for, in turn: the size and frame rate asked, the nearest in either of the two
+/// formats webcams offer; without them, the highest frame rate.
+fn formats_wanted(choice: &CameraChoice) -> Vec<RequestedFormatType> {
+    match (choice.size, choice.fps) {
+        (None, None) => vec![RequestedFormatType::AbsoluteHighestFrameRate],
+        (Some((w, h)), None) => vec![RequestedFormatType::HighestResolution(Resolution::new(w, h))],
+        (None, Some(fps)) => vec![RequestedFormatType::HighestFrameRate(fps)],
+        (Some((w, h)), Some(fps)) => [FrameFormat::MJPEG, FrameFormat::YUYV]
+            .map(|f| RequestedFormatType::Closest(CameraFormat::new(Resolution::new(w, h), f, fps)))
+            .to_vec(),
+    }
+}
+
+/// " 1280x720 at 30 fps", as asked (empty when nothing was).
+fn describe(choice: &CameraChoice) -> String {
+    let size = choice.size.map(|(w, h)| format!(" {w}x{h}")).unwrap_or_default();
+    let fps = choice.fps.map(|f| format!(" at {f} fps")).unwrap_or_default();
+    size + &fps
+}
+
+/// The index of the camera whose name holds `name` (case does not matter).
+fn index_named(name: &str) -> Result<u32> {
+    let cameras = list()?;
+    let wanted = name.to_lowercase();
+    let found: Vec<&CameraListing> = cameras.iter().filter(|c| c.name.to_lowercase().contains(&wanted)).collect();
+    match found.as_slice() {
+        [one] => Ok(one.index),
+        [] if cameras.is_empty() => Err(Error::source(
+            name,
+            "no camera by that name: this machine has no camera (a phone camera is a URL: --source)",
+        )),
+        [] => {
+            let names: Vec<String> = cameras.iter().map(|c| format!("{} ({})", c.name, c.index)).collect();
+            Err(Error::source(name, format!("no camera by that name; there are: {}", names.join(", "))))
+        }
+        several => {
+            let names: Vec<String> = several.iter().map(|c| format!("{} ({})", c.name, c.index)).collect();
+            Err(Error::source(name, format!("several cameras match: {}; say which by index", names.join(", "))))
+        }
     }
 }
 

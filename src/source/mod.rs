@@ -26,6 +26,39 @@ use std::path::Path;
 
 use crate::error::{Error, Result};
 
+/// Which webcam: `live --camera N|/dev/videoN|NAME`.
+#[derive(Debug, Clone, PartialEq)]
+pub enum CameraDevice {
+    Index(u32),
+    /// A part of the name `chaperone cameras` lists (case does not matter).
+    Name(String),
+}
+
+impl CameraDevice {
+    /// `0`, `/dev/video2` (the index 2) or a name.
+    pub fn parse(text: &str) -> CameraDevice {
+        let index = text.strip_prefix("/dev/video").unwrap_or(text);
+        match index.parse() {
+            Ok(index) => CameraDevice::Index(index),
+            Err(_) => CameraDevice::Name(text.to_string()),
+        }
+    }
+}
+
+/// A webcam and, when the owner asks, its picture size and frame rate.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CameraChoice {
+    pub device: CameraDevice,
+    pub size: Option<(u32, u32)>,
+    pub fps: Option<u32>,
+}
+
+impl Default for CameraChoice {
+    fn default() -> Self {
+        CameraChoice { device: CameraDevice::Index(0), size: None, fps: None }
+    }
+}
+
 /// One frame: its position in the source, its time in seconds, and its pixels.
 #[derive(Debug, Clone)]
 pub struct Frame {
