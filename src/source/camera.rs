@@ -74,6 +74,13 @@ impl CameraSource {
     }
 }
 
+/// A camera's buffer as it arrives (YUYV, MJPEG, NV12...) converted to RGB.
+pub fn to_rgb(buffer: &nokhwa::Buffer) -> std::result::Result<RgbImage, String> {
+    let decoded = buffer.decode_image::<RgbFormat>().map_err(|e| format!("undecodable camera frame: {e}"))?;
+    let (w, h) = (decoded.width(), decoded.height());
+    RgbImage::from_raw(w, h, decoded.into_raw()).ok_or_else(|| "camera frame of the wrong size".to_string())
+}
+
 /// What to ask nokhwa for, in turn: the size and frame rate asked, the nearest in either of the two
 /// formats webcams offer; without them, the highest frame rate.
 fn formats_wanted(choice: &CameraChoice) -> Vec<RequestedFormatType> {
@@ -124,12 +131,7 @@ impl FrameSource for CameraSource {
     fn next_frame(&mut self) -> Result<Option<Frame>> {
         let buffer = self.camera.frame().map_err(|e| Error::source(&self.info.name, format!("camera lost: {e}")))?;
         let time_s = self.start.elapsed().as_secs_f64();
-        let decoded = buffer
-            .decode_image::<RgbFormat>()
-            .map_err(|e| Error::source(&self.info.name, format!("undecodable camera frame: {e}")))?;
-        let (w, h) = (decoded.width(), decoded.height());
-        let image = RgbImage::from_raw(w, h, decoded.into_raw())
-            .ok_or_else(|| Error::source(&self.info.name, "camera frame of the wrong size"))?;
+        let image = to_rgb(&buffer).map_err(|e| Error::source(&self.info.name, e))?;
         let frame =
             Frame { index: self.next_index, time_s, image, captured_at: Instant::now(), reconnected_after_s: None };
         self.next_index += 1;
