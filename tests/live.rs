@@ -606,6 +606,17 @@ fn serve_requests(stream: std::net::TcpStream, kept: &Mutex<Vec<String>>) {
     }
 }
 
+/// A real-time live session on the dash clip under `config`, its outputs in `out`.
+fn dash_session_with(config: &Path, dash: &Path, out: &Path, data_dir: &Path) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_chaperone"))
+        .current_dir(common::repo())
+        .env("CHAPERONE_DATA_DIR", data_dir)
+        .args(["--config", config.to_str().unwrap(), "live", "--source", dash.to_str().unwrap()])
+        .args(["--realtime", "--duration", "60", "--no-sound", "--no-view", "--out", out.to_str().unwrap()])
+        .output()
+        .unwrap()
+}
+
 #[test]
 fn a_stop_reaches_the_webhook_and_a_dead_webhook_never_holds_the_session_up() {
     let _one = ONE_SESSION_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
@@ -616,15 +627,7 @@ fn a_stop_reaches_the_webhook_and_a_dead_webhook_never_holds_the_session_up() {
     std::fs::write(&config, format!("[notify]\nwebhook = \"{url}\"\n")).unwrap();
     let out = work.path().join("session");
     let session = |config: &Path, out: &Path| {
-        let args = ["--source", dash.to_str().unwrap(), "--realtime", "--duration", "60", "--no-sound", "--no-view"];
-        let run = Command::new(env!("CARGO_BIN_EXE_chaperone"))
-            .current_dir(common::repo())
-            .env("CHAPERONE_DATA_DIR", work.path())
-            .args(["--config", config.to_str().unwrap(), "live"])
-            .args(args)
-            .args(["--out", out.to_str().unwrap()])
-            .output()
-            .unwrap();
+        let run = dash_session_with(config, &dash, out, work.path());
         (run.status.code(), String::from_utf8_lossy(&run.stderr).into_owned())
     };
     let (code, stderr) = session(&config, &out);
@@ -740,15 +743,7 @@ fn mqtt_hears_each_event_and_status_and_a_killed_chaperone_is_offline() {
     let heard = subscribe(broker.port);
     let dash = common::dash_clip(work.path());
     let out = work.path().join("session");
-    let args = ["--source", dash.to_str().unwrap(), "--realtime", "--duration", "60", "--no-sound", "--no-view"];
-    let run = Command::new(env!("CARGO_BIN_EXE_chaperone"))
-        .current_dir(common::repo())
-        .env("CHAPERONE_DATA_DIR", work.path())
-        .args(["--config", config.to_str().unwrap(), "live"])
-        .args(args)
-        .args(["--out", out.to_str().unwrap()])
-        .output()
-        .unwrap();
+    let run = dash_session_with(&config, &dash, &out, work.path());
     assert_eq!(run.status.code(), Some(3), "{}", String::from_utf8_lossy(&run.stderr));
     assert!(wait_for(&heard, "chaperone/status", "offline"), "{:?}", heard.lock().unwrap());
     let messages = heard.lock().unwrap().clone();

@@ -194,25 +194,31 @@ fn table_block(table: &hdf5::Dataset, block: &str, columns: usize) -> Found<Vec<
         size: 8 * columns,
     });
     let memory = hdf5::Datatype::from_descriptor(&row).map_err(words)?;
-    let rows = table.shape().first().copied().unwrap_or(0);
-    let mut values = vec![0f64; rows * columns];
-    // SAFETY: `values` holds `rows` elements of `memory`'s size (8 bytes a column), the whole
-    // selection of the dataset; the ids are open for the call's duration. (This program opens HDF5
-    // files on one thread at a time, so the crate's global lock is not needed.)
+    let bytes = read_whole(table, &memory)?;
+    Ok(bytes.chunks_exact(8).map(|b| f64::from_ne_bytes(b.try_into().expect("8 bytes"))).collect())
+}
+
+/// The whole of `dataset` read in `memory`'s layout, as bytes (HDF5 converting where the file's type
+/// differs, and picking compound fields by name).
+fn read_whole(dataset: &hdf5::Dataset, memory: &hdf5::Datatype) -> Found<Vec<u8>> {
+    let mut bytes = vec![0u8; dataset.space().map_err(words)?.size() * memory.size()];
+    // SAFETY: `bytes` holds every element of the dataset's whole selection at `memory`'s size, and
+    // both ids are open for the call's duration. (This program reads HDF5 files on one thread at a
+    // time, so the crate's global lock is not needed.)
     let status = unsafe {
         hdf5_metno_sys::h5d::H5Dread(
-            table.id(),
+            dataset.id(),
             memory.id(),
             hdf5_metno_sys::h5s::H5S_ALL,
             hdf5_metno_sys::h5s::H5S_ALL,
             hdf5_metno_sys::h5p::H5P_DEFAULT,
-            values.as_mut_ptr().cast(),
+            bytes.as_mut_ptr().cast(),
         )
     };
-    if status < 0 {
-        return Err(format!("cannot read the table's `{block}` as {columns} numbers a row"));
+    match status < 0 {
+        true => Err(format!("cannot read `{}`", dataset.name())),
+        false => Ok(bytes),
     }
-    Ok(values)
 }
 
 /// A text attribute (fixed-size or variable-length string).
@@ -245,23 +251,7 @@ pub(super) fn strings(dataset: &hdf5::Dataset) -> Found<Vec<String>> {
     let dtype = dataset.dtype().map_err(words)?;
     match dtype.to_descriptor().map_err(words)? {
         TypeDescriptor::FixedAscii(size) | TypeDescriptor::FixedUnicode(size) => {
-            let count = dataset.space().map_err(words)?.size();
-            let mut bytes = vec![0u8; size * count];
-            // SAFETY: `bytes` holds the dataset's every element in its own file type (read with no
-            // conversion), and both ids are open for the call.
-            let status = unsafe {
-                hdf5_metno_sys::h5d::H5Dread(
-                    dataset.id(),
-                    dtype.id(),
-                    hdf5_metno_sys::h5s::H5S_ALL,
-                    hdf5_metno_sys::h5s::H5S_ALL,
-                    hdf5_metno_sys::h5p::H5P_DEFAULT,
-                    bytes.as_mut_ptr().cast(),
-                )
-            };
-            if status < 0 {
-                return Err(format!("cannot read the strings of `{}`", dataset.name()));
-            }
+            let bytes = read_whole(dataset, &dtype)?;
             Ok(bytes
                 .chunks(size.max(1))
                 .map(|s| String::from_utf8_lossy(s).trim_end_matches('\0').to_string())
