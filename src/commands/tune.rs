@@ -82,10 +82,11 @@ pub fn run(config: &Config, args: &Args) -> Result<Exit> {
     let search = Search { start: &config.behaviour, goal: &goal, rounds: args.rounds, threads };
     let folds = cross_validate(&rendered_train, &recorded, &search);
     // The config written is tuned on everything; the figures that judge it are the held-out ones above.
-    let tuned = tune::search(&rendered_train.joined(&recorded), search.start, &goal, args.rounds, threads);
+    let everything = rendered_train.joined(&recorded);
+    let tuned = tune::search(&everything, search.start, &goal, args.rounds, threads);
 
     // NAME.toml -> NAME.pr.png and NAME.pr.svg
-    let curves = tune::pr_curves(&rendered_train.joined(&recorded), &tuned.config, threads);
+    let curves = tune::pr_curves(&everything, &tuned.config, threads);
     let pictures = plot::pr_curves(&curves, &args.out.with_extension("pr"))?;
     let held_out = HeldOut {
         variations: held_set.len(),

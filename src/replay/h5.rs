@@ -91,10 +91,15 @@ fn fixed_frame(group: &hdf5::Group) -> Found<(Vec<PoseColumn>, Vec<Vec<f64>>)> {
         columns.extend(names);
         by_block.push((cols, data));
     }
-    let rows = (0..frames.unwrap_or(0))
+    Ok((columns, rows_of(frames.unwrap_or(0), &by_block)))
+}
+
+/// The DataFrame's rows: each block's values (its column count, then its rows of that many, row by
+/// row) laid side by side.
+fn rows_of(frames: usize, by_block: &[(usize, Vec<f64>)]) -> Vec<Vec<f64>> {
+    (0..frames)
         .map(|r| by_block.iter().flat_map(|(cols, data)| data[r * cols..(r + 1) * cols].iter().copied()).collect())
-        .collect();
-    Ok((columns, rows))
+        .collect()
 }
 
 /// The column MultiIndex stored under `prefix` (`_levelL` names, `_labelL` codes), as pose columns.
@@ -148,10 +153,7 @@ fn table_frame(group: &hdf5::Group) -> Found<(Vec<PoseColumn>, Vec<Vec<f64>>)> {
         by_block.push((names.len(), values));
         columns.extend(names);
     }
-    let rows = (0..frames)
-        .map(|r| by_block.iter().flat_map(|(cols, data)| data[r * cols..(r + 1) * cols].iter().copied()).collect())
-        .collect();
-    Ok((columns, rows))
+    Ok((columns, rows_of(frames, &by_block)))
 }
 
 /// The names of the column MultiIndex's levels, from the table group's pickled `info`
