@@ -18,6 +18,7 @@ pub mod error;
 pub mod geometry;
 pub mod kinds;
 pub mod checks;
+pub mod zones;
 // The stages, in the order a frame meets them.
 pub mod runtime;
 pub mod source;

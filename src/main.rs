@@ -36,6 +36,9 @@ enum Command {
     /// Supervise a meeting: camera (or a recording replayed in real time) in, a stop with an alarm the
     /// moment the cat fixates or the rat is stressed.
     Live(commands::live::Args),
+    /// The enclosure and shelters of the config drawn on a picture of the meeting area (an image, a
+    /// video, a stream or a camera), each with what it turns on, and warnings for zones that cannot work.
+    Zones(commands::zones::Args),
     /// The cameras this machine has (index, name, formats and sizes), for `live --camera N`.
     Cameras(commands::cameras::Args),
     /// What a label file from BORIS, ezTrack, SimBA, Bento or Caltech holds, and how it maps onto
@@ -71,6 +74,7 @@ fn main() -> ExitCode {
         Command::Live(args) => commands::live::run(&config, args),
         Command::History(args) => commands::history::run(args),
         Command::Cameras(args) => commands::cameras::run(args),
+        Command::Zones(args) => commands::zones::run(&config, args),
         Command::Labels(args) => commands::labels::run(&config, args),
         Command::Eval(args) => commands::eval::run(&config, args),
         Command::Tune(args) => commands::tune::run(&config, args),

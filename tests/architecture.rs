@@ -13,6 +13,7 @@ const LAYERS: &[&str] = &[
     "geometry",
     "kinds",
     "checks",
+    "zones",
     // The stages, in the order a frame meets them.
     "runtime",
     "source",

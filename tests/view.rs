@@ -220,10 +220,18 @@ fn beyond_loopback_the_view_refuses_requests_without_the_token() {
     );
     let (addr, url) = session.view_url();
     let token = url.split("token=").nth(1).unwrap_or_else(|| panic!("the printed address carries a token: {url}"));
+    // The address as a QR code for the phone: rows of half blocks, all of one width.
+    session.line_with("scan it with the phone", Duration::from_secs(5));
+    let rows: Vec<String> = (0..8).map(|_| session.line_with("", Duration::from_secs(5))).collect();
+    let width = rows[0].chars().count();
+    assert!(width > 20 && rows.iter().all(|r| r.chars().count() == width), "{rows:#?}");
+    assert!(rows.iter().any(|r| r.contains('▀') || r.contains('▄')), "{rows:#?}");
     assert_eq!(token.len(), 32, "128 random bits: {token}");
     let host = addr.as_str();
 
-    for path in ["/", "/api/state", "/api/frame?after=0", "/stream.mjpg", "/api/state?token=0123"] {
+    let refused = request("POST", host, host, "/api/end", &[], Some("{}"));
+    assert_eq!(refused.status, 401, "ending the session needs the token too: {}", refused.text());
+    for path in ["/", "/api/state", "/api/frame?after=0", "/stream.mjpg", "/api/state?token=0123", "/api/zones"] {
         let refused = request("GET", host, host, path, &[], None);
         assert_eq!(refused.status, 401, "{path} without the token: {}", refused.text());
         assert!(refused.text().contains("access token"), "says why: {}", refused.text());
@@ -314,4 +322,110 @@ fn analyze_with_the_view_serves_the_analysis_while_it_runs() {
     let (code, output) = run.wait(Duration::from_secs(90));
     assert_eq!(code, Some(0), "{output}");
     assert!(out.join("demo-meeting/summary.json").is_file() && out.join("demo-meeting/events.jsonl").is_file());
+}
+
+/// The owner's controls in a real browser: a shelter dragged on the picture is saved into the config
+/// file with its comments intact and shows on the next frames; a warning acknowledged and the zones
+/// changed are logged; "end session" ends it like Ctrl-C, with the summary written. Changes from a
+/// page elsewhere are refused.
+#[test]
+fn a_shelter_drawn_on_the_page_is_saved_shown_and_the_page_ends_the_session() {
+    let _one = ONE_SESSION_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let Some(browser) = Browser::start() else { return };
+    let work = tempfile::tempdir().unwrap();
+    let calm = common::calm_clip(work.path(), 40);
+    let config = work.path().join("room.toml");
+    let original = "# the owner's notes about the room\n[roles]\ncat_min_family = 0.3 # kept as it was\n";
+    std::fs::write(&config, original).unwrap();
+    let out = work.path().join("session");
+    let mut session = Session::start(
+        &[
+            "--config",
+            config.to_str().unwrap(),
+            "--source",
+            calm.to_str().unwrap(),
+            "--realtime",
+            "--duration",
+            "60",
+            "--no-sound",
+            "--no-history",
+            "--view",
+            "--view-addr",
+            "127.0.0.1:0",
+            "--out",
+            out.to_str().unwrap(),
+        ],
+        work.path(),
+    );
+    let (addr, url) = session.view_url();
+    browser.goto(&url);
+    browser.wait_for("return document.body.dataset.frames >= 2", Duration::from_secs(40), "frames");
+    browser.wait_for(
+        "return !document.getElementById('zones-panel').hidden && document.body.dataset.zones === '0'",
+        Duration::from_secs(10),
+        "the zone editor, with no zone yet",
+    );
+
+    // A page elsewhere cannot change anything.
+    let foreign = request("POST", &addr, &addr, "/api/end", &[("Origin", "http://evil.example")], Some("{}"));
+    assert_eq!(foreign.status, 403, "{}", foreign.text());
+
+    // Draw the shelter "tube" on the picture's lower left, with the mouse.
+    browser.eval("document.getElementById('zone-name').value = 'tube'; return true");
+    browser.click("#draw-shelter");
+    browser.drag("#overlay", (0.1, 0.6), (0.3, 0.9));
+    browser.wait_for("return document.body.dataset.zonesSaved === '1'", Duration::from_secs(10), "the zone saved");
+    let saved = std::fs::read_to_string(&config).unwrap();
+    assert!(saved.starts_with(original), "the owner's file is kept as it was, the shelter added:\n{saved}");
+    let parsed: toml::Value = toml::from_str(&saved).unwrap();
+    let shelter = &parsed["behaviour"]["hiding"]["shelters"][0];
+    assert_eq!(shelter["name"].as_str(), Some("tube"), "{saved}");
+    let area: Vec<f64> = shelter["area"].as_array().unwrap().iter().map(|v| v.as_float().unwrap()).collect();
+    for (got, want) in area.iter().zip([0.1, 0.6, 0.3, 0.9]) {
+        assert!((got - want).abs() < 0.01, "the rectangle dragged: {area:?}");
+    }
+    assert!(browser.eval("return document.getElementById('zone-list').textContent").to_string().contains("tube"));
+
+    // The next frames show it: the shelter's green outline along its top edge (y = 0.6 of the frame).
+    let outline_seen = |jpeg: &[u8]| {
+        let frame = image::load_from_memory(jpeg).unwrap().to_rgb8();
+        let (w, h) = frame.dimensions();
+        let y = (0.6 * h as f64) as u32;
+        let xs = (w * 15 / 100)..(w * 25 / 100);
+        let n = xs.len();
+        let green = xs
+            .filter(|&x| {
+                (0..2).any(|dy| {
+                    let p = frame.get_pixel(x, y + dy);
+                    p[1] > 150 && p[1] > p[0] + 60 && p[1] > p[2] + 40
+                })
+            })
+            .count();
+        green * 10 >= n * 9
+    };
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let frame = request("GET", &addr, &addr, "/api/frame", &[], None);
+        if frame.status == 200 && outline_seen(&frame.body) {
+            break;
+        }
+        assert!(Instant::now() < deadline, "no frame showed the shelter drawn");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+
+    // An acknowledgement (what the page's button sends), then the end, by the page's button: two clicks.
+    let ack = request("POST", &addr, &addr, "/api/acknowledge", &[], Some(r#"{"what": "the rat is freezing"}"#));
+    assert_eq!(ack.status, 204, "{}", ack.text());
+    browser.click("#end-session");
+    browser.click("#end-session");
+    let (code, output) = session.wait(Duration::from_secs(30));
+    assert_eq!(code, Some(0), "ended by the owner, like Ctrl-C: {output}");
+    assert!(output.contains("the owner ended the session"), "{output}");
+    let events = common::events(&out.join("events.jsonl"));
+    let of = |kind: &str| events.iter().find(|e| e["event"] == kind).unwrap_or_else(|| panic!("no {kind}: {events:?}"));
+    assert_eq!(of("zones_changed")["zones"]["shelters"][0]["name"], "tube");
+    assert_eq!(of("acknowledged")["what"], "the rat is freezing");
+    assert_eq!(of("session_ended")["outcome"], "interrupted");
+    assert!(out.join("summary.json").is_file());
+    let _ = std::fs::write(Path::new(env!("CARGO_TARGET_TMPDIR")).join("view-zones.png"), browser.screenshot());
 }

@@ -18,6 +18,7 @@ use crate::error::Result;
 use crate::geometry::BBox;
 use crate::kinds::Role;
 use crate::observe::plausible::PlausibleRat;
+use crate::zones::Shelter;
 
 /// A lost rat's last box has lost at least this much of the look it had when the rat was last seen there
 /// (see `Moment::rat_faded_since_seen`): the rat has gone from there. (A rat that vanishes leaves the
@@ -112,6 +113,11 @@ impl BehaviourEngine {
     }
 
     /// One moment in; the episodes confirmed or ended by it out.
+    /// New shelters (drawn by the owner during a session), for the moments from now on.
+    pub fn set_shelters(&mut self, shelters: Vec<Shelter>) {
+        self.hiding.set_shelters(shelters);
+    }
+
     pub fn step(&mut self, m: &Moment) -> Vec<Change> {
         let t = m.time_s;
         let mut changes = Vec::new();

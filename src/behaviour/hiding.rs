@@ -10,13 +10,14 @@ use super::bout::Bout;
 use super::{AnimalView, Behaviour, Change, Episode, Measure};
 use crate::geometry::BBox;
 use crate::kinds::Role;
+use crate::zones::{Area, Shelter};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct HidingConfig {
-    /// Shelter zones, each `[x1, y1, x2, y2]` as fractions of the frame (0..1). None: no hiding place is
-    /// known, and a rat out of sight is `rat_unseen`.
-    pub shelters: Vec<[f32; 4]>,
+    /// Shelter zones, each `[x1, y1, x2, y2]` as fractions of the frame (0..1), a polygon, or either
+    /// named (see [`Shelter`]). None: no hiding place is known, and a rat out of sight is `rat_unseen`.
+    pub shelters: Vec<Shelter>,
     /// "Next to" a shelter: within this many rat body lengths of it.
     pub margin: f64,
     /// Shrinking into a shelter: the visible box at most this share of the rat's usual area.
@@ -57,14 +58,25 @@ impl HidingDetector {
         self.bout.active()
     }
 
+    pub fn set_shelters(&mut self, shelters: Vec<Shelter>) {
+        self.config.shelters = shelters;
+    }
+
     /// Whether the rat's box is in or next to a shelter.
     pub fn at_shelter(&self, rat: &BBox, frame_size: Option<(u32, u32)>) -> bool {
         let Some((w, h)) = frame_size else { return false };
         let reach = self.config.margin as f32 * rat.width().max(rat.height());
-        self.config.shelters.iter().any(|[x1, y1, x2, y2]| {
-            let zone =
-                BBox::new(x1 * w as f32 - reach, y1 * h as f32 - reach, x2 * w as f32 + reach, y2 * h as f32 + reach);
-            zone.intersection(rat) > 0.0
+        self.config.shelters.iter().any(|shelter| match shelter.area {
+            Area::Rect([x1, y1, x2, y2]) => {
+                let zone = BBox::new(
+                    x1 * w as f32 - reach,
+                    y1 * h as f32 - reach,
+                    x2 * w as f32 + reach,
+                    y2 * h as f32 + reach,
+                );
+                zone.intersection(rat) > 0.0
+            }
+            Area::Polygon(_) => shelter.area.distance_px(rat, w, h) <= reach,
         })
     }
 
@@ -109,7 +121,7 @@ mod tests {
 
     #[test]
     fn a_rat_lost_at_a_shelter_is_hiding_and_one_lost_elsewhere_is_not() {
-        let config = HidingConfig { shelters: vec![[0.5, 0.5, 0.7, 0.7]], ..Default::default() };
+        let config = HidingConfig { shelters: vec![Shelter::from([0.5, 0.5, 0.7, 0.7])], ..Default::default() };
         let frame = Some((1000, 1000));
         for (x, hides) in [(480.0, true), (100.0, false)] {
             let mut d = HidingDetector::new(&config);

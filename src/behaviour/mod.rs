@@ -25,7 +25,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::checks::{amount, at_least, fractions_box, positive, share, unit, zero_or_more};
+use crate::checks::{amount, at_least, positive, share, unit, zero_or_more};
 use crate::error::{Error, Result};
 pub use crate::kinds::Behaviour;
 use crate::kinds::Role;
@@ -255,8 +255,8 @@ impl BehaviourConfig {
         positive("behaviour.hiding.stop_after_s", h.stop_after_s)?;
         zero_or_more("behaviour.hiding.margin", h.margin, "")?;
         unit("behaviour.hiding.shrink_ratio", h.shrink_ratio as f32)?;
-        for (i, zone) in h.shelters.iter().enumerate() {
-            fractions_box(&format!("behaviour.hiding.shelters[{i}]"), *zone)?;
+        for (i, shelter) in h.shelters.iter().enumerate() {
+            shelter.area.check(&format!("behaviour.hiding.shelters[{i}]"))?;
         }
         positive("behaviour.visibility.rat_unseen_s", self.visibility.rat_unseen_s)?;
         positive("behaviour.visibility.cat_unseen_s", self.visibility.cat_unseen_s)

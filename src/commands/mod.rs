@@ -15,6 +15,7 @@ pub mod render;
 pub mod report;
 pub mod signals;
 pub mod tune;
+pub mod zones;
 
 use std::path::PathBuf;
 
@@ -112,6 +113,16 @@ fn start_view(args: &ViewArgs, wanted: bool) -> Result<Option<ViewServer>> {
             "live view on the network: {} (anyone with this address and token can watch; requests without the token are refused)",
             server.url()
         );
+        if let Some(code) = qr_code(&server.url()) {
+            eprintln!("scan it with the phone:\n{code}");
+        }
     }
     Ok(Some(server))
+}
+
+/// `text` as a QR code of Unicode half blocks, light on dark as phones read them from a terminal.
+fn qr_code(text: &str) -> Option<String> {
+    use qrcode::render::unicode::Dense1x2;
+    let code = qrcode::QrCode::new(text.as_bytes()).ok()?;
+    Some(code.render::<Dense1x2>().dark_color(Dense1x2::Light).light_color(Dense1x2::Dark).quiet_zone(true).build())
 }

@@ -21,6 +21,7 @@ use crate::checks;
 use crate::error::{Error, Result};
 use crate::geometry::BBox;
 use crate::kinds::ClassRole;
+use crate::zones::Area;
 
 /// How detections become `cat`, `rat` or `other`. See `detect::roles` for the decision itself.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -50,9 +51,9 @@ pub struct RoleConfig {
     pub rat_max_cat_area_ratio: f32,
     /// The classifier's summed dog probability that makes an animal `other` (a dog in the room).
     pub dog_min_family: f32,
-    /// Where the rat's enclosure is, as `[x1, y1, x2, y2]` fractions of the frame; a rat must be in or
-    /// near it. Unset: anywhere.
-    pub enclosure: Option<[f32; 4]>,
+    /// Where the rat's enclosure is, as `[x1, y1, x2, y2]` fractions of the frame or a polygon
+    /// `[[x, y], ...]`; a rat must be in or near it. Unset: anywhere.
+    pub enclosure: Option<Area>,
     /// How far outside the enclosure (fraction of its size) a rat may still be.
     pub enclosure_margin: f32,
 }
@@ -93,8 +94,8 @@ impl RoleConfig {
                 self.enclosure_margin
             )));
         }
-        if let Some(enclosure) = self.enclosure {
-            checks::fractions_box("roles.enclosure", enclosure)?;
+        if let Some(enclosure) = &self.enclosure {
+            enclosure.check("roles.enclosure")?;
         }
         Ok(())
     }
@@ -175,7 +176,7 @@ impl RoleResolver {
                 evidence: evidence.as_ref(),
             })
             .collect();
-        let roles = decide_roles(&self.config, &candidates, image.width(), image.height());
+        let roles = decide_roles(&self.config, &candidates);
         let mut detections: Vec<Detection> = kept
             .iter()
             .zip(roles)
@@ -242,7 +243,7 @@ fn class_role(name: &str, config: &RoleConfig, manifest: Option<&ModelManifest>)
 
 /// The role of every candidate, in order. Cats are decided first, since a rat is judged by its size
 /// against the cat.
-pub fn decide_roles(config: &RoleConfig, candidates: &[Candidate], frame_w: u32, frame_h: u32) -> Vec<Role> {
+pub fn decide_roles(config: &RoleConfig, candidates: &[Candidate]) -> Vec<Role> {
     let cats: Vec<bool> = candidates.iter().map(|c| is_cat(config, c)).collect();
     let largest_cat_area = candidates
         .iter()
@@ -256,7 +257,7 @@ pub fn decide_roles(config: &RoleConfig, candidates: &[Candidate], frame_w: u32,
         .map(|(c, &cat)| {
             if cat {
                 Role::Cat
-            } else if is_rat(config, c, largest_cat_area, frame_w, frame_h) {
+            } else if is_rat(config, c, largest_cat_area) {
                 Role::Rat
             } else {
                 Role::Other
@@ -285,10 +286,9 @@ fn is_cat(config: &RoleConfig, c: &Candidate) -> bool {
     }
 }
 
-fn is_rat(config: &RoleConfig, c: &Candidate, largest_cat_area: Option<f32>, frame_w: u32, frame_h: u32) -> bool {
-    if !in_enclosure(config, &c.bbox, frame_w, frame_h) {
-        return false;
-    }
+/// (The enclosure is applied after detection, in `fusion`, to the detector's rats and to motion alike,
+/// so that an enclosure drawn during a session holds at once for both.)
+fn is_rat(config: &RoleConfig, c: &Candidate, largest_cat_area: Option<f32>) -> bool {
     match c.class_role {
         ClassRole::Rat => return true,
         ClassRole::Other => return false,
@@ -310,13 +310,10 @@ fn is_rat(config: &RoleConfig, c: &Candidate, largest_cat_area: Option<f32>, fra
 
 /// The box's centre lies in the rat's enclosure (grown by its margin), or no enclosure is configured.
 pub fn in_enclosure(config: &RoleConfig, bbox: &BBox, frame_w: u32, frame_h: u32) -> bool {
-    let Some([x1, y1, x2, y2]) = config.enclosure else {
+    let Some(enclosure) = &config.enclosure else {
         return true;
     };
-    let (w, h) = (frame_w as f32, frame_h as f32);
-    let zone = BBox::new(x1 * w, y1 * h, x2 * w, y2 * h).expand(config.enclosure_margin);
-    let (cx, cy) = bbox.center();
-    zone.contains_point(cx, cy)
+    enclosure.grown(config.enclosure_margin).contains_px(bbox.center(), frame_w, frame_h)
 }
 
 #[cfg(test)]
@@ -335,7 +332,7 @@ mod tests {
     }
 
     fn roles(cands: &[Candidate]) -> Vec<Role> {
-        decide_roles(&RoleConfig::default(), cands, W, H)
+        decide_roles(&RoleConfig::default(), cands)
     }
 
     const BIG: BBox = BBox { x1: 100.0, y1: 100.0, x2: 400.0, y2: 400.0 }; // 29% of the frame
@@ -409,12 +406,8 @@ mod tests {
     }
 
     #[test]
-    fn a_model_rat_class_is_trusted_but_kept_to_the_enclosure() {
+    fn a_model_rat_class_is_trusted() {
         assert_eq!(roles(&[cand(ClassRole::Rat, 0.6, BIG, None)]), vec![Role::Rat]);
-        let config = RoleConfig { enclosure: Some([0.0, 0.0, 0.3, 0.3]), ..RoleConfig::default() };
-        let far = BBox::new(500.0, 400.0, 540.0, 430.0);
-        let got = decide_roles(&config, &[cand(ClassRole::Rat, 0.6, far, None)], W, H);
-        assert_eq!(got, vec![Role::Other]);
     }
 
     #[test]

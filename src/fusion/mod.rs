@@ -20,6 +20,7 @@ use crate::error::Result;
 use crate::geometry::BBox;
 use crate::kinds::{ClassRole, Role};
 use crate::source::{Frame, SourceInfo, video};
+use crate::zones::Area;
 use motion::{MOTION_CLASS, MotionConfig, MotionDetector, MotionResult};
 
 /// How long a detected person keeps owning the motion where they were, seconds.
@@ -95,10 +96,13 @@ impl Fusion {
     pub fn fuse(&mut self, frame: &Frame, detections: Option<Vec<Detection>>) -> (Vec<Detection>, MotionResult) {
         let detector_looked = detections.is_some();
         let mut detections = detections.unwrap_or_default();
+        let (w, h) = self.frame_size;
+        for d in detections.iter_mut().filter(|d| d.role == Role::Rat && !in_enclosure(&self.roles, &d.bbox, w, h)) {
+            d.role = Role::Other;
+        }
         let motion = match &mut self.motion {
             Some(m) => {
                 let now = frame.time_s;
-                let (w, h) = self.frame_size;
                 self.recent_people.retain(|(t, _)| *t <= now && now - *t <= PERSON_MEMORY_S);
                 self.recent_people.extend(detections.iter().filter(|d| is_clear_person(d)).map(|d| (now, d.bbox)));
                 let mut owners = motion_owners(&detections, &self.roles, w, h);
@@ -117,6 +121,11 @@ impl Fusion {
         }
         fuse(&mut detections, &motion, &self.motion_config, &self.roles, self.frame_size);
         (detections, motion)
+    }
+
+    /// A new enclosure (drawn by the owner during a session), for the frames from now on.
+    pub fn set_enclosure(&mut self, enclosure: Option<Area>) {
+        self.roles.enclosure = enclosure;
     }
 
     /// Whether the detector must look at every frame for what it saw when it last looked (see
@@ -333,10 +342,37 @@ mod tests {
         let blob = |x: f32| MotionBlob { bbox: BBox::new(x, 100.0, x + 40.0, 130.0), area: 0.004, at_edge: false };
         let motion = MotionResult { candidates: vec![blob(100.0), blob(500.0)], ..Default::default() };
         // The enclosure is the frame's left half (with the default 10% margin).
-        let roles = RoleConfig { enclosure: Some([0.0, 0.0, 0.5, 1.0]), ..RoleConfig::default() };
+        let roles = RoleConfig { enclosure: Some(Area::Rect([0.0, 0.0, 0.5, 1.0])), ..RoleConfig::default() };
         let mut dets = Vec::new();
         fuse(&mut dets, &motion, &MotionConfig::default(), &roles, (W, H));
         assert_eq!(dets.iter().map(|d| d.bbox).collect::<Vec<_>>(), vec![blob(100.0).bbox]);
+    }
+
+    #[test]
+    fn a_detectors_rat_outside_the_enclosure_is_other_and_a_new_enclosure_holds_at_once() {
+        let roles = RoleConfig { enclosure: Some(Area::Rect([0.0, 0.0, 0.3, 0.3])), ..RoleConfig::default() };
+        let motion = MotionConfig { enabled: false, ..MotionConfig::default() };
+        let mut fusion = Fusion::new(&motion, &roles, W, H);
+        let frame = crate::source::Frame {
+            index: 0,
+            time_s: 0.0,
+            image: image::RgbImage::new(W, H),
+            captured_at: std::time::Instant::now(),
+            reconnected_after_s: None,
+        };
+        let rat = Detection {
+            role: Role::Rat,
+            class_name: Arc::from("rat"),
+            score: 0.6,
+            bbox: BBox::new(500.0, 400.0, 540.0, 430.0),
+            evidence: None,
+            class_role: ClassRole::Rat,
+        };
+        let (dets, _) = fusion.fuse(&frame, Some(vec![rat.clone()]));
+        assert_eq!(dets[0].role, Role::Other, "outside the enclosure");
+        fusion.set_enclosure(Some(Area::Polygon(vec![[0.5, 0.5], [1.0, 0.5], [1.0, 1.0], [0.6, 1.0]])));
+        let (dets, _) = fusion.fuse(&frame, Some(vec![rat]));
+        assert_eq!(dets[0].role, Role::Rat, "inside the one drawn since");
     }
 
     /// Regression (a rendered rat seen faintly as "dog"): a detection fainter than the motion candidate it

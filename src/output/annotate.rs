@@ -3,12 +3,14 @@
 
 use font8x8::{BASIC_FONTS, UnicodeFonts};
 use image::{Rgb, RgbImage};
+use imageproc::drawing::draw_line_segment_mut;
 
 use crate::detect::Detection;
 use crate::geometry::BBox;
 use crate::kinds::Role;
 use crate::pipeline::AnalysedFrame;
 use crate::track::TrackState;
+use crate::zones::{ZoneKind, Zones};
 
 /// Colours that stay apart in greyscale too: the cat dark red, the rat light cyan, others mid grey.
 pub fn role_colour(role: Role) -> Rgb<u8> {
@@ -78,8 +80,37 @@ fn put(image: &mut RgbImage, x: i64, y: i64, colour: Rgb<u8>) {
     }
 }
 
-/// Draws the tracks and the time onto `canvas` (a copy of the frame).
+/// The enclosure amber, shelters green: apart from the animals' red and cyan.
+pub fn zone_colour(kind: ZoneKind) -> Rgb<u8> {
+    match kind {
+        ZoneKind::Enclosure => Rgb([255, 190, 0]),
+        ZoneKind::Shelter => Rgb([70, 200, 90]),
+    }
+}
+
+/// Draws each zone's outline (2 pixels) with its name inside its top-left corner.
+pub fn draw_zones(canvas: &mut RgbImage, zones: &Zones) {
+    let (w, h) = canvas.dimensions();
+    for zone in zones.named() {
+        let colour = zone_colour(zone.kind);
+        let corners = zone.area.corners_px(w, h);
+        for (i, &(x1, y1)) in corners.iter().enumerate() {
+            let (x2, y2) = corners[(i + 1) % corners.len()];
+            for (dx, dy) in [(0.0, 0.0), (1.0, 0.0), (0.0, 1.0)] {
+                draw_line_segment_mut(canvas, (x1 + dx, y1 + dy), (x2 + dx, y2 + dy), colour);
+            }
+        }
+        let [x1, y1, ..] = zone.area.bounds();
+        let (x, y) = ((x1 * w as f32) as i64 + 3, (y1 * h as f32) as i64 + 3);
+        let label = zone.label();
+        fill_rect(canvas, x - 1, y - 1, x + 8 * label.chars().count() as i64 + 1, y + 9, Rgb([0, 0, 0]));
+        draw_text(canvas, x, y, &label, colour);
+    }
+}
+
+/// Draws the zones, the tracks and the time onto `canvas` (a copy of the frame).
 pub fn draw_tracks(canvas: &mut RgbImage, a: &AnalysedFrame) {
+    draw_zones(canvas, &a.zones);
     for t in a.tracks.iter().filter(|t| t.state != TrackState::Tentative) {
         let colour = role_colour(t.role);
         let label = match t.state {

@@ -15,7 +15,7 @@ use serde_json::Value;
 use crate::behaviour::{Change, Episode};
 use crate::error::{Error, Result};
 use crate::kinds::Severity;
-use crate::pipeline::{AnalysedFrame, RunEnd, RunStart, Sink};
+use crate::pipeline::{AnalysedFrame, OwnerInput, RunEnd, RunStart, Sink};
 use crate::session::controller::{SessionConfig, StopReason};
 
 /// `{"event": EVENT, ...fields of body}`.
@@ -59,7 +59,8 @@ impl EventLines {
         )]
     }
 
-    /// The frame's episode changes, then the stop it decided (with the stop's latency).
+    /// A stream that came back, what the owner did, the frame's episode changes, then the stop it decided
+    /// (with the stop's latency). Most frames have none.
     pub fn frame(&self, a: &AnalysedFrame) -> Vec<Value> {
         let mut lines: Vec<Value> = Vec::new();
         if let Some(silent_s) = a.frame.reconnected_after_s {
@@ -67,6 +68,15 @@ impl EventLines {
                 "camera_reconnected",
                 &serde_json::json!({ "time_s": a.frame.time_s, "silent_s": silent_s }),
             ));
+        }
+        for input in &a.owner {
+            let t = a.frame.time_s;
+            lines.push(match input {
+                OwnerInput::Zones(zones) => line("zones_changed", &serde_json::json!({ "time_s": t, "zones": zones })),
+                OwnerInput::Acknowledge { what } => {
+                    line("acknowledged", &serde_json::json!({ "time_s": t, "what": what }))
+                }
+            });
         }
         lines.extend(a.changes.iter().map(|c| self.change(c)));
         if let (Some(reason), Some(verdict)) = (a.stop(), &a.verdict) {
@@ -163,8 +173,8 @@ impl Sink for EventLog {
     }
 
     fn frame(&mut self, a: &AnalysedFrame) -> Result<bool> {
-        if !a.changes.is_empty() || a.stop().is_some() {
-            let lines = self.lines.frame(a);
+        let lines = self.lines.frame(a);
+        if !lines.is_empty() {
             self.write_lines(&lines)?;
         }
         Ok(true)

@@ -195,10 +195,8 @@ impl Sink for NotifySink {
     }
 
     fn frame(&mut self, a: &AnalysedFrame) -> Result<bool> {
-        if !a.changes.is_empty() || a.stop().is_some() || a.frame.reconnected_after_s.is_some() {
-            let lines = self.lines.frame(a);
-            self.offer(lines);
-        }
+        let lines = self.lines.frame(a);
+        self.offer(lines);
         Ok(true)
     }
 

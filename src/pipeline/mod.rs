@@ -16,8 +16,10 @@
 
 mod threads;
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use crossbeam_channel::Receiver;
 use serde::Serialize;
 
 use crate::behaviour::engine::{BehaviourEngine, EngineStatus};
@@ -34,6 +36,7 @@ use crate::session::history::Outcome;
 use crate::session::supervisor::{self, Supervisor, Verdict};
 use crate::source::{Frame, FrameSource, SourceInfo};
 use crate::track::{Track, TrackState, Tracker};
+use crate::zones::Zones;
 use threads::Next;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -65,6 +68,20 @@ pub struct AnalysedFrame<'a> {
     pub running: Vec<Episode>,
     /// The session decision stage's verdict; `None` outside a session (`analyze`).
     pub verdict: Option<Verdict>,
+    /// The zones in force for this frame (drawn on the pictures).
+    pub zones: Arc<Zones>,
+    /// What the owner did in the live view since the last frame, applied from this frame on.
+    pub owner: Vec<OwnerInput>,
+}
+
+/// What the owner does during a session, in the live view: it reaches the stages with the next frame
+/// (so that it is logged at a stream time, and new zones hold from that frame on).
+#[derive(Debug, Clone, PartialEq)]
+pub enum OwnerInput {
+    /// New zones, already saved in the config file.
+    Zones(Zones),
+    /// The owner has seen what is happening (`what`, in the words the page showed).
+    Acknowledge { what: String },
 }
 
 impl AnalysedFrame<'_> {
@@ -215,6 +232,9 @@ pub struct Stages {
     gap: GapTrace,
     last_moment_s: Option<f64>,
     detector_idle_interval_s: f64,
+    /// The enclosure and shelters in force, and where new ones drawn by the owner arrive.
+    zones: Arc<Zones>,
+    owner_inputs: Option<Receiver<OwnerInput>>,
 }
 
 impl Stages {
@@ -232,7 +252,28 @@ impl Stages {
             last_moment_s: None,
             // Without motion candidates the detector is all there is: it looks at every frame.
             detector_idle_interval_s: if config.motion.enabled { config.detector.idle_interval_s } else { 0.0 },
+            zones: Arc::new(config.zones()),
+            owner_inputs: None,
         }
+    }
+
+    /// What the owner does in the live view, sent on `inputs`, reaches the next frame.
+    pub fn follow_owner(&mut self, inputs: Receiver<OwnerInput>) {
+        self.owner_inputs = Some(inputs);
+    }
+
+    /// The owner's inputs since the last frame, with new zones put in force.
+    fn take_owner_inputs(&mut self) -> Vec<OwnerInput> {
+        let Some(inputs) = &self.owner_inputs else { return Vec::new() };
+        let taken: Vec<OwnerInput> = inputs.try_iter().collect();
+        for input in &taken {
+            if let OwnerInput::Zones(zones) = input {
+                self.fusion.set_enclosure(zones.enclosure.clone());
+                self.engine.set_shelters(zones.shelters.clone());
+                self.zones = Arc::new(zones.clone());
+            }
+        }
+        taken
     }
 
     /// Adds the session decision stage: the run is a supervised session.
@@ -253,6 +294,7 @@ impl Stages {
         detections: Option<Vec<Detection>>,
         seconds: &mut StageSeconds,
     ) -> AnalysedFrame<'a> {
+        let owner = self.take_owner_inputs();
         let t0 = Instant::now();
         let detector_looked = detections.is_some();
         let (detections, motion) = self.fusion.fuse(frame, detections);
@@ -296,6 +338,8 @@ impl Stages {
             status: self.engine.status.clone(),
             running,
             verdict,
+            zones: self.zones.clone(),
+            owner,
         }
     }
 

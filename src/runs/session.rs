@@ -26,7 +26,7 @@ use crate::source::stream::NetworkStream;
 use crate::source::video::VideoFile;
 use crate::source::watchdog::Watchdog;
 use crate::source::{CameraChoice, FrameSource, SourceInfo};
-use crate::view::{ViewHandle, ViewSink};
+use crate::view::{OwnerControls, ViewHandle, ViewSink};
 
 /// Where a session's frames come from.
 #[derive(Debug, Clone)]
@@ -87,6 +87,9 @@ pub struct SessionSummary {
     pub calm_s: f64,
     pub problems: Vec<String>,
 }
+
+/// Where zones drawn in the live view are saved when the session was started without `--config`.
+const DEFAULT_CONFIG_FILE: &str = "chaperone.toml";
 
 /// The live view's frame rate at most: enough to watch, cheap enough to leave inference its cores.
 const VIEW_MAX_FPS: f64 = 12.0;
@@ -158,6 +161,16 @@ pub fn run_on(
     let alarm = Alarm::new(options.sound, options.hooks.clone());
     let mut alarm = AlarmSink::new(alarm, options.duration_s, &run_dir.events_path());
     let mut notify = NotifySink::new(&config.notify, &config.session);
+    if let Some(view) = &options.view {
+        let (inputs, received) = crossbeam_channel::unbounded();
+        stages.follow_owner(received);
+        view.offer_controls(OwnerControls {
+            config_file: config.file.clone().unwrap_or_else(|| PathBuf::from(DEFAULT_CONFIG_FILE)),
+            zones: config.zones(),
+            enclosure_margin: config.roles.enclosure_margin,
+            inputs,
+        });
+    }
     let mut view = options.view.clone().map(|v| ViewSink::new(v, "live", &config.session, VIEW_MAX_FPS, None));
     eprintln!(
         "session: {} for {} (stops on the first alarm; Ctrl-C ends it){}",

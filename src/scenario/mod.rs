@@ -36,6 +36,7 @@ use crate::behaviour::BehaviourConfig;
 use crate::error::{Error, Result};
 use crate::geometry::BBox;
 use crate::kinds::{Behaviour, Role};
+use crate::zones::Shelter;
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -277,7 +278,7 @@ impl Scenario {
     pub fn config_for(&self, config: &BehaviourConfig) -> BehaviourConfig {
         let mut config = config.clone();
         if !self.shelters.is_empty() {
-            config.hiding.shelters = self.shelters.clone();
+            config.hiding.shelters = self.shelters.iter().map(|r| Shelter::from(*r)).collect();
         }
         config
     }

@@ -7,6 +7,13 @@ use crate::error::{Error, Result};
 
 const IMAGE_EXTENSIONS: &[&str] = &["png", "jpg", "jpeg", "bmp"];
 
+/// Whether `path` names a still image (PNG, JPEG, BMP), by its extension.
+pub fn is_image(path: &Path) -> bool {
+    path.extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| IMAGE_EXTENSIONS.contains(&e.to_ascii_lowercase().as_str()))
+}
+
 pub struct ImageDir {
     files: Vec<PathBuf>,
     next: usize,
@@ -22,14 +29,8 @@ impl ImageDir {
             return Err(Error::Config(format!("--fps must be a positive number of frames per second, got {fps}")));
         }
         let entries = std::fs::read_dir(dir).map_err(|e| Error::io(dir, e))?;
-        let mut files: Vec<PathBuf> = entries
-            .filter_map(|e| e.ok().map(|e| e.path()))
-            .filter(|p| {
-                p.extension()
-                    .and_then(|e| e.to_str())
-                    .is_some_and(|e| IMAGE_EXTENSIONS.contains(&e.to_ascii_lowercase().as_str()))
-            })
-            .collect();
+        let mut files: Vec<PathBuf> =
+            entries.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| is_image(p)).collect();
         files.sort();
         let first =
             files.first().ok_or_else(|| Error::source(dir, "the directory holds no PNG, JPEG or BMP images"))?;

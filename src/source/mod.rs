@@ -9,6 +9,7 @@
 //!   (how live mode is tested: no camera exists on CI machines).
 
 pub mod image_dir;
+pub use image_dir::is_image;
 pub mod paced;
 pub mod stream;
 pub mod video;

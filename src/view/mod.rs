@@ -13,9 +13,11 @@
 //! `Host` header must name loopback too, so that a web page elsewhere cannot read the camera through a
 //! DNS name pointed at 127.0.0.1.
 
+mod owner;
 mod server;
 pub mod sink;
 
+pub use owner::OwnerControls;
 pub use sink::ViewSink;
 
 use std::collections::VecDeque;
@@ -136,12 +138,18 @@ struct Shared {
     last_poll: Mutex<Option<Instant>>,
     /// A page has fetched the end of the run and its last frames.
     end_seen: AtomicBool,
+    /// What the page may change; only while a live session runs.
+    controls: Mutex<Option<OwnerControls>>,
 }
 
 impl Shared {
     fn state(&self) -> MutexGuard<'_, ViewState> {
         // A panic elsewhere must not take the view down with it: the state is plain data.
         self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn controls(&self) -> MutexGuard<'_, Option<OwnerControls>> {
+        self.controls.lock().unwrap_or_else(|e| e.into_inner())
     }
 }
 
@@ -178,6 +186,7 @@ impl ViewServer {
             state: Mutex::new(ViewState::default()),
             last_poll: Mutex::new(None),
             end_seen: AtomicBool::new(false),
+            controls: Mutex::new(None),
         });
         let (shutdown, stopped) = tokio::sync::oneshot::channel();
         let app = server::router(shared.clone());
@@ -269,9 +278,15 @@ impl ViewHandle {
         self.shared.state().events.push(line);
     }
 
-    /// The run is over; the page shows how it ended.
+    /// The run is over; the page shows how it ended, and may change nothing more.
     pub fn end(&self, end: ViewEnd) {
+        self.shared.controls().take();
         self.shared.state().ended = Some(end);
+    }
+
+    /// Lets the page draw zones, acknowledge and end the session, for the session now starting.
+    pub fn offer_controls(&self, controls: OwnerControls) {
+        *self.shared.controls() = Some(controls);
     }
 
     pub fn has_ended(&self) -> bool {

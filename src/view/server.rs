@@ -6,7 +6,8 @@
 //! - `GET /api/frame?after=SEQ`: the newest frame once there is one newer than SEQ (waits up to 5 s,
 //!   then 204): each browser takes frames at its own pace;
 //! - `GET /api/recent/SEQ`: one of the last frames kept (what led to a stop);
-//! - `GET /stream.mjpg`: the same frames as an MJPEG stream, for video players.
+//! - `GET /stream.mjpg`: the same frames as an MJPEG stream, for video players;
+//! - the owner's controls (zones, acknowledge, end), in `owner`.
 
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -19,10 +20,10 @@ use axum::extract::{Path, Query, Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{Html, IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use serde::Deserialize;
 
-use super::{JpegFrame, Shared};
+use super::{JpegFrame, Shared, owner};
 
 const PAGE: &str = include_str!("page.html");
 const BOUNDARY: &str = "chaperone-frame";
@@ -36,6 +37,9 @@ pub(super) fn router(shared: Arc<Shared>) -> Router {
         .route("/api/frame", get(frame))
         .route("/api/recent/{seq}", get(recent))
         .route("/stream.mjpg", get(mjpeg))
+        .route("/api/zones", get(owner::get_zones).post(owner::put_zones))
+        .route("/api/acknowledge", post(owner::acknowledge))
+        .route("/api/end", post(owner::end))
         .layer(middleware::from_fn_with_state(shared.clone(), guard))
         .with_state(shared)
 }
@@ -92,6 +96,15 @@ async fn guard(State(shared): State<Arc<Shared>>, request: Request, next: Next) 
                 return (StatusCode::FORBIDDEN, "chaperone: the view answers only to this machine's own addresses\n")
                     .into_response();
             }
+        }
+    }
+    // A page elsewhere may send a request here (its answer is what it cannot read): one that changes
+    // something must come from this view's own page.
+    if request.method() != axum::http::Method::GET {
+        let origin = request.headers().get(header::ORIGIN).and_then(|o| o.to_str().ok());
+        let host = request.headers().get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("");
+        if origin.is_some_and(|o| o.split_once("://").map(|(_, rest)| rest) != Some(host)) {
+            return (StatusCode::FORBIDDEN, "chaperone: changes come only from the view's own page\n").into_response();
         }
     }
     next.run(request).await
@@ -239,6 +252,7 @@ mod tests {
             state: Default::default(),
             last_poll: Default::default(),
             end_seen: Default::default(),
+            controls: Default::default(),
         });
         let app = Router::new()
             .route("/", get(|| async { "ok" }))

@@ -105,10 +105,8 @@ impl ViewSink {
                 s.left_s = Some(v.left_s);
             }
         });
-        if !a.changes.is_empty() || a.stop().is_some() {
-            for line in self.lines.frame(a) {
-                self.view.event(line);
-            }
+        for line in self.lines.frame(a) {
+            self.view.event(line);
         }
         if let Some(reason) = a.stop() {
             self.view.end(ViewEnd::stop(reason));

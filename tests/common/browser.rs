@@ -219,6 +219,41 @@ impl Browser {
         }
     }
 
+    /// Clicks the element `css` selects, as a user would (the driver scrolls it into view).
+    pub fn click(&self, css: &str) {
+        let element = self.call(
+            "POST",
+            &format!("/session/{}/element", self.session),
+            Some(json!({ "using": "css selector", "value": css })),
+        );
+        let id = element.as_object().and_then(|o| o.values().next()).and_then(Value::as_str).expect("an element id");
+        self.call("POST", &format!("/session/{}/element/{id}/click", self.session), Some(json!({})));
+    }
+
+    /// Drags the mouse over the element `css` selects, from `from` to `to` (fractions of its width and
+    /// height), through real pointer input.
+    pub fn drag(&self, css: &str, from: (f64, f64), to: (f64, f64)) {
+        let rect = self.eval(&format!(
+            "const r = document.querySelector({css:?}).getBoundingClientRect(); return [r.left, r.top, r.width, r.height]"
+        ));
+        let r: Vec<f64> = rect.as_array().expect("a rectangle").iter().map(|v| v.as_f64().unwrap()).collect();
+        let at =
+            |(fx, fy): (f64, f64)| (json!((r[0] + fx * r[2]).round() as i64), json!((r[1] + fy * r[3]).round() as i64));
+        let ((x0, y0), (x1, y1)) = (at(from), at(to));
+        let mid = at(((from.0 + to.0) / 2.0, (from.1 + to.1) / 2.0));
+        let actions = json!({ "actions": [{
+            "type": "pointer", "id": "mouse", "parameters": { "pointerType": "mouse" },
+            "actions": [
+                { "type": "pointerMove", "origin": "viewport", "x": x0, "y": y0 },
+                { "type": "pointerDown", "button": 0 },
+                { "type": "pointerMove", "origin": "viewport", "x": mid.0, "y": mid.1, "duration": 100 },
+                { "type": "pointerMove", "origin": "viewport", "x": x1, "y": y1, "duration": 100 },
+                { "type": "pointerUp", "button": 0 }
+            ]
+        }]});
+        self.call("POST", &format!("/session/{}/actions", self.session), Some(actions));
+    }
+
     /// A PNG of the window.
     pub fn screenshot(&self) -> Vec<u8> {
         use base64::Engine;
