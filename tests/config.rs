@@ -273,6 +273,8 @@ const BAD_VALUES: &[(&str, &str, &str)] = &[
         "-1.0",
         "config: session.camera_timeout_s must be a positive number of seconds, got -1",
     ),
+    ("session.clip_after_s", "31.0", "config: session.clip_after_s must be between 0 and 30 seconds, got 31"),
+    ("session.clip_before_s", "-1.0", "config: session.clip_before_s must be between 0 and 30 seconds, got -1"),
     ("session.first_sight_s", "-1.0", "config: session.first_sight_s must be a positive number of seconds, got -1"),
     ("session.max_latency_s", "-1.0", "config: session.max_latency_s must be a positive number of seconds, got -1"),
     ("session.overload_s", "-1.0", "config: session.overload_s must be a positive number of seconds, got -1"),

@@ -182,6 +182,7 @@ fn a_camera_that_stops_delivering_ends_the_session_as_camera_lost() {
         history: None,
         hooks: Default::default(),
         sound: false,
+        record: false,
         view: None,
     };
     let started = Instant::now();
@@ -195,6 +196,9 @@ fn a_camera_that_stops_delivering_ends_the_session_as_camera_lost() {
     let events = common::events(&options.out_dir.join("events.jsonl"));
     assert!(events.iter().any(|e| e["event"] == "stop" && e["behaviour"] == "camera_lost"), "{events:?}");
     assert!(summary.episodes.iter().any(|e| e.behaviour.name() == "camera_lost"));
+    // The seconds before the camera went silent, on disk.
+    let (clip_s, _) = common::video_length(&options.out_dir.join("stop.mp4"));
+    assert!(clip_s > 1.5 && clip_s < 3.5, "the clip of the last seconds seen: {clip_s} s");
 }
 
 #[test]
@@ -237,8 +241,23 @@ fn a_rat_freezing_past_its_limit_is_warned_then_stops_the_session() {
     let out = work.path().join("session");
     // The --on-event hook hears the warning and then the stop, each with its kind and behaviour.
     let heard = work.path().join("heard.txt");
-    let hook = format!("echo \"$CHAPERONE_EVENT_KIND $CHAPERONE_EVENT_BEHAVIOUR\" >> {}", heard.display());
-    let args = ["--source", clip.to_str().unwrap(), "--realtime", "--duration", "60", "--no-sound", "--no-history"];
+    // ...and where each one's clip goes.
+    let told = work.path().join("clips.txt");
+    let hook = format!(
+        "echo \"$CHAPERONE_EVENT_KIND $CHAPERONE_EVENT_BEHAVIOUR\" >> {}; echo \"$CHAPERONE_CLIP\" >> {}",
+        heard.display(),
+        told.display()
+    );
+    let args = [
+        "--source",
+        clip.to_str().unwrap(),
+        "--realtime",
+        "--duration",
+        "60",
+        "--no-sound",
+        "--no-history",
+        "--record",
+    ];
     let run = live(
         &args.into_iter().chain(["--out", out.to_str().unwrap(), "--on-event", &hook]).collect::<Vec<_>>(),
         work.path(),
@@ -254,6 +273,26 @@ fn a_rat_freezing_past_its_limit_is_warned_then_stops_the_session() {
     let at = summary["reason"]["time_s"].as_f64().unwrap();
     assert!((5.5..7.0).contains(&at), "stopped at {at}");
     assert!(!work.path().join("history.jsonl").exists(), "--no-history keeps none");
+
+    // Evidence on disk: the warning's clip (5 s before it; the stop came before the 5 s after), the
+    // stop's clip (the 5 s before it), each named in its event line and told to the hook, and the
+    // whole session recorded at the pace it was seen.
+    let events = common::events(&out.join("events.jsonl"));
+    let warned = events.iter().find(|e| e["event"] == "confirmed" && e["behaviour"] == "freezing").unwrap();
+    let warn_clip = warned["clip"].as_str().unwrap_or_else(|| panic!("the warning names its clip: {warned}"));
+    let confirmed_s = warned["confirmed_s"].as_f64().unwrap();
+    assert_eq!(warn_clip, format!("clips/freezing-{confirmed_s:.1}s.mp4"));
+    let stop = events.iter().find(|e| e["event"] == "stop").unwrap();
+    assert_eq!(stop["clip"], "stop.mp4", "{stop}");
+    let (warn_s, warn_frames) = common::video_length(&out.join(warn_clip));
+    let want = confirmed_s.min(5.0) + (at - confirmed_s);
+    assert!((warn_s - want).abs() < 1.0 && warn_frames >= 30, "{warn_s} s, {warn_frames} frames; want {want} s");
+    let (stop_s, _) = common::video_length(&out.join("stop.mp4"));
+    assert!((stop_s - 5.0).abs() < 1.0, "the stop's clip: {stop_s} s");
+    let told: Vec<String> = std::fs::read_to_string(&told).unwrap().lines().map(str::to_string).collect();
+    assert_eq!(told, [out.join(warn_clip).display().to_string(), out.join("stop.mp4").display().to_string()]);
+    let (session_s, _) = common::video_length(&out.join("session.mp4"));
+    assert!((session_s - at).abs() < 1.0, "session.mp4 plays {session_s} s of a {at} s session");
 }
 
 /// Runs the demo as a live session, sends `signal` once it runs, and returns (exit code, work dir, the
@@ -410,6 +449,7 @@ fn faulty_session(source: Box<dyn FrameSource>, detector: &mut dyn Detector, out
         history: None,
         hooks: Default::default(),
         sound: false,
+        record: false,
         view: None,
     };
     run_on(&config, detector, source, true, &options).unwrap()

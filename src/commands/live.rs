@@ -42,14 +42,17 @@ pub struct Args {
     #[arg(long, value_name = "DIR")]
     out: Option<PathBuf>,
     /// Shell command run when the session stops (env: CHAPERONE_STOP_BEHAVIOUR, CHAPERONE_STOP_REASON,
-    /// CHAPERONE_STOP_FAULT, CHAPERONE_EVENTS).
+    /// CHAPERONE_STOP_FAULT, CHAPERONE_EVENTS, CHAPERONE_SNAPSHOT, CHAPERONE_CLIP).
     #[arg(long, value_name = "CMD")]
     on_stop: Option<String>,
     /// Shell command run for every stop, warning and reward cue, in the background (env:
     /// CHAPERONE_EVENT_KIND = stop, warn or cue, CHAPERONE_EVENT_BEHAVIOUR, CHAPERONE_EVENT_TIME_S,
-    /// CHAPERONE_EVENT_WORDS, CHAPERONE_EVENTS, CHAPERONE_SNAPSHOT).
+    /// CHAPERONE_EVENT_WORDS, CHAPERONE_EVENTS, CHAPERONE_SNAPSHOT, CHAPERONE_CLIP).
     #[arg(long, value_name = "CMD")]
     on_event: Option<String>,
+    /// Keep the whole annotated session as session.mp4 in the session folder.
+    #[arg(long)]
+    record: bool,
     /// No alarm sound (the banner and terminal bell remain).
     #[arg(long)]
     no_sound: bool,
@@ -105,6 +108,7 @@ pub fn run(config: &Config, args: &Args) -> Result<Exit> {
         history: history_path,
         hooks: Hooks { on_stop: args.on_stop.clone(), on_event: args.on_event.clone() },
         sound: !args.no_sound,
+        record: args.record,
     };
     let mut detector = AnimalDetector::load(&config.runtime, &config.detector, &config.roles)?;
     signals::install("the session");

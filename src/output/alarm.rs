@@ -9,7 +9,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use super::annotate::draw_tracks;
-use super::event_log::STOP_SNAPSHOT;
+use super::event_log::{STOP_CLIP, STOP_SNAPSHOT, warning_clip};
 use crate::behaviour::engine::EngineStatus;
 use crate::error::Result;
 use crate::pipeline::{AnalysedFrame, FrameRate, RunEnd, Sink};
@@ -24,11 +24,18 @@ pub struct AlarmSink {
     status: StatusLine,
     /// `events.jsonl`, named to the `--on-stop` hook.
     events: PathBuf,
+    /// The session keeps clips (see `output::clips`): the hooks are told where each one goes.
+    clips: bool,
 }
 
 impl AlarmSink {
-    pub fn new(alarm: Alarm, planned_s: f64, events: &Path) -> AlarmSink {
-        AlarmSink { alarm, status: StatusLine::new(planned_s), events: events.to_path_buf() }
+    pub fn new(alarm: Alarm, planned_s: f64, events: &Path, clips: bool) -> AlarmSink {
+        AlarmSink { alarm, status: StatusLine::new(planned_s), events: events.to_path_buf(), clips }
+    }
+
+    /// Where a clip named `name` (relative to the run folder) is written, when clips are kept.
+    fn clip(&self, name: &str) -> Option<PathBuf> {
+        self.clips.then(|| self.events.with_file_name(name))
     }
 
     fn act(&mut self, decision: &Decision, frame: Option<&AnalysedFrame>) {
@@ -37,7 +44,8 @@ impl AlarmSink {
             Decision::Stop(reason) => {
                 self.alarm.announce(reason);
                 let snapshot = frame.and_then(|a| self.write_snapshot(a));
-                self.alarm.run_hook(reason, &self.events, snapshot.as_deref());
+                let evidence = Evidence { snapshot, clip: self.clip(STOP_CLIP) };
+                self.alarm.run_hook(reason, &self.events, &evidence);
             }
             Decision::Warn(e) | Decision::Cue(e) => {
                 let words = e.describe(e.confirmed_s);
@@ -52,7 +60,8 @@ impl AlarmSink {
                     }
                 };
                 let time = format!("{:.3}", e.confirmed_s);
-                self.alarm.run_event_hook(kind, e.behaviour.name(), &time, &words, &self.events, Path::new(""));
+                let evidence = Evidence { snapshot: None, clip: self.clip(&warning_clip(e)) };
+                self.alarm.run_event_hook(kind, e.behaviour.name(), &time, &words, &self.events, &evidence);
             }
         }
     }
@@ -91,6 +100,24 @@ impl Sink for AlarmSink {
         self.status.clear();
         self.alarm.wait_for_hook();
         Ok(())
+    }
+}
+
+/// The pictures of a moment, for the hooks: `stop.jpg`, and where its clip is being written (complete
+/// once the seconds after it have passed, or at the session's end for a stop).
+#[derive(Debug, Default)]
+pub struct Evidence {
+    pub snapshot: Option<PathBuf>,
+    pub clip: Option<PathBuf>,
+}
+
+impl Evidence {
+    fn snapshot_env(&self) -> &std::ffi::OsStr {
+        self.snapshot.as_deref().map_or("".as_ref(), Path::as_os_str)
+    }
+
+    fn clip_env(&self) -> &std::ffi::OsStr {
+        self.clip.as_deref().map_or("".as_ref(), Path::as_os_str)
     }
 }
 
@@ -141,22 +168,22 @@ impl Alarm {
         }
     }
 
-    /// Starts the owner's `--on-stop` hook in the background, told the stop, the event log and the
-    /// deciding frame's picture (`CHAPERONE_SNAPSHOT`, empty when there is none).
-    pub fn run_hook(&mut self, reason: &StopReason, events: &Path, snapshot: Option<&Path>) {
-        let snapshot = snapshot.unwrap_or(Path::new(""));
+    /// Starts the owner's `--on-stop` hook in the background, told the stop, the event log, the deciding
+    /// frame's picture (`CHAPERONE_SNAPSHOT`) and the clip (`CHAPERONE_CLIP`; each empty when there is none).
+    pub fn run_hook(&mut self, reason: &StopReason, events: &Path, evidence: &Evidence) {
         if let Some(cmd) = self.hooks.on_stop.clone() {
             let env = [
                 ("CHAPERONE_STOP_BEHAVIOUR", reason.behaviour.name().as_ref()),
                 ("CHAPERONE_STOP_REASON", reason.words.as_ref()),
                 ("CHAPERONE_STOP_FAULT", if reason.fault { "1" } else { "0" }.as_ref()),
                 ("CHAPERONE_EVENTS", events.as_os_str()),
-                ("CHAPERONE_SNAPSHOT", snapshot.as_os_str()),
+                ("CHAPERONE_SNAPSHOT", evidence.snapshot_env()),
+                ("CHAPERONE_CLIP", evidence.clip_env()),
             ];
             self.start("--on-stop", &cmd, &env);
         }
         let time = format!("{:.3}", reason.time_s);
-        self.run_event_hook("stop", reason.behaviour.name(), &time, &reason.words, events, snapshot);
+        self.run_event_hook("stop", reason.behaviour.name(), &time, &reason.words, events, evidence);
     }
 
     /// Starts the owner's `--on-event` hook in the background for a stop, a warning or a cue (`kind`).
@@ -167,7 +194,7 @@ impl Alarm {
         time_s: &str,
         words: &str,
         events: &Path,
-        snapshot: &Path,
+        evidence: &Evidence,
     ) {
         let Some(cmd) = self.hooks.on_event.clone() else { return };
         let env = [
@@ -176,7 +203,8 @@ impl Alarm {
             ("CHAPERONE_EVENT_TIME_S", time_s.as_ref()),
             ("CHAPERONE_EVENT_WORDS", words.as_ref()),
             ("CHAPERONE_EVENTS", events.as_os_str()),
-            ("CHAPERONE_SNAPSHOT", snapshot.as_os_str()),
+            ("CHAPERONE_SNAPSHOT", evidence.snapshot_env()),
+            ("CHAPERONE_CLIP", evidence.clip_env()),
         ];
         self.start("--on-event", &cmd, &env);
     }

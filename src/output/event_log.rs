@@ -16,7 +16,7 @@ use crate::behaviour::{Change, Episode};
 use crate::error::{Error, Result};
 use crate::kinds::Severity;
 use crate::pipeline::{AnalysedFrame, OwnerInput, RunEnd, RunStart, Sink};
-use crate::session::controller::{SessionConfig, StopReason};
+use crate::session::controller::{Decision, SessionConfig, StopReason};
 
 /// `{"event": EVENT, ...fields of body}`.
 pub fn line(event: &str, body: &impl Serialize) -> Value {
@@ -78,9 +78,22 @@ impl EventLines {
                 }
             });
         }
-        lines.extend(a.changes.iter().map(|c| self.change(c)));
+        let warned = |e: &Episode| {
+            a.verdict.as_ref().is_some_and(|v| v.decisions.iter().any(|d| matches!(d, Decision::Warn(w) if w == e)))
+        };
+        for change in &a.changes {
+            let mut value = self.change(change);
+            if let Change::Started(e) = change
+                && self.clips()
+                && warned(e)
+            {
+                value["clip"] = warning_clip(e).into();
+            }
+            lines.push(value);
+        }
         if let (Some(reason), Some(verdict)) = (a.stop(), &a.verdict) {
-            lines.push(stop_line(reason, verdict.alarm_latency_ms, Some(STOP_SNAPSHOT)));
+            let clip = self.clips().then_some(STOP_CLIP);
+            lines.push(stop_line(reason, verdict.alarm_latency_ms, Some(STOP_SNAPSHOT), clip));
         }
         lines
     }
@@ -90,7 +103,7 @@ impl EventLines {
         let mut lines = Vec::new();
         if let Some((change, reason)) = &end.fault {
             lines.push(self.change(change));
-            lines.push(stop_line(reason, None, None));
+            lines.push(stop_line(reason, None, None, self.clips().then_some(STOP_CLIP)));
         }
         lines.extend(end.closing.iter().map(|c| self.change(c)));
         if let Some(outcome) = end.outcome {
@@ -102,6 +115,11 @@ impl EventLines {
             ));
         }
         lines
+    }
+
+    /// Whether a session keeps clips of its warnings and stop (see `output::clips`).
+    fn clips(&self) -> bool {
+        self.session.clip_before_s > 0.0 || self.session.clip_after_s > 0.0
     }
 
     /// An episode confirmed (`confirmed`) or ended (`ended`), with what it means for a session.
@@ -125,17 +143,26 @@ impl EventLines {
 /// before the event log: see `runs::session`).
 pub const STOP_SNAPSHOT: &str = "stop.jpg";
 
-/// The `stop` line: why, from the deciding frame's capture to the alarm, and the picture of that frame
-/// (none for a fault found between frames).
-fn stop_line(reason: &StopReason, alarm_latency_ms: Option<f64>, snapshot: Option<&str>) -> Value {
+/// The seconds before a stop, annotated, beside `events.jsonl` (written by `output::clips`).
+pub const STOP_CLIP: &str = "stop.mp4";
+
+/// A warning's clip, relative to the run folder: `clips/freezing-12.3s.mp4`.
+pub fn warning_clip(e: &Episode) -> String {
+    format!("clips/{}-{:.1}s.mp4", e.behaviour.name(), e.confirmed_s)
+}
+
+/// The `stop` line: why, from the deciding frame's capture to the alarm, the picture of that frame (none
+/// for a fault found between frames) and the clip of the seconds before.
+fn stop_line(reason: &StopReason, alarm_latency_ms: Option<f64>, snapshot: Option<&str>, clip: Option<&str>) -> Value {
     #[derive(Serialize)]
     struct StopLine<'a> {
         #[serde(flatten)]
         reason: &'a StopReason,
         alarm_latency_ms: Option<f64>,
         snapshot: Option<&'a str>,
+        clip: Option<&'a str>,
     }
-    line("stop", &StopLine { reason, alarm_latency_ms, snapshot })
+    line("stop", &StopLine { reason, alarm_latency_ms, snapshot, clip })
 }
 
 /// The sink that writes `events.jsonl`.

@@ -7,6 +7,7 @@ pub mod alarm;
 pub mod annotate;
 pub mod annotated_video;
 pub mod behaviour_csv;
+pub mod clips;
 pub mod event_log;
 pub mod notify;
 pub mod tracks_csv;

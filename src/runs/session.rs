@@ -14,8 +14,9 @@ use crate::behaviour::{self, Behaviour, Episode};
 use crate::config::Config;
 use crate::detect::Detector;
 use crate::error::{Error, Result};
+use crate::output::clips::ClipSink;
 use crate::output::notify::NotifySink;
-use crate::output::{Alarm, AlarmSink, BehaviourCsv, Hooks, TracksCsv};
+use crate::output::{Alarm, AlarmSink, AnnotatedVideo, BehaviourCsv, Hooks, TracksCsv};
 use crate::pipeline::{self, Mode, RunOutcome, RunStart, SessionStart, Sink, Stages};
 use crate::plot::timeline::Timeline;
 use crate::session::controller::StopReason;
@@ -52,6 +53,8 @@ pub struct LiveOptions {
     /// The owner's `--on-stop` and `--on-event` commands.
     pub hooks: Hooks,
     pub sound: bool,
+    /// Keep the whole annotated session as `session.mp4`.
+    pub record: bool,
     /// The live view in the browser, when one is served.
     pub view: Option<ViewHandle>,
 }
@@ -87,6 +90,9 @@ pub struct SessionSummary {
     pub calm_s: f64,
     pub problems: Vec<String>,
 }
+
+/// `live --record`: the whole annotated session.
+const SESSION_VIDEO: &str = "session.mp4";
 
 /// Where zones drawn in the live view are saved when the session was started without `--config`.
 const DEFAULT_CONFIG_FILE: &str = "chaperone.toml";
@@ -159,7 +165,15 @@ pub fn run_on(
     let behaviour_path = run_dir.behaviour_path();
     let mut behaviour = BehaviourCsv::new(&run_dir.written(&behaviour_path));
     let alarm = Alarm::new(options.sound, options.hooks.clone());
-    let mut alarm = AlarmSink::new(alarm, options.duration_s, &run_dir.events_path());
+    let mut clips = ClipSink::new(run_dir.path(), &config.session);
+    let mut recording = match options.record {
+        true => {
+            let path = run_dir.path().join(SESSION_VIDEO);
+            Some(AnnotatedVideo::live(&run_dir.written(&path), info.fps.unwrap_or(25.0))?)
+        }
+        false => None,
+    };
+    let mut alarm = AlarmSink::new(alarm, options.duration_s, &run_dir.events_path(), clips.is_some());
     let mut notify = NotifySink::new(&config.notify, &config.session);
     if let Some(view) = &options.view {
         let (inputs, received) = crossbeam_channel::unbounded();
@@ -184,6 +198,8 @@ pub fn run_on(
     let outcome = {
         let mut sinks: Vec<&mut dyn Sink> = vec![&mut alarm, &mut events, &mut tracks, &mut behaviour];
         sinks.extend(view.as_mut().map(|v| v as &mut dyn Sink));
+        sinks.extend(clips.as_mut().map(|c| c as &mut dyn Sink));
+        sinks.extend(recording.as_mut().map(|r| r as &mut dyn Sink));
         sinks.extend(notify.as_mut().map(|n| n as &mut dyn Sink));
         pipeline::run(source.as_mut(), detector, &mut stages, &mut sinks, &start, mode, &mut |_| {})
     };

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use crate::behaviour::bout::Bout;
 use crate::behaviour::engine::EngineStatus;
 use crate::behaviour::{BehaviourConfig, Change, Episode, Measure};
-use crate::checks::positive;
+use crate::checks::{positive, within};
 use crate::error::{Error, Result};
 use crate::kinds::{Behaviour, Role, Severity};
 
@@ -27,6 +27,10 @@ pub struct SessionConfig {
     /// `cat_unseen`): the camera may not show it, or a rat too still from the start is invisible to
     /// motion detection. Seconds.
     pub first_sight_s: f64,
+    /// Evidence on disk: each warning's clip holds this many seconds before it was confirmed and after,
+    /// and a stop's clip the seconds before it (0 and 0: no clips). Seconds.
+    pub clip_before_s: f64,
+    pub clip_after_s: f64,
     /// Overrides of what a behaviour means, e.g. `{ fixation = "warn" }`. Names as in `events.jsonl`.
     pub severity: BTreeMap<String, Severity>,
 }
@@ -38,6 +42,8 @@ impl Default for SessionConfig {
             max_latency_s: 1.0,
             overload_s: 3.0,
             first_sight_s: 30.0,
+            clip_before_s: 5.0,
+            clip_after_s: 5.0,
             severity: BTreeMap::new(),
         }
     }
@@ -64,6 +70,9 @@ impl SessionConfig {
         positive("session.max_latency_s", self.max_latency_s)?;
         positive("session.overload_s", self.overload_s)?;
         positive("session.first_sight_s", self.first_sight_s)?;
+        // The clips' frames are kept in memory (JPEG, 12 a second): half a minute each way at most.
+        within("session.clip_before_s", self.clip_before_s, 0.0..=30.0, " seconds")?;
+        within("session.clip_after_s", self.clip_after_s, 0.0..=30.0, " seconds")?;
         for name in self.severity.keys() {
             if Behaviour::from_name(name).is_none() {
                 return Err(Error::Config(format!(

@@ -171,3 +171,17 @@ pub fn events(path: &Path) -> Vec<serde_json::Value> {
     text.lines().map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}"))).collect()
 }
 pub mod browser;
+
+/// A video's duration in seconds and its frame count, by ffprobe (decoding every frame).
+pub fn video_length(video: &Path) -> (f64, u64) {
+    let out = Command::new("ffprobe")
+        .args(["-v", "error", "-count_frames", "-select_streams", "v:0"])
+        .args(["-show_entries", "format=duration:stream=nb_read_frames", "-of", "default=nw=1:nk=1"])
+        .arg(video)
+        .output()
+        .expect("ffprobe must be installed: run `scripts/setup.sh`");
+    let text = String::from_utf8_lossy(&out.stdout);
+    let values: Vec<&str> = text.split_whitespace().collect();
+    assert!(out.status.success() && values.len() == 2, "ffprobe on {}: {text}", video.display());
+    (values[1].parse().unwrap(), values[0].parse().unwrap())
+}
