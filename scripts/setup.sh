@@ -22,11 +22,12 @@ mkdir -p "$CACHE/downloads" "$CACHE/models" "$CACHE/onnxruntime" "$CACHE/test-mo
 # libhdf5-dev reads pose files in HDF5 (DeepLabCut and SLEAP .h5); fonts-dejavu-core gives the pictures
 # (timelines, history, precision-recall curves) their text.
 # With --with-browser (scripts/test.sh), also chromium and chromium-driver: the live view's tests drive a
-# real headless browser; and mosquitto, the MQTT broker the notifier's test starts.
+# real headless browser; mosquitto, the MQTT broker the notifier's test starts; and dbus-daemon, the
+# session bus the desktop notifier's test starts.
 packages=(ffmpeg libclang-dev pkg-config libhdf5-dev fonts-dejavu-core)
 for arg in "$@"; do
     case "$arg" in
-        --with-browser) packages+=(chromium chromium-driver mosquitto) ;;
+        --with-browser) packages+=(chromium chromium-driver mosquitto dbus-daemon) ;;
         *) fail "unknown option $arg (the only one is --with-browser)" ;;
     esac
 done

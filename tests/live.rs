@@ -648,13 +648,17 @@ fn serve_requests(stream: std::net::TcpStream, kept: &Mutex<Vec<String>>) {
 
 /// A real-time live session on the dash clip under `config`, its outputs in `out`.
 fn dash_session_with(config: &Path, dash: &Path, out: &Path, data_dir: &Path) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_chaperone"))
+    dash_session_command(config, dash, out, data_dir).output().unwrap()
+}
+
+fn dash_session_command(config: &Path, dash: &Path, out: &Path, data_dir: &Path) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_chaperone"));
+    command
         .current_dir(common::repo())
         .env("CHAPERONE_DATA_DIR", data_dir)
         .args(["--config", config.to_str().unwrap(), "live", "--source", dash.to_str().unwrap()])
-        .args(["--realtime", "--duration", "60", "--no-sound", "--no-view", "--out", out.to_str().unwrap()])
-        .output()
-        .unwrap()
+        .args(["--realtime", "--duration", "60", "--no-sound", "--no-view", "--out", out.to_str().unwrap()]);
+    command
 }
 
 #[test]
@@ -815,4 +819,92 @@ fn mqtt_hears_each_event_and_status_and_a_killed_chaperone_is_offline() {
     child.kill().unwrap();
     child.wait().unwrap();
     assert!(wait_for(&heard, "chaperone/status", "offline"), "the last will: {:?}", heard.lock().unwrap());
+}
+
+/// What the test's notification service was asked to show: (summary, body, urgency, expire timeout).
+type Shown = std::sync::Arc<Mutex<Vec<(String, String, Option<u8>, i32)>>>;
+
+/// A freedesktop notification service, as a desktop runs one, on a private session bus.
+struct NotificationService {
+    shown: Shown,
+}
+
+#[zbus::interface(name = "org.freedesktop.Notifications")]
+impl NotificationService {
+    #[allow(clippy::too_many_arguments)]
+    fn notify(
+        &self,
+        _app_name: String,
+        _replaces_id: u32,
+        _app_icon: String,
+        summary: String,
+        body: String,
+        _actions: Vec<String>,
+        hints: std::collections::HashMap<String, zbus::OwnedVariant>,
+        expire_timeout: i32,
+    ) -> u32 {
+        let urgency = hints.get("urgency").and_then(|v| u8::try_from(v).ok());
+        let mut shown = self.shown.lock().unwrap();
+        shown.push((summary, body, urgency, expire_timeout));
+        shown.len() as u32
+    }
+
+    fn get_capabilities(&self) -> Vec<String> {
+        vec!["body".into()]
+    }
+
+    fn get_server_information(&self) -> (String, String, String, String) {
+        ("test".into(), "chaperone".into(), "1".into(), "1.2".into())
+    }
+
+    fn close_notification(&self, _id: u32) {}
+}
+
+#[test]
+fn a_stop_shows_as_a_critical_desktop_notification() {
+    let _one = ONE_SESSION_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let work = tempfile::tempdir().unwrap();
+    // A session bus of the test's own (Debian's dbus-daemon), and a notification service on it.
+    let mut bus = Command::new("dbus-daemon")
+        .args(["--session", "--nofork", "--print-address=1"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("dbus-daemon must be installed: run `scripts/setup.sh`");
+    let mut address = String::new();
+    std::io::BufRead::read_line(&mut std::io::BufReader::new(bus.stdout.take().unwrap()), &mut address).unwrap();
+    let address = address.trim().to_string();
+    let shown = Shown::default();
+    let service = NotificationService { shown: shown.clone() };
+    let _connection = zbus::block_on(async {
+        zbus::connection::Builder::address(address.as_str())
+            .name("org.freedesktop.Notifications")
+            .serve_at("/org/freedesktop/Notifications", service)
+            .build()
+            .await
+    })
+    .expect("the notification service starts on the test's bus");
+
+    let dash = common::dash_clip(work.path());
+    let config = work.path().join("desktop.toml");
+    std::fs::write(&config, "[notify]\ndesktop = true\n").unwrap();
+    let out = work.path().join("session");
+    let run = dash_session_command(&config, &dash, &out, work.path())
+        .env("DBUS_SESSION_BUS_ADDRESS", &address)
+        .output()
+        .unwrap();
+    let _ = bus.kill();
+    let _ = bus.wait();
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert_eq!(run.status.code(), Some(3), "{stderr}");
+    let shown = shown.lock().unwrap().clone();
+    let titles: Vec<&str> = shown.iter().map(|s| s.0.as_str()).collect();
+    assert_eq!(
+        titles,
+        ["chaperone: session started", "chaperone: STOP", "chaperone: SESSION STOPPED", "chaperone: session ended"],
+        "{shown:?}"
+    );
+    let (_, words, urgency, timeout) = &shown[2];
+    assert!(words.contains("the cat approached the rat fast"), "{words}");
+    assert_eq!((*urgency, *timeout), (Some(2), 0), "critical, and it stays until dismissed");
+    assert_eq!(shown[0].2, Some(1), "the status is of normal urgency");
 }

@@ -1,6 +1,6 @@
-//! Alerts that leave the machine: each chosen event line (the very line `events.jsonl` gets) POSTed as
-//! JSON to the `[notify] webhook` and published to the `[notify] mqtt` broker, from a thread of its
-//! own, so a slow or dead receiver never slows supervision. A failed delivery is retried and said on
+//! Alerts that leave the terminal: each chosen event line (the very line `events.jsonl` gets) POSTed as
+//! JSON to the `[notify] webhook`, published to the `[notify] mqtt` broker and shown as a desktop
+//! notification (`[notify] desktop`), from a thread of its own, so a slow or dead receiver never slows supervision. A failed delivery is retried and said on
 //! stderr; at the session's end the sink waits a little for what is still queued (the stop above all),
 //! then leaves it, saying so.
 
@@ -43,10 +43,16 @@ impl NotifySink {
             (agent, url)
         });
         let mqtt = config.mqtt.as_deref().and_then(|address| Mqtt::connect(address, &config.mqtt_topic));
-        if webhook.is_none() && mqtt.is_none() {
+        let desktop = config.desktop;
+        if webhook.is_none() && mqtt.is_none() && !desktop {
             return None;
         }
-        let names: Vec<String> = webhook.iter().map(|(_, url)| url.clone()).chain(config.mqtt.clone()).collect();
+        let names: Vec<String> = webhook
+            .iter()
+            .map(|(_, url)| url.clone())
+            .chain(config.mqtt.clone())
+            .chain(desktop.then(|| "the desktop".to_string()))
+            .collect();
         let (queue, pending) = crossbeam_channel::bounded::<Value>(QUEUE);
         let (done, drained) = crossbeam_channel::bounded::<()>(0);
         let retries = config.retries;
@@ -57,6 +63,9 @@ impl NotifySink {
                 }
                 if let Some(mqtt) = &mqtt {
                     mqtt.publish(&line);
+                }
+                if desktop {
+                    show_on_desktop(&line, retries);
                 }
             }
             if let Some(mqtt) = mqtt {
@@ -97,23 +106,69 @@ fn kind_of(line: &Value) -> Option<NotifyKind> {
     }
 }
 
-/// POSTs one line, with `retries` further tries 0.5 s, 1 s, 2 s... apart; a failure is said, never
-/// raised.
+/// POSTs one line.
 fn deliver(agent: &ureq::Agent, url: &str, line: &Value, retries: u32) {
+    with_retries(line, url, retries, || {
+        agent.post(url).header("Content-Type", "application/json").send(line.to_string()).map(drop)
+    });
+}
+
+/// Runs `send` with `retries` further tries 0.5 s, 1 s, 2 s... apart; a failure is said, never raised.
+fn with_retries<E: std::fmt::Display>(line: &Value, to: &str, retries: u32, mut send: impl FnMut() -> Result<(), E>) {
     let event = line["event"].as_str().unwrap_or("event");
     let mut pause = Duration::from_millis(500);
     for attempt in 0..=retries {
-        let sent = agent.post(url).header("Content-Type", "application/json").send(line.to_string());
-        match sent {
-            Ok(_) => return,
+        match send() {
+            Ok(()) => return,
             Err(e) if attempt < retries => {
-                eprintln!("chaperone: notify: the `{event}` line did not reach {url} ({e}); trying again");
+                eprintln!("chaperone: notify: the `{event}` line did not reach {to} ({e}); trying again");
                 std::thread::sleep(pause);
                 pause *= 2;
             }
-            Err(e) => eprintln!("chaperone: notify: gave up sending the `{event}` line to {url}: {e}"),
+            Err(e) => eprintln!("chaperone: notify: gave up sending the `{event}` line to {to}: {e}"),
         }
     }
+}
+
+/// A line as a desktop notification (freedesktop, over the session's D-Bus): a stop is critical and
+/// stays until dismissed.
+fn show_on_desktop(line: &Value, retries: u32) {
+    let Some((summary, body, critical)) = desktop_words(line) else { return };
+    let mut note = notify_rust::Notification::new();
+    note.appname("chaperone").summary(&summary).body(&body).icon("dialog-warning");
+    #[cfg(all(unix, not(target_os = "macos")))]
+    note.urgency(if critical { notify_rust::Urgency::Critical } else { notify_rust::Urgency::Normal });
+    if critical {
+        note.timeout(notify_rust::Timeout::Never);
+    }
+    with_retries(line, "the desktop (is a notification service running in this session?)", retries, || {
+        note.show().map(drop)
+    });
+}
+
+/// The notification's title and text, and whether it is critical.
+fn desktop_words(line: &Value) -> Option<(String, String, bool)> {
+    let text = |key: &str| line[key].as_str().unwrap_or("").to_string();
+    let seconds = |key: &str| line[key].as_f64().unwrap_or(0.0);
+    Some(match line["event"].as_str()? {
+        "stop" => ("chaperone: SESSION STOPPED".into(), text("words"), true),
+        "confirmed" => {
+            let severity = text("severity");
+            let title = match severity.as_str() {
+                "stop" => "chaperone: STOP".to_string(),
+                "warn" => "chaperone: warning".to_string(),
+                _ => "chaperone: reward the cat".to_string(),
+            };
+            let body = format!("{} ({}) at {:.1} s", text("behaviour"), text("animal"), seconds("confirmed_s"));
+            (title, body, severity == "stop")
+        }
+        "session_started" => ("chaperone: session started".into(), text("source"), false),
+        "session_ended" => ("chaperone: session ended".into(), text("outcome").replace('_', " "), false),
+        "camera_reconnected" => {
+            ("chaperone: camera back".into(), format!("after {:.1} s without frames", seconds("silent_s")), false)
+        }
+        _ => return None,
+    })
 }
 
 /// An MQTT broker told in Frigate's style: each line on `TOPIC/events`; `TOPIC/status` retained,

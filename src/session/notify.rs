@@ -34,6 +34,9 @@ pub struct NotifyConfig {
     pub mqtt: Option<String>,
     /// The MQTT topic prefix.
     pub mqtt_topic: String,
+    /// Desktop notifications (freedesktop, over the session's D-Bus): a stop stays on screen until
+    /// dismissed.
+    pub desktop: bool,
     /// Which lines go out.
     pub send: Vec<NotifyKind>,
     /// Further tries after a failed delivery, 0.5 s, 1 s, 2 s... apart.
@@ -48,6 +51,7 @@ impl Default for NotifyConfig {
             webhook: None,
             mqtt: None,
             mqtt_topic: "chaperone".into(),
+            desktop: false,
             send: vec![NotifyKind::Stop, NotifyKind::Warn, NotifyKind::Status],
             retries: 3,
             timeout_s: 5.0,
