@@ -908,3 +908,24 @@ fn a_stop_shows_as_a_critical_desktop_notification() {
     assert_eq!((*urgency, *timeout), (Some(2), 0), "critical, and it stays until dismissed");
     assert_eq!(shown[0].2, Some(1), "the status is of normal urgency");
 }
+
+/// A clip folder that cannot be made: one line that says so and what to check, and supervision goes on
+/// (the warning, the stop and its own clip still come).
+#[test]
+fn an_unwritable_clip_folder_is_said_and_supervision_goes_on() {
+    let _one = ONE_SESSION_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let work = tempfile::tempdir().unwrap();
+    let clip = common::freeze_clip(work.path());
+    let out = work.path().join("session");
+    std::fs::create_dir_all(&out).unwrap();
+    // A file where the clips' folder would go.
+    std::fs::write(out.join("clips"), "not a folder").unwrap();
+    let args = ["--source", clip.to_str().unwrap(), "--realtime", "--duration", "60", "--no-sound", "--no-history"];
+    let run = live(&args.into_iter().chain(["--out", out.to_str().unwrap()]).collect::<Vec<_>>(), work.path());
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert_eq!(run.status.code(), Some(3), "the session still stops on the freezing: {stderr}");
+    let said: Vec<&str> = stderr.lines().filter(|l| l.contains("could not write the clip")).collect();
+    assert_eq!(said.len(), 1, "one line for the one clip: {stderr}");
+    assert!(said[0].contains("clips/freezing-") && said[0].contains("writable"), "{}", said[0]);
+    assert!(out.join("stop.mp4").is_file(), "the stop's clip, beside the log, is written");
+}
