@@ -30,6 +30,14 @@ impl Session {
         Session::start_command("live", args, data_dir)
     }
 
+    /// A 60 s real-time session on `clip`, its view on a free loopback port, written to `out`.
+    fn watched(clip: &Path, out: &Path, more: &[&str], data_dir: &Path) -> Session {
+        let (clip, out) = (clip.to_str().unwrap(), out.to_str().unwrap());
+        let view = ["--view", "--view-addr", "127.0.0.1:0"];
+        let args = ["--source", clip, "--realtime", "--duration", "60", "--no-sound", "--no-history", "--out", out];
+        Session::start(&[&args[..], &view, more].concat(), data_dir)
+    }
+
     fn start_command(command: &str, args: &[&str], data_dir: &Path) -> Session {
         let mut child = Command::new(env!("CARGO_BIN_EXE_chaperone"))
             .current_dir(common::repo())
@@ -107,23 +115,7 @@ fn the_page_shows_changing_frames_and_an_unmissable_stop_with_the_last_frames() 
     let work = tempfile::tempdir().unwrap();
     let dash = common::dash_clip(work.path());
     let out = work.path().join("session");
-    let mut session = Session::start(
-        &[
-            "--source",
-            dash.to_str().unwrap(),
-            "--realtime",
-            "--duration",
-            "60",
-            "--no-sound",
-            "--no-history",
-            "--view",
-            "--view-addr",
-            "127.0.0.1:0",
-            "--out",
-            out.to_str().unwrap(),
-        ],
-        work.path(),
-    );
+    let mut session = Session::watched(&dash, &out, &[], work.path());
     let (addr, url) = session.view_url();
     assert!(url.starts_with("http://127.0.0.1:") && !url.contains("token"), "loopback needs no token: {url}");
 
@@ -338,25 +330,7 @@ fn a_shelter_drawn_on_the_page_is_saved_shown_and_the_page_ends_the_session() {
     let original = "# the owner's notes about the room\n[roles]\ncat_min_family = 0.3 # kept as it was\n";
     std::fs::write(&config, original).unwrap();
     let out = work.path().join("session");
-    let mut session = Session::start(
-        &[
-            "--config",
-            config.to_str().unwrap(),
-            "--source",
-            calm.to_str().unwrap(),
-            "--realtime",
-            "--duration",
-            "60",
-            "--no-sound",
-            "--no-history",
-            "--view",
-            "--view-addr",
-            "127.0.0.1:0",
-            "--out",
-            out.to_str().unwrap(),
-        ],
-        work.path(),
-    );
+    let mut session = Session::watched(&calm, &out, &["--config", config.to_str().unwrap()], work.path());
     let (addr, url) = session.view_url();
     browser.goto(&url);
     browser.wait_for("return document.body.dataset.frames >= 2", Duration::from_secs(40), "frames");
