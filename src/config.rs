@@ -113,9 +113,20 @@ pub fn save_zones(path: &Path, zones: &Zones) -> Result<()> {
     let edited = doc.to_string();
     let config: Config = parse_toml(path, &edited)?;
     config.validate()?;
-    let temporary = path.with_extension("toml.saving");
-    std::fs::write(&temporary, &edited).map_err(|e| Error::io(&temporary, e))?;
-    std::fs::rename(&temporary, path).map_err(|e| Error::io(path, e))
+    // The file a link points to is the one replaced, and it keeps its permissions (a config with a
+    // webhook's secret may be readable by its owner alone).
+    let target = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+    let temporary = target.with_extension("toml.saving");
+    let written = (|| {
+        let mut file = std::fs::File::create(&temporary)?;
+        std::io::Write::write_all(&mut file, edited.as_bytes())?;
+        if let Ok(old) = std::fs::metadata(&target) {
+            file.set_permissions(old.permissions())?;
+        }
+        file.sync_all()
+    })();
+    written.map_err(|e| Error::io(&temporary, e))?;
+    std::fs::rename(&temporary, &target).map_err(|e| Error::io(&target, e))
 }
 
 /// The table at `keys` (`[behaviour.hiding]`), made at the end of the file when missing; a parent made

@@ -18,6 +18,9 @@ pub enum Area {
     Polygon(Vec<[f32; 2]>),
 }
 
+/// Corners a polygon may have: every frame tests the rat against each edge.
+const MAX_CORNERS: usize = 64;
+
 /// A point in pixels.
 type Px = (f32, f32);
 
@@ -29,12 +32,12 @@ impl Area {
             Area::Rect(r) => crate::checks::fractions_box(key, *r),
             Area::Polygon(points) => {
                 let inside = points.iter().flatten().all(|v| (0.0..=1.0).contains(v));
-                if points.len() >= 3 && inside && signed_area(points).abs() > 1e-6 {
+                if (3..=MAX_CORNERS).contains(&points.len()) && inside && signed_area(points).abs() > 1e-6 {
                     Ok(())
                 } else {
                     Err(Error::Config(format!(
-                        "{key} must be [x1, y1, x2, y2] or a polygon [[x, y], [x, y], [x, y], ...] of three or \
-                         more corners, in fractions of the frame (0 to 1) and enclosing some area, got {points:?}"
+                        "{key} must be [x1, y1, x2, y2] or a polygon [[x, y], [x, y], [x, y], ...] of 3 to \
+                         {MAX_CORNERS} corners, in fractions of the frame (0 to 1) and enclosing some area, got {points:?}"
                     )))
                 }
             }
@@ -62,19 +65,19 @@ impl Area {
         }
     }
 
-    /// The area grown by `fraction` of its size on every side (scaled about the centre of its bounds),
-    /// as [`BBox::expand`] grows a box.
-    pub fn grown(&self, fraction: f32) -> Area {
+    /// Whether `bbox` overlaps the area grown by `fraction` of its size: a rectangle grown on every side
+    /// as [`BBox::expand`] grows a box; a polygon by that share of its larger side all round (never by
+    /// scaling it, which would move the inner edges of a U-shaped enclosure out of its arms).
+    pub fn near_px(&self, bbox: &BBox, fraction: f32, width: u32, height: u32) -> bool {
         let [x1, y1, x2, y2] = self.bounds();
-        let (cx, cy) = ((x1 + x2) / 2.0, (y1 + y2) / 2.0);
-        let scale = 1.0 + 2.0 * fraction;
         match self {
             Area::Rect(_) => {
                 let (dx, dy) = ((x2 - x1) * fraction, (y2 - y1) * fraction);
-                Area::Rect([x1 - dx, y1 - dy, x2 + dx, y2 + dy])
+                Area::Rect([x1 - dx, y1 - dy, x2 + dx, y2 + dy]).distance_px(bbox, width, height) == 0.0
             }
-            Area::Polygon(points) => {
-                Area::Polygon(points.iter().map(|[x, y]| [cx + (x - cx) * scale, cy + (y - cy) * scale]).collect())
+            Area::Polygon(_) => {
+                let reach = fraction * ((x2 - x1) * width as f32).max((y2 - y1) * height as f32);
+                self.distance_px(bbox, width, height) <= reach
             }
         }
     }
@@ -184,14 +187,22 @@ pub struct Shelter {
 #[serde(untagged)]
 enum ShelterEntry {
     Bare(Area),
-    Named { name: String, area: Area },
+    Named(NamedShelter),
+}
+
+/// `{ name = "tube", area = ... }`; any other key is refused, as everywhere in the config.
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NamedShelter {
+    name: String,
+    area: Area,
 }
 
 impl From<ShelterEntry> for Shelter {
     fn from(entry: ShelterEntry) -> Shelter {
         match entry {
             ShelterEntry::Bare(area) => Shelter { name: None, area },
-            ShelterEntry::Named { name, area } => Shelter { name: Some(name), area },
+            ShelterEntry::Named(NamedShelter { name, area }) => Shelter { name: Some(name), area },
         }
     }
 }
@@ -199,7 +210,7 @@ impl From<ShelterEntry> for Shelter {
 impl From<Shelter> for ShelterEntry {
     fn from(s: Shelter) -> ShelterEntry {
         match s.name {
-            Some(name) => ShelterEntry::Named { name, area: s.area },
+            Some(name) => ShelterEntry::Named(NamedShelter { name, area: s.area }),
             None => ShelterEntry::Bare(s.area),
         }
     }
@@ -284,11 +295,10 @@ impl Zones {
         let mut out = Vec::new();
         let named = self.named();
         if let Some(enclosure) = &self.enclosure {
-            let grown = enclosure.grown(enclosure_margin);
             for z in named.iter().filter(|z| z.kind == ZoneKind::Shelter) {
                 // Checked on a notional 1000 x 1000 frame: the fractions are all that matter.
                 let [x1, y1, x2, y2] = z.area.bounds().map(|v| v * 1000.0);
-                if grown.distance_px(&BBox::new(x1, y1, x2, y2), 1000, 1000) > 0.0 {
+                if !enclosure.near_px(&BBox::new(x1, y1, x2, y2), enclosure_margin, 1000, 1000) {
                     out.push(format!(
                         "{} lies outside the enclosure: a rat there is never seen (motion outside the enclosure is \
                          not the rat), so hiding there cannot be judged",
@@ -337,11 +347,26 @@ mod tests {
     }
 
     #[test]
-    fn growing_matches_a_boxes_expand() {
-        let grown = Area::Rect([0.2, 0.2, 0.6, 0.4]).grown(0.1);
-        assert_eq!(grown.bounds().map(|v| (v * 100.0).round()), [16.0, 18.0, 64.0, 42.0]);
-        let square = Area::Polygon(vec![[0.2, 0.2], [0.6, 0.2], [0.6, 0.4], [0.2, 0.4]]).grown(0.1);
-        assert_eq!(square.bounds().map(|v| (v * 100.0).round()), [16.0, 18.0, 64.0, 42.0]);
+    fn near_grows_a_rectangle_as_a_box_and_never_loses_a_concave_polygons_inside() {
+        let point = |x: f32, y: f32| BBox::new(x, y, x, y);
+        let rect = Area::Rect([0.2, 0.2, 0.6, 0.4]);
+        // Grown by 10% of its width (40) and height (20): 16..64 by 18..42, on a 100 x 100 frame.
+        assert!(rect.near_px(&point(16.5, 18.5), 0.1, 100, 100));
+        assert!(!rect.near_px(&point(15.0, 30.0), 0.1, 100, 100));
+        // A U: arms x 0..0.2 and 0.8..1, joined along the bottom.
+        let u = Area::Polygon(vec![
+            [0.0, 0.0],
+            [0.2, 0.0],
+            [0.2, 0.8],
+            [0.8, 0.8],
+            [0.8, 0.0],
+            [1.0, 0.0],
+            [1.0, 1.0],
+            [0.0, 1.0],
+        ]);
+        assert!(u.near_px(&point(18.0, 30.0), 0.1, 100, 100), "inside an arm");
+        assert!(u.near_px(&point(29.0, 30.0), 0.1, 100, 100), "within 10 of the arm");
+        assert!(!u.near_px(&point(50.0, 30.0), 0.1, 100, 100), "between the arms");
     }
 
     #[test]
@@ -371,6 +396,9 @@ mod tests {
         assert_eq!(file.shelters[0], Shelter::from([0.1, 0.1, 0.2, 0.2]));
         assert_eq!(file.shelters[1].area, triangle());
         assert_eq!(file.shelters[2].name.as_deref(), Some("tube"));
+        let typo: std::result::Result<File, _> =
+            toml::from_str("shelters = [{ name = \"tube\", area = [0.5, 0.5, 0.6, 0.6], nmae = 1 }]");
+        assert!(typo.is_err(), "an unknown key in a named shelter is refused");
         let zones = Zones { enclosure: Some(Area::Rect([0.0, 0.0, 0.4, 1.0])), shelters: file.shelters };
         let names: Vec<String> = zones.named().into_iter().map(|z| z.name).collect();
         assert_eq!(names, ["enclosure", "shelter 1", "shelter 2", "tube"]);

@@ -929,3 +929,64 @@ fn an_unwritable_clip_folder_is_said_and_supervision_goes_on() {
     assert!(said[0].contains("clips/freezing-") && said[0].contains("writable"), "{}", said[0]);
     assert!(out.join("stop.mp4").is_file(), "the stop's clip, beside the log, is written");
 }
+
+/// A phone IP-webcam app's MJPEG over HTTP (ffmpeg's `mpjpeg` server, as such apps serve it) carrying
+/// the dash: the session stops on the approach, exit 3, as from a file or a webcam.
+#[test]
+fn an_mjpeg_phone_camera_stream_of_the_dash_stops_the_session() {
+    let _one = ONE_SESSION_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let work = tempfile::tempdir().unwrap();
+    let dash = common::dash_clip(work.path());
+    let port = free_port();
+    let mut server = Command::new("ffmpeg")
+        .args(["-loglevel", "error", "-re", "-i"])
+        .arg(&dash)
+        .args(["-c:v", "mjpeg", "-q:v", "5", "-f", "mpjpeg", "-listen", "1"])
+        .arg(format!("http://127.0.0.1:{port}/video.mjpg"))
+        .stdin(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("ffmpeg runs (scripts/setup.sh installs it)");
+    std::thread::sleep(Duration::from_millis(500));
+    let url = format!("http://127.0.0.1:{port}/video.mjpg");
+    let done = stream_session(&url, "", work.path(), 60).wait_with_output().unwrap();
+    let _ = server.kill();
+    let _ = server.wait();
+    let stderr = String::from_utf8_lossy(&done.stderr);
+    assert_eq!(done.status.code(), Some(3), "the approach stops it: {stderr}");
+    let summary = json(&work.path().join("session/summary.json"));
+    assert_eq!(summary["reason"]["behaviour"], "approach", "{summary}");
+}
+
+/// A stream address where nothing answers, and one that answers with something that is not video: one
+/// line each, saying what to check, at once.
+#[test]
+fn an_unreachable_or_non_video_url_is_one_line_saying_what_to_check() {
+    let work = tempfile::tempdir().unwrap();
+    // A plain HTTP server answering with text.
+    let text_server = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let text_port = text_server.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for stream in text_server.incoming().flatten() {
+            let mut stream = stream;
+            let mut request = [0u8; 1024];
+            let _ = std::io::Read::read(&mut stream, &mut request);
+            let _ = std::io::Write::write_all(
+                &mut stream,
+                b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 16\r\nConnection: close\r\n\r\nhello, not video",
+            );
+        }
+    });
+    let nobody = format!("http://127.0.0.1:{}/video", free_port());
+    let text = format!("http://127.0.0.1:{text_port}/video");
+    for url in [nobody, text] {
+        let started = Instant::now();
+        let out = live(&["--source", &url, "--duration", "5", "--no-sound", "--no-view", "--no-history"], work.path());
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{url}: {stderr}");
+        let lines: Vec<&str> = stderr.lines().filter(|l| !l.trim().is_empty()).collect();
+        assert_eq!(lines.len(), 1, "one line: {stderr}");
+        assert!(lines[0].contains(&url) && lines[0].contains("is the camera on"), "{stderr}");
+        assert!(started.elapsed() < Duration::from_secs(15), "{url}: {:?}", started.elapsed());
+    }
+}

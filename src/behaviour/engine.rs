@@ -112,12 +112,12 @@ impl BehaviourEngine {
         .collect()
     }
 
-    /// One moment in; the episodes confirmed or ended by it out.
     /// New shelters (drawn by the owner during a session), for the moments from now on.
     pub fn set_shelters(&mut self, shelters: Vec<Shelter>) {
         self.hiding.set_shelters(shelters);
     }
 
+    /// One moment in; the episodes confirmed or ended by it out.
     pub fn step(&mut self, m: &Moment) -> Vec<Change> {
         let t = m.time_s;
         let mut changes = Vec::new();

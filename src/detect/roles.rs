@@ -308,12 +308,14 @@ fn is_rat(config: &RoleConfig, c: &Candidate, largest_cat_area: Option<f32>) -> 
     (small_in_frame && smaller_than_cat(config.rat_max_cat_area_ratio)) || small_beside_cat
 }
 
-/// The box's centre lies in the rat's enclosure (grown by its margin), or no enclosure is configured.
+/// The box's centre lies in or near the rat's enclosure (within its margin), or no enclosure is
+/// configured.
 pub fn in_enclosure(config: &RoleConfig, bbox: &BBox, frame_w: u32, frame_h: u32) -> bool {
     let Some(enclosure) = &config.enclosure else {
         return true;
     };
-    enclosure.grown(config.enclosure_margin).contains_px(bbox.center(), frame_w, frame_h)
+    let (x, y) = bbox.center();
+    enclosure.near_px(&BBox::new(x, y, x, y), config.enclosure_margin, frame_w, frame_h)
 }
 
 #[cfg(test)]

@@ -27,10 +27,13 @@ pub struct AnnotatedVideo {
 struct Pacing {
     first_s: Option<f64>,
     written: u64,
+    /// The encoder failed and said so: a live session goes on without its recording.
+    failed: bool,
 }
 
-/// A live video holds a frame at most this long (a stalled camera): the session says the stall anyway.
-const MAX_REPEAT_S: f64 = 10.0;
+/// A live video holds a frame at most this long (a stalled camera jumps on): the session says the
+/// stall, and a long run of copies would hold up the pipeline that writes them.
+const MAX_REPEAT_S: f64 = 1.0;
 
 impl AnnotatedVideo {
     /// Starts the encoder for frames of `width` x `height` at `fps`.
@@ -48,7 +51,7 @@ impl AnnotatedVideo {
         Command::new("ffmpeg").arg("-version").stdout(Stdio::null()).status().map_err(|_| {
             Error::output(path, "cannot run `ffmpeg` to record: install ffmpeg (scripts/setup.sh does)")
         })?;
-        let pacing = Pacing { first_s: None, written: 0 };
+        let pacing = Pacing { first_s: None, written: 0, failed: false };
         Ok(AnnotatedVideo {
             path: path.to_path_buf(),
             fps,
@@ -59,15 +62,40 @@ impl AnnotatedVideo {
         })
     }
 
-    /// How many times to write the frame at `time_s`.
+    /// How many times to write the frame at `time_s`: none when frames come faster than the video's
+    /// rate, several to fill a gap.
     fn copies(&mut self, time_s: f64) -> u64 {
         let fps = self.fps;
         let Some(p) = &mut self.paced else { return 1 };
         let first = *p.first_s.get_or_insert(time_s);
-        let due = (((time_s - first).max(0.0) * fps).floor() as u64 + 1).max(p.written + 1);
-        let copies = (due - p.written).min((MAX_REPEAT_S * fps) as u64).max(1);
+        let due = (((time_s - first).max(0.0) * fps).floor() as u64 + 1).max(p.written);
+        let copies = (due - p.written).min((MAX_REPEAT_S * fps).ceil() as u64);
         p.written = due;
         copies
+    }
+
+    fn write_frame(&mut self, a: &AnalysedFrame) -> Result<()> {
+        let copies = self.copies(a.frame.time_s);
+        if copies == 0 || self.paced.as_ref().is_some_and(|p| p.failed) {
+            return Ok(());
+        }
+        if self.paced.is_some() && self.child.is_none() {
+            let (w, h) = a.frame.image.dimensions();
+            let (child, stdin) = spawn(&self.path, w, h, self.fps)?;
+            (self.child, self.stdin, self.canvas) = (Some(child), stdin, RgbImage::new(w, h));
+        }
+        if a.frame.image.dimensions() != self.canvas.dimensions() {
+            return Err(Error::output(&self.path, "the frame size changed mid-video"));
+        }
+        self.canvas.copy_from_slice(a.frame.image.as_raw());
+        draw_tracks(&mut self.canvas, a);
+        for _ in 0..copies {
+            let Some(stdin) = self.stdin.as_mut() else { return Err(self.encoder_failure()) };
+            if stdin.write_all(self.canvas.as_raw()).is_err() {
+                return Err(self.encoder_failure());
+            }
+        }
+        Ok(())
     }
 
     fn encoder_failure(&mut self) -> Error {
@@ -104,20 +132,17 @@ fn spawn(path: &Path, width: u32, height: u32, fps: f64) -> Result<(Child, Optio
 
 impl Sink for AnnotatedVideo {
     fn frame(&mut self, a: &AnalysedFrame) -> Result<bool> {
-        if self.paced.is_some() && self.child.is_none() {
-            let (w, h) = a.frame.image.dimensions();
-            let (child, stdin) = spawn(&self.path, w, h, self.fps)?;
-            (self.child, self.stdin, self.canvas) = (Some(child), stdin, RgbImage::new(w, h));
-        }
-        if a.frame.image.dimensions() != self.canvas.dimensions() {
-            return Err(Error::output(&self.path, "the frame size changed mid-video"));
-        }
-        self.canvas.copy_from_slice(a.frame.image.as_raw());
-        draw_tracks(&mut self.canvas, a);
-        for _ in 0..self.copies(a.frame.time_s) {
-            let Some(stdin) = self.stdin.as_mut() else { return Err(self.encoder_failure()) };
-            if stdin.write_all(self.canvas.as_raw()).is_err() {
-                return Err(self.encoder_failure());
+        match (self.write_frame(a), &mut self.paced) {
+            (Ok(()), _) => {}
+            // A recording's video is one of its outputs: a failure ends the run.
+            (Err(e), None) => return Err(e),
+            // A session's recording is an extra: supervision goes on without it.
+            (Err(e), Some(pacing)) => {
+                if !pacing.failed {
+                    eprintln!("chaperone: {e}; the session goes on without its recording");
+                }
+                pacing.failed = true;
+                (self.stdin, self.child) = (None, None);
             }
         }
         Ok(true)

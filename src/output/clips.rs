@@ -1,8 +1,9 @@
 //! Evidence on disk: a short video of what led to each warning and to the stop. The annotated frames of
 //! the last seconds are kept, JPEG-encoded, in a ring buffer on a thread of their own (never re-read from
 //! the camera); when a warning is confirmed its clip waits for the seconds after it and is then written,
-//! and a stop's clip (the seconds before it: the session ends there) is written at once. ffmpeg turns the
-//! kept JPEGs into an H.264 MP4 a phone plays. A clip that cannot be written is said on stderr, once per
+//! and a stop's clip (the seconds before it: the session ends there) is written at once, each by a thread
+//! of its own so that the keeping goes on meanwhile. ffmpeg turns the kept JPEGs into an H.264 MP4 a
+//! phone plays, each frame shown until the next one's capture time. A clip that cannot be written is said on stderr, once per
 //! clip, and supervision goes on.
 
 use std::collections::VecDeque;
@@ -65,6 +66,7 @@ impl ClipSink {
             keep_s: session.clip_before_s,
             frames: VecDeque::new(),
             pending: Vec::new(),
+            writers: Vec::new(),
         };
         let counter = waiting.clone();
         let thread = std::thread::Builder::new()
@@ -74,6 +76,9 @@ impl ClipSink {
                     keeper.take(item, &counter);
                 }
                 keeper.write_all_pending();
+                for writer in keeper.writers.drain(..) {
+                    let _ = writer.join();
+                }
             })
             .ok()?;
         Some(ClipSink {
@@ -149,8 +154,10 @@ impl Sink for ClipSink {
 struct Keeper {
     run_dir: PathBuf,
     keep_s: f64,
-    frames: VecDeque<(f64, Vec<u8>)>,
+    frames: VecDeque<(f64, Arc<Vec<u8>>)>,
     pending: Vec<(String, f64, f64)>,
+    /// Clips being written.
+    writers: Vec<std::thread::JoinHandle<()>>,
 }
 
 impl Keeper {
@@ -168,7 +175,7 @@ impl Keeper {
                     // Time went back (a new start): what was kept belongs to another stretch.
                     self.frames.clear();
                 }
-                self.frames.push_back((time_s, jpeg));
+                self.frames.push_back((time_s, Arc::new(jpeg)));
                 let (ready, waiting): (Vec<_>, Vec<_>) = self.pending.drain(..).partition(|p| time_s >= p.2);
                 self.pending = waiting;
                 for (name, from_s, until_s) in ready {
@@ -189,27 +196,29 @@ impl Keeper {
         }
     }
 
-    fn write(&self, name: &str, from_s: f64, until_s: f64) {
-        let frames: Vec<&(f64, Vec<u8>)> =
-            self.frames.iter().filter(|(t, _)| *t >= from_s - 1e-6 && *t <= until_s + 1e-6).collect();
-        let path = self.run_dir.join(name);
-        if let Err(why) = write_clip(&path, &frames) {
-            eprintln!(
-                "chaperone: could not write the clip {}: {why} (is {} writable, and ffmpeg installed? supervision goes on)",
-                path.display(),
-                self.run_dir.display()
-            );
-        }
+    fn write(&mut self, name: &str, from_s: f64, until_s: f64) {
+        let frames: Vec<(f64, Arc<Vec<u8>>)> =
+            self.frames.iter().filter(|(t, _)| *t >= from_s - 1e-6 && *t <= until_s + 1e-6).cloned().collect();
+        let (path, run_dir) = (self.run_dir.join(name), self.run_dir.clone());
+        let writer = std::thread::Builder::new().name("clip-writer".into()).spawn(move || {
+            if let Err(why) = write_clip(&path, &frames) {
+                eprintln!(
+                    "chaperone: could not write the clip {}: {why} (is {} writable, and ffmpeg installed? supervision goes on)",
+                    path.display(),
+                    run_dir.display()
+                );
+            }
+        });
+        self.writers.extend(writer.ok());
     }
 }
 
-/// The frames, at their average rate, as H.264 in MP4.
-fn write_clip(path: &Path, frames: &[&(f64, Vec<u8>)]) -> std::result::Result<(), String> {
-    let (Some(first), Some(last)) = (frames.first(), frames.last()) else {
+/// The frames as H.264 in MP4 at `CLIP_MAX_FPS`, each repeated until the next one's time.
+fn write_clip(path: &Path, frames: &[(f64, Arc<Vec<u8>>)]) -> std::result::Result<(), String> {
+    if frames.is_empty() {
         return Err("no frame was kept for it".into());
-    };
-    let span = last.0 - first.0;
-    let fps = if frames.len() > 1 && span > 0.0 { ((frames.len() - 1) as f64 / span).clamp(1.0, 60.0) } else { 1.0 };
+    }
+    let fps = CLIP_MAX_FPS;
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir).map_err(|e| e.to_string())?;
     }
@@ -225,7 +234,16 @@ fn write_clip(path: &Path, frames: &[&(f64, Vec<u8>)]) -> std::result::Result<()
         .spawn()
         .map_err(|e| format!("cannot run ffmpeg: {e}"))?;
     let mut stdin = child.stdin.take().ok_or("ffmpeg has no input")?;
-    let fed = frames.iter().try_for_each(|(_, jpeg)| stdin.write_all(jpeg));
+    // Each frame is written until the clip's clock reaches the next one's time (none when frames come
+    // closer than the clip's rate; a gap is held for 2 s at most).
+    let start = frames[0].0;
+    let mut written = 0usize;
+    let fed = frames.iter().enumerate().try_for_each(|(i, (_, jpeg))| {
+        let due = frames.get(i + 1).map_or(written + 1, |(next, _)| ((next - start) * fps).round() as usize);
+        let copies = due.saturating_sub(written).min((2.0 * fps) as usize);
+        written += copies;
+        (0..copies).try_for_each(|_| stdin.write_all(jpeg))
+    });
     drop(stdin);
     let out = child.wait_with_output().map_err(|e| e.to_string())?;
     match (fed, out.status.success()) {

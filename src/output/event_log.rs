@@ -69,15 +69,7 @@ impl EventLines {
                 &serde_json::json!({ "time_s": a.frame.time_s, "silent_s": silent_s }),
             ));
         }
-        for input in &a.owner {
-            let t = a.frame.time_s;
-            lines.push(match input {
-                OwnerInput::Zones(zones) => line("zones_changed", &serde_json::json!({ "time_s": t, "zones": zones })),
-                OwnerInput::Acknowledge { what } => {
-                    line("acknowledged", &serde_json::json!({ "time_s": t, "what": what }))
-                }
-            });
-        }
+        lines.extend(a.owner.iter().map(|input| owner_line(a.frame.time_s, input)));
         let warned = |e: &Episode| {
             a.verdict.as_ref().is_some_and(|v| v.decisions.iter().any(|d| matches!(d, Decision::Warn(w) if w == e)))
         };
@@ -106,6 +98,7 @@ impl EventLines {
             lines.push(stop_line(reason, None, None, self.clips().then_some(STOP_CLIP)));
         }
         lines.extend(end.closing.iter().map(|c| self.change(c)));
+        lines.extend(end.owner.iter().map(|input| owner_line(end.time_s, input)));
         if let Some(outcome) = end.outcome {
             lines.push(line(
                 "session_ended",
@@ -136,6 +129,16 @@ impl EventLines {
         };
         let episode = change.episode();
         line(event, &Line { episode, severity: self.session.severity_of(episode) })
+    }
+}
+
+/// `zones_changed` or `acknowledged`: what the owner did in the live view, at stream time `time_s`.
+fn owner_line(time_s: f64, input: &OwnerInput) -> Value {
+    match input {
+        OwnerInput::Zones(zones) => line("zones_changed", &serde_json::json!({ "time_s": time_s, "zones": zones })),
+        OwnerInput::Acknowledge { what } => {
+            line("acknowledged", &serde_json::json!({ "time_s": time_s, "what": what }))
+        }
     }
 }
 

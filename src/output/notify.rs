@@ -56,6 +56,16 @@ impl NotifySink {
         let (queue, pending) = crossbeam_channel::bounded::<Value>(QUEUE);
         let (done, drained) = crossbeam_channel::bounded::<()>(0);
         let retries = config.retries;
+        // The desktop on a thread of its own: a session without a notification service must not hold up
+        // the webhook's and the broker's lines while it retries.
+        let (to_desktop, for_desktop) = crossbeam_channel::bounded::<Value>(QUEUE);
+        let desktop = desktop.then(|| {
+            std::thread::spawn(move || {
+                for line in for_desktop.iter() {
+                    show_on_desktop(&line, retries);
+                }
+            })
+        });
         std::thread::spawn(move || {
             for line in pending.iter() {
                 if let Some((agent, url)) = &webhook {
@@ -64,12 +74,16 @@ impl NotifySink {
                 if let Some(mqtt) = &mqtt {
                     mqtt.publish(&line);
                 }
-                if desktop {
-                    show_on_desktop(&line, retries);
+                if desktop.is_some() {
+                    let _ = to_desktop.try_send(line.clone());
                 }
             }
             if let Some(mqtt) = mqtt {
                 mqtt.close();
+            }
+            drop(to_desktop);
+            if let Some(desktop) = desktop {
+                let _ = desktop.join();
             }
             drop(done);
         });

@@ -125,6 +125,8 @@ pub struct RunEnd {
     pub outcome: Option<Outcome>,
     /// Wall-clock end, RFC 3339 (UTC).
     pub ended: String,
+    /// What the owner did after the last frame (say, acknowledged, then pressed "end session").
+    pub owner: Vec<OwnerInput>,
 }
 
 /// Where analysed frames go. A sink only writes: it decides nothing the other sinks depend on.
@@ -410,6 +412,7 @@ impl Stages {
             self.book.record(change);
         }
         RunEnd {
+            owner: self.take_owner_inputs(),
             time_s,
             fault,
             closing,

@@ -123,20 +123,36 @@ impl VideoFile {
             live: true,
         };
         let mut stream = VideoFile::start(Path::new(url), input_args, info)?;
-        match stream.times.recv_timeout(wait) {
-            Ok((pts, Some((w, h)))) if w > 0 && h > 0 => {
-                stream.pending_time = Some(pts);
-                (stream.info.width, stream.info.height) = (w, h);
-                Ok(stream)
-            }
-            _ => {
-                let _ = stream.child.kill();
-                let _ = stream.child.wait();
-                stream.finished = true;
-                let why = stream.problems().last().cloned().unwrap_or_else(|| "nothing came".into());
-                Err(Error::source(url, format!("no picture within {:.1} s ({why})", wait.as_secs_f64())))
-            }
+        let first = stream.times.recv_timeout(wait);
+        if let Ok((pts, Some((w, h)))) = first
+            && w > 0
+            && h > 0
+        {
+            stream.pending_time = Some(pts);
+            (stream.info.width, stream.info.height) = (w, h);
+            return Ok(stream);
         }
+        let _ = stream.child.kill();
+        let _ = stream.child.wait();
+        stream.finished = true;
+        let why = stream.problems().last().cloned();
+        let what = match (first, why) {
+            (Err(crossbeam_channel::RecvTimeoutError::Timeout), why) => {
+                format!(
+                    "no picture within {:.1} s{}",
+                    wait.as_secs_f64(),
+                    why.map_or(String::new(), |w| format!(" ({w})"))
+                )
+            }
+            (_, Some(why)) => format!("it gives no video ({why})"),
+            (_, None) => "nothing answers there, or it sent no video".to_string(),
+        };
+        Err(Error::source(
+            url,
+            format!(
+                "{what}: is the camera on, and is the address right? (a phone webcam app shows its stream's address)"
+            ),
+        ))
     }
 
     fn start(path: &Path, input_args: &[&str], info: SourceInfo) -> Result<VideoFile> {
