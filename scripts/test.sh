@@ -19,6 +19,7 @@ for folder in media formats; do
         not_tested+=("real file ../shared/$folder/$file is missing: its tests in ${users% } return early")
     done
 done
+[ -f "$ROOT/../shared/peers/py_pipeline.py" ] || not_tested+=("../shared/peers/py_pipeline.py is missing: bench's --vs-peer test in tests/analyze.rs returns early")
 # tests/labels.rs reads every export in ../shared/formats, most through a helper the grep above misses.
 [ -d "$ROOT/../shared/formats" ] || not_tested+=("../shared/formats is missing: tests/labels.rs returns early")
 for tool in /usr/bin/chromium /usr/bin/chromedriver; do

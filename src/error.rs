@@ -55,6 +55,11 @@ pub enum Error {
     )]
     Interrupted,
 
+    /// Another program run for a job (`bench`'s `analyze` in a process of its own, the Python peer)
+    /// could not start or failed.
+    #[error("{program}: {message}")]
+    Program { program: String, message: String },
+
     /// A configuration value is wrong.
     #[error("config: {0}")]
     Config(String),
@@ -87,6 +92,10 @@ impl Error {
 
     pub fn output(path: impl Into<PathBuf>, message: impl Into<String>) -> Self {
         Error::Output { path: path.into(), message: message.into() }
+    }
+
+    pub fn program(program: impl Into<String>, message: impl Into<String>) -> Self {
+        Error::Program { program: program.into(), message: message.into() }
     }
 
     pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {

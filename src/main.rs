@@ -54,6 +54,7 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    chaperone::pipeline::note_launch();
     // Output piped into `head` and the like: end quietly when the reader goes, as command-line tools do,
     // instead of panicking on the broken pipe.
     #[cfg(unix)]

@@ -364,3 +364,67 @@ fn assert_cat_box_drawn(source: &Path, dir: &Path, frame: u64) {
     assert!(drawn >= 0.8, "the cat's box is drawn near x={}: {drawn:.2} of its left edge", row[0]);
     assert!(before <= 0.2, "the source is not already red there: {before:.2}");
 }
+
+/// The number after `label` on the line of `report` that starts with `line`.
+fn number_after(report: &str, line: &str, label: &str) -> f64 {
+    let text = report.lines().find(|l| l.starts_with(line)).unwrap_or_else(|| panic!("no `{line}` line in:\n{report}"));
+    let rest = &text[text.find(label).unwrap_or_else(|| panic!("no `{label}` in `{text}`")) + label.len()..];
+    let number: String = rest.trim_start().chars().take_while(|c| c.is_ascii_digit() || *c == '.').collect();
+    number.parse().unwrap_or_else(|_| panic!("no number after `{label}` in `{text}`"))
+}
+
+#[test]
+fn bench_reports_the_cold_start_the_whole_process_and_the_cadence_that_analyze_uses() {
+    let Some(video) = common::media("mouse-openfield/openfield-mouse.mp4") else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let clip = dir.path().join("of150.mp4");
+    let cut = Command::new("ffmpeg")
+        .args(["-loglevel", "error", "-y", "-i"])
+        .arg(&video)
+        .args(["-frames:v", "150", "-c:v", "libx264", "-preset", "veryfast"])
+        .arg(&clip)
+        .status()
+        .unwrap();
+    assert!(cut.success());
+    let run = common::chaperone(&["bench", clip.to_str().unwrap(), "--frames", "10"]);
+    let report = String::from_utf8_lossy(&run.stdout);
+    assert!(run.status.success(), "{report}{}", String::from_utf8_lossy(&run.stderr));
+    assert!(number_after(&report, "video:", "(640x480,") == 150.0, "{report}");
+    let cold = number_after(&report, "cold start", "analysed):");
+    let whole = number_after(&report, "whole process", "--no-video`):");
+    assert!(cold > 0.0 && cold < whole, "cold start {cold} s in a whole process of {whole} s");
+    assert!(number_after(&report, "in the loop (", "outputs):") > 0.0, "{report}");
+    assert!(number_after(&report, "bare inference", "memory):") > 0.0, "{report}");
+    // The cadence bench reports is what `analyze` does on the same clip: the run is deterministic.
+    let out = dir.path().join("out");
+    let analysed = analyze(&[clip.to_str().unwrap(), "--out", out.to_str().unwrap(), "--no-video", "--quiet"]);
+    assert!(analysed.status.success(), "{}", String::from_utf8_lossy(&analysed.stderr));
+    let s = summary(&out.join("of150"));
+    let looked = number_after(&report, "detector cadence", "looked at");
+    assert_eq!(looked as u64, s["detector_frames"].as_u64().unwrap(), "{report}");
+    assert!(looked < 150.0, "the detector skipped no frame of a rodent alone: {report}");
+    assert!(s["first_frame_after_launch_s"].as_f64().is_some_and(|t| t > 0.0), "{s}");
+
+    // A Python without the peer's packages (no site-packages): one line saying what to check, and a
+    // failure exit.
+    let Some(peer) = common::shared_file("peers", "py_pipeline.py") else { return };
+    let bare_python = dir.path().join("bare-python");
+    std::fs::write(&bare_python, "#!/bin/sh\nexec python3 -S -I \"$@\"\n").unwrap();
+    let mut permissions = std::fs::metadata(&bare_python).unwrap().permissions();
+    std::os::unix::fs::PermissionsExt::set_mode(&mut permissions, 0o755);
+    std::fs::set_permissions(&bare_python, permissions).unwrap();
+    let run = common::chaperone(&[
+        "bench",
+        clip.to_str().unwrap(),
+        "--frames",
+        "5",
+        "--vs-peer",
+        bare_python.to_str().unwrap(),
+        "--peer-script",
+        peer.to_str().unwrap(),
+    ]);
+    let said = String::from_utf8_lossy(&run.stderr);
+    assert_eq!(run.status.code(), Some(1), "{said}");
+    assert_eq!(said.trim().lines().count(), 1, "{said}");
+    assert!(said.contains("the peer") && said.contains("peers/README.md"), "{said}");
+}

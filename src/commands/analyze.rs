@@ -67,7 +67,16 @@ pub fn run(config: &Config, args: &Args) -> Result<Exit> {
     if readable.is_empty() {
         return Ok(Exit::Failed);
     }
-    let mut detector = AnimalDetector::load(&config.runtime, &config.detector, &config.roles)?;
+    // The first input is opened and its background sampled while the models load: the two take about
+    // as long each, and together they are the wait before the first frame.
+    let first = readable[0].0.clone();
+    let (first_opened, loaded) = std::thread::scope(|scope| {
+        let opening = scope.spawn(|| recording::OpenedInput::open(&first, config, &options));
+        let loaded = AnimalDetector::load(&config.runtime, &config.detector, &config.roles);
+        (opening.join().unwrap_or_else(|_| Err(Error::source(&first, "opening it failed unexpectedly"))), loaded)
+    });
+    let mut detector = loaded?;
+    let mut first_opened = Some(first_opened);
     signals::install("the analysis");
     let mut run_dirs = Vec::new();
     for (input, dir) in readable {
@@ -76,7 +85,11 @@ pub fn run(config: &Config, args: &Args) -> Result<Exit> {
             continue;
         }
         run_dirs.push(dir.clone());
-        match recording::analyse(input, dir, config, &mut detector, &options) {
+        let opened = match first_opened.take().filter(|_| *input == first) {
+            Some(opened) => opened,
+            None => recording::OpenedInput::open(input, config, &options),
+        };
+        match opened.and_then(|opened| recording::analyse_opened(opened, dir, config, &mut detector, &options)) {
             Ok(recording::Analysed { summary, .. }) => {
                 print_summary(&summary, dir);
                 if !summary.complete {

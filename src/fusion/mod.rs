@@ -14,6 +14,8 @@ pub mod motion;
 use std::path::Path;
 use std::sync::Arc;
 
+use image::RgbImage;
+
 use crate::detect::roles::in_enclosure;
 use crate::detect::{Detection, RoleConfig};
 use crate::error::Result;
@@ -79,14 +81,20 @@ impl Fusion {
     /// Seeds the background from frames spread across a recording (`input`), as ezTrack does: a median
     /// of them holds no animal that moves. A directory of images, or a camera, learns it as it goes.
     pub fn seed_background(&mut self, input: &Path, info: &SourceInfo) -> Result<()> {
-        let Some(motion) = &mut self.motion else { return Ok(()) };
-        if input.is_dir() {
+        if self.motion.is_none() {
             return Ok(());
         }
-        let frames = video::sample_frames(input, info.expected_frames, BACKGROUND_SAMPLES)?;
-        let working: Vec<_> = frames.iter().map(|f| motion.working_copy(f)).collect();
-        motion.seed_background(&working);
+        if let Some(samples) = sample_background(input, info)? {
+            self.seed_background_from(&samples);
+        }
         Ok(())
+    }
+
+    /// Seeds the background from frames [`sample_background`] took.
+    pub fn seed_background_from(&mut self, samples: &[RgbImage]) {
+        let Some(motion) = &mut self.motion else { return };
+        let working: Vec<_> = samples.iter().map(|f| motion.working_copy(f)).collect();
+        motion.seed_background(&working);
     }
 
     /// Motion for one frame, fused with its detections.
@@ -242,6 +250,16 @@ fn fuse(
             class_role: ClassRole::Rat,
         });
     }
+}
+
+/// Frames spread across a recording (`input`) to seed its background from; `None` for a directory of
+/// images. Decoding them is most of the wait before a recording's first frame, so it can run on a
+/// thread of its own while the models load.
+pub fn sample_background(input: &Path, info: &SourceInfo) -> Result<Option<Vec<RgbImage>>> {
+    if input.is_dir() {
+        return Ok(None);
+    }
+    video::sample_frames(input, info.expected_frames, BACKGROUND_SAMPLES).map(Some)
 }
 
 #[cfg(test)]

@@ -170,7 +170,23 @@ pub struct RunStats {
     pub scene_changes: u64,
     /// Frames the detector looked at (all of them unless its idle cadence let it skip some).
     pub detector_frames: u64,
+    /// Seconds from the process's launch ([`note_launch`]) to the end of the first frame's analysis: the
+    /// cold start a person waits through. Only the process's first run has it.
+    pub first_frame_after_launch_s: Option<f64>,
     pub seconds: StageSeconds,
+}
+
+/// When the process was launched, until its first frame is analysed.
+static LAUNCHED: std::sync::Mutex<Option<Instant>> = std::sync::Mutex::new(None);
+
+/// Notes the process's launch, for [`RunStats::first_frame_after_launch_s`]; `main` calls it first.
+pub fn note_launch() {
+    *LAUNCHED.lock().unwrap_or_else(|e| e.into_inner()) = Some(Instant::now());
+}
+
+/// Seconds since the launch, the first time it is asked after [`note_launch`]; `None` after that.
+fn take_time_since_launch() -> Option<f64> {
+    LAUNCHED.lock().unwrap_or_else(|e| e.into_inner()).take().map(|t| t.elapsed().as_secs_f64())
 }
 
 impl RunStats {
@@ -461,6 +477,9 @@ pub fn run(
                     go_on &= sink.frame(&analysed)?;
                 }
                 stats.seconds.output += t0.elapsed().as_secs_f64();
+                if stats.frames == 0 {
+                    stats.first_frame_after_launch_s = take_time_since_launch();
+                }
                 stats.frames += 1;
                 stats.first_time_s.get_or_insert(frame.time_s);
                 stats.last_time_s = Some(frame.time_s);

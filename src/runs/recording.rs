@@ -14,6 +14,7 @@ use crate::behaviour::Episode;
 use crate::config::Config;
 use crate::detect::Detector;
 use crate::error::{Error, Result};
+use crate::fusion;
 use crate::geometry::BBox;
 use crate::kinds::Role;
 use crate::observe::engine_box;
@@ -54,6 +55,9 @@ pub struct Summary {
     pub duration_s: f64,
     pub wall_s: f64,
     pub fps_processed: f64,
+    /// Seconds from the program's launch to the first frame analysed (model loading included); only the
+    /// first input analysed by a process has one.
+    pub first_frame_after_launch_s: Option<f64>,
     pub dropped_frames: u64,
     /// Frames where the whole scene changed (camera moved, lights).
     pub scene_changes: u64,
@@ -185,11 +189,45 @@ pub fn analyse(
     detector: &mut dyn Detector,
     options: &RecordingOptions,
 ) -> Result<Analysed> {
-    let mut source = open_source(input, options.image_fps)?;
+    analyse_opened(OpenedInput::open(input, config, options)?, dir, config, detector, options)
+}
+
+/// An input opened and its background sampled: what a recording needs before its first frame, which
+/// takes about as long as loading the models, so `analyze` does it for its first input on a thread of
+/// its own meanwhile.
+pub struct OpenedInput {
+    input: PathBuf,
+    source: Box<dyn FrameSource>,
+    background: Option<Vec<image::RgbImage>>,
+}
+
+impl OpenedInput {
+    pub fn open(input: &Path, config: &Config, options: &RecordingOptions) -> Result<OpenedInput> {
+        let source = open_source(input, options.image_fps)?;
+        let background = match config.motion.enabled {
+            true => fusion::sample_background(input, source.info())?,
+            false => None,
+        };
+        Ok(OpenedInput { input: input.to_path_buf(), source, background })
+    }
+}
+
+/// [`analyse`] on an input opened beforehand.
+pub fn analyse_opened(
+    opened: OpenedInput,
+    dir: &Path,
+    config: &Config,
+    detector: &mut dyn Detector,
+    options: &RecordingOptions,
+) -> Result<Analysed> {
+    let OpenedInput { input, mut source, background } = opened;
+    let input = input.as_path();
     let info = source.info().clone();
     let mut run_dir = RunDir::create(dir)?;
     let mut stages = Stages::new(config, info.width, info.height);
-    stages.fusion().seed_background(input, &info)?;
+    if let Some(samples) = &background {
+        stages.fusion().seed_background_from(samples);
+    }
 
     let tracks_path = run_dir.tracks_path();
     let mut tracks_csv = TracksCsv::create(&run_dir.written(&tracks_path))?;
@@ -277,6 +315,7 @@ fn summarise(
         },
         wall_s: stats.wall_s,
         fps_processed: stats.fps(),
+        first_frame_after_launch_s: stats.first_frame_after_launch_s,
         dropped_frames: stats.dropped_frames,
         scene_changes: stats.scene_changes,
         detector_frames: stats.detector_frames,

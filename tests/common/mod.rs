@@ -27,6 +27,11 @@ pub fn formats(relative: &str) -> Option<PathBuf> {
     shared("formats", relative)
 }
 
+/// Any other file under `../shared` (`folder/relative`), as [`media`] finds media.
+pub fn shared_file(folder: &str, relative: &str) -> Option<PathBuf> {
+    shared(folder, relative)
+}
+
 fn shared(folder: &str, relative: &str) -> Option<PathBuf> {
     let path = repo().join("../shared").join(folder).join(relative);
     if path.is_file() {
