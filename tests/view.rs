@@ -187,6 +187,10 @@ fn the_page_shows_changing_frames_and_an_unmissable_stop_with_the_last_frames() 
     }
     let svg = std::fs::read_to_string(out.join("timeline.svg")).unwrap();
     assert!(svg.contains("STOPPED: approach") && svg.contains("cat: fast approach"), "the timeline marks the stop");
+    // With the view on, the clips take the view encoder's frames: the stop's clip still holds the
+    // seconds before the stop.
+    let (seconds, frames) = common::video_length(&out.join("stop.mp4"));
+    assert!(seconds >= 2.0 && frames >= 10, "stop.mp4: {seconds:.2} s, {frames} frames");
 }
 
 #[test]

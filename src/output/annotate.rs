@@ -109,6 +109,13 @@ pub fn draw_zones(canvas: &mut RgbImage, zones: &Zones) {
 }
 
 /// Draws the zones, the tracks and the time onto `canvas` (a copy of the frame).
+/// `image` as a JPEG of `quality` (1-100): how annotated frames travel to the live view and the clips.
+pub fn encode_jpeg(image: &RgbImage, quality: u8) -> image::ImageResult<Vec<u8>> {
+    let mut jpeg = Vec::with_capacity(64 * 1024);
+    image.write_with_encoder(image::codecs::jpeg::JpegEncoder::new_with_quality(&mut jpeg, quality))?;
+    Ok(jpeg)
+}
+
 pub fn draw_tracks(canvas: &mut RgbImage, a: &AnalysedFrame) {
     draw_zones(canvas, &a.zones);
     for t in a.tracks.iter().filter(|t| t.state != TrackState::Tentative) {

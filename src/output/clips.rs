@@ -16,7 +16,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use crossbeam_channel::{Sender, unbounded};
 use image::RgbImage;
 
-use super::annotate::draw_tracks;
+use super::annotate::{draw_tracks, encode_jpeg};
 use super::event_log::{STOP_CLIP, warning_clip};
 use crate::error::Result;
 use crate::pipeline::{AnalysedFrame, RunEnd, Sink};
@@ -34,12 +34,20 @@ enum Work {
         time_s: f64,
         image: RgbImage,
     },
+    /// A frame drawn and encoded elsewhere (the live view's encoder), through a [`ClipFeed`].
+    Encoded {
+        time_s: f64,
+        jpeg: Arc<Vec<u8>>,
+    },
     /// Write `name` (relative to the run folder) from `from_s` to `until_s`, once frames reach `until_s`.
     Clip {
         name: String,
         from_s: f64,
         until_s: f64,
     },
+    /// The run is over: write what is pending. Said rather than told by the channel's closing, which a
+    /// [`ClipFeed`] still held elsewhere would put off.
+    End,
 }
 
 /// The sink: hands frames and clip requests to the keeper thread.
@@ -51,6 +59,21 @@ pub struct ClipSink {
     after_s: f64,
     last_sent_s: Option<f64>,
     last_time_s: f64,
+    /// The frames come through a [`ClipFeed`]: this sink draws none itself.
+    fed: bool,
+}
+
+/// Annotated frames for the clips from a sink that draws and JPEG-encodes them anyway (the live view's,
+/// at the same rate), so that each frame is drawn and encoded once.
+#[derive(Clone)]
+pub struct ClipFeed {
+    work: Sender<Work>,
+}
+
+impl ClipFeed {
+    pub fn send(&self, time_s: f64, jpeg: Arc<Vec<u8>>) {
+        let _ = self.work.send(Work::Encoded { time_s, jpeg });
+    }
 }
 
 impl ClipSink {
@@ -73,6 +96,9 @@ impl ClipSink {
             .name("clips".into())
             .spawn(move || {
                 for item in received.iter() {
+                    if matches!(item, Work::End) {
+                        break;
+                    }
                     keeper.take(item, &counter);
                 }
                 keeper.write_all_pending();
@@ -89,7 +115,15 @@ impl ClipSink {
             after_s: session.clip_after_s,
             last_sent_s: None,
             last_time_s: 0.0,
+            fed: false,
         })
+    }
+
+    /// From now on the clips' frames come through the returned feed, not drawn and encoded here.
+    pub fn feed(&mut self) -> Option<ClipFeed> {
+        let work = self.work.clone()?;
+        self.fed = true;
+        Some(ClipFeed { work })
     }
 
     fn request(&self, name: String, from_s: f64, until_s: f64) {
@@ -99,7 +133,7 @@ impl ClipSink {
     }
 
     fn keep(&mut self, a: &AnalysedFrame, deciding: bool) {
-        let Some(work) = &self.work else { return };
+        let Some(work) = self.work.as_ref().filter(|_| !self.fed) else { return };
         let t = a.frame.time_s;
         let due = self.last_sent_s.is_none_or(|last| t - last >= 1.0 / CLIP_MAX_FPS || t < last);
         // The frame that decided a stop or a warning is always kept.
@@ -142,7 +176,9 @@ impl Sink for ClipSink {
             let t = self.last_time_s;
             self.request(STOP_CLIP.to_string(), t - self.before_s, t.max(reason.time_s));
         }
-        drop(self.work.take());
+        if let Some(work) = self.work.take() {
+            let _ = work.send(Work::End);
+        }
         if let Some(keeper) = self.keeper.take() {
             let _ = keeper.join();
         }
@@ -166,26 +202,30 @@ impl Keeper {
             Work::Clip { name, from_s, until_s } => self.pending.push((name, from_s, until_s)),
             Work::Frame { time_s, image } => {
                 waiting.fetch_sub(1, Ordering::Relaxed);
-                let mut jpeg = Vec::with_capacity(64 * 1024);
-                let encoder = image::codecs::jpeg::JpegEncoder::new_with_quality(&mut jpeg, JPEG_QUALITY);
-                if image.write_with_encoder(encoder).is_err() {
-                    return;
-                }
-                if self.frames.back().is_some_and(|(last, _)| time_s < *last) {
-                    // Time went back (a new start): what was kept belongs to another stretch.
-                    self.frames.clear();
-                }
-                self.frames.push_back((time_s, Arc::new(jpeg)));
-                let (ready, waiting): (Vec<_>, Vec<_>) = self.pending.drain(..).partition(|p| time_s >= p.2);
-                self.pending = waiting;
-                for (name, from_s, until_s) in ready {
-                    self.write(&name, from_s, until_s);
-                }
-                let oldest_needed = self.pending.iter().map(|p| p.1).fold(time_s - self.keep_s, f64::min);
-                while self.frames.front().is_some_and(|(t, _)| *t < oldest_needed) {
-                    self.frames.pop_front();
+                if let Ok(jpeg) = encode_jpeg(&image, JPEG_QUALITY) {
+                    self.keep(time_s, Arc::new(jpeg));
                 }
             }
+            Work::Encoded { time_s, jpeg } => self.keep(time_s, jpeg),
+            Work::End => {}
+        }
+    }
+
+    /// Keeps one encoded frame, and writes the clips it completes.
+    fn keep(&mut self, time_s: f64, jpeg: Arc<Vec<u8>>) {
+        if self.frames.back().is_some_and(|(last, _)| time_s < *last) {
+            // Time went back (a new start): what was kept belongs to another stretch.
+            self.frames.clear();
+        }
+        self.frames.push_back((time_s, jpeg));
+        let (ready, waiting): (Vec<_>, Vec<_>) = self.pending.drain(..).partition(|p| time_s >= p.2);
+        self.pending = waiting;
+        for (name, from_s, until_s) in ready {
+            self.write(&name, from_s, until_s);
+        }
+        let oldest_needed = self.pending.iter().map(|p| p.1).fold(time_s - self.keep_s, f64::min);
+        while self.frames.front().is_some_and(|(t, _)| *t < oldest_needed) {
+            self.frames.pop_front();
         }
     }
 

@@ -246,7 +246,7 @@ pub fn analyse_opened(
     let mut view = options
         .view
         .clone()
-        .map(|view| ViewSink::new(view, "analyze", &config.session, VIEW_MAX_FPS, info.expected_frames));
+        .map(|view| ViewSink::new(view, "analyze", &config.session, VIEW_MAX_FPS, info.expected_frames, None));
     let mut sinks: Vec<&mut dyn Sink> = vec![&mut tracks_csv, &mut sightings, &mut events, &mut behaviour];
     sinks.extend(video.as_mut().map(|v| v as &mut dyn Sink));
     sinks.extend(view.as_mut().map(|v| v as &mut dyn Sink));

@@ -185,7 +185,11 @@ pub fn run_on(
             inputs,
         });
     }
-    let mut view = options.view.clone().map(|v| ViewSink::new(v, "live", &config.session, VIEW_MAX_FPS, None));
+    // With the view on, its encoder's frames are the clips' too: drawn and encoded once.
+    let mut view = options.view.clone().map(|v| {
+        let feed = clips.as_mut().and_then(ClipSink::feed);
+        ViewSink::new(v, "live", &config.session, VIEW_MAX_FPS, None, feed)
+    });
     eprintln!(
         "session: {} for {} (stops on the first alarm; Ctrl-C ends it){}",
         info.name,
@@ -197,6 +201,7 @@ pub fn run_on(
     let mode = if realtime { Mode::Live { stall_after } } else { Mode::Batch };
     let outcome = {
         let mut sinks: Vec<&mut dyn Sink> = vec![&mut alarm, &mut events, &mut tracks, &mut behaviour];
+        // The view before the clips: its last frames reach the clips before they are written.
         sinks.extend(view.as_mut().map(|v| v as &mut dyn Sink));
         sinks.extend(clips.as_mut().map(|c| c as &mut dyn Sink));
         sinks.extend(recording.as_mut().map(|r| r as &mut dyn Sink));

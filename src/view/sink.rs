@@ -3,6 +3,8 @@
 //! drawn on a copy and handed to an encoder thread, at most `max_fps` a second and never more than one
 //! waiting; while the encoder is busy, frames are skipped: the pipeline does not wait for the view.
 
+use std::sync::Arc;
+
 use crossbeam_channel::{Sender, TrySendError, bounded};
 use image::RgbImage;
 
@@ -10,7 +12,8 @@ use super::{ViewEnd, ViewHandle};
 use crate::error::Result;
 use crate::kinds::Severity;
 use crate::output::EventLines;
-use crate::output::annotate::draw_tracks;
+use crate::output::annotate::{draw_tracks, encode_jpeg};
+use crate::output::clips::ClipFeed;
 use crate::pipeline::{AnalysedFrame, FrameRate, RunEnd, RunStart, Sink};
 use crate::session::controller::SessionConfig;
 
@@ -38,13 +41,14 @@ pub struct ViewSink {
 impl ViewSink {
     /// Streams at most `max_fps` frames a second to `view`; `expected_frames` (a recording's length)
     /// gives the page its progress. `session` says what each behaviour means (warnings are shown, reward
-    /// cues are not).
+    /// cues are not). Each frame encoded is also handed to `clips`, when given.
     pub fn new(
         view: ViewHandle,
         mode: &'static str,
         session: &SessionConfig,
         max_fps: f64,
         expected_frames: Option<u64>,
+        clips: Option<ClipFeed>,
     ) -> ViewSink {
         let (tx, rx) = bounded::<(f64, RgbImage)>(1);
         let publisher = view.clone();
@@ -52,10 +56,13 @@ impl ViewSink {
             .name("view-encoder".into())
             .spawn(move || {
                 for (time_s, image) in rx.iter() {
-                    let mut jpeg = Vec::with_capacity(64 * 1024);
-                    let encoder = image::codecs::jpeg::JpegEncoder::new_with_quality(&mut jpeg, JPEG_QUALITY);
-                    match image.write_with_encoder(encoder) {
-                        Ok(()) => publisher.publish(time_s, jpeg),
+                    match encode_jpeg(&image, JPEG_QUALITY) {
+                        Ok(jpeg) => {
+                            if let Some(clips) = &clips {
+                                clips.send(time_s, Arc::new(jpeg.clone()));
+                            }
+                            publisher.publish(time_s, jpeg);
+                        }
                         Err(e) => tracing::warn!("the live view could not encode a frame: {e}"),
                     }
                 }
