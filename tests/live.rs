@@ -133,6 +133,26 @@ fn a_calm_meeting_runs_its_planned_length() {
     assert_eq!(history[0]["outcome"], "completed");
 }
 
+#[test]
+fn a_live_rat_alone_is_followed_by_motion_between_the_detectors_looks() {
+    let _one = ONE_SESSION_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let Some(video) = common::media("mouse-openfield/openfield-mouse.mp4") else { return };
+    let work = tempfile::tempdir().unwrap();
+    let out = work.path().join("session");
+    let args = ["--source", video.to_str().unwrap(), "--realtime", "--duration", "6", "--no-sound"];
+    let run = live(&args.into_iter().chain(["--out", out.to_str().unwrap()]).collect::<Vec<_>>(), work.path());
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert!(run.status.success(), "no stop, exit 0: {stderr}");
+    let summary = json(&out.join("summary.json"));
+    assert_eq!(summary["outcome"], "completed", "{summary}");
+    // No cat in view: the detector looks about twice a second (the cadence), motion follows the mouse.
+    let (frames, looked) = (summary["frames"].as_u64().unwrap(), summary["detector_frames"].as_u64().unwrap());
+    assert!(frames >= 60 && looked >= 6 && looked * 3 <= frames, "the detector looked at {looked} of {frames} frames");
+    let rat_boxes =
+        std::fs::read_to_string(out.join("tracks.csv")).unwrap().lines().filter(|l| l.contains(",rat,")).count();
+    assert!(rat_boxes as f64 >= 0.9 * frames as f64, "the mouse in {rat_boxes} of {frames} frames");
+}
+
 /// How a camera stops delivering.
 enum Failure {
     /// Nothing, ever: a driver that hangs in its read.

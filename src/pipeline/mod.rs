@@ -461,14 +461,14 @@ pub fn run(
     let mut stats = RunStats::default();
     let mut error = sinks.iter_mut().try_for_each(|s| s.begin(start)).err();
     if error.is_none() {
-        // A live session looks at every frame: its latency and its alarms are what it is for, and a
-        // camera's frames come no faster than the detector keeps up with.
-        let idle_interval_s = match mode {
-            Mode::Batch => stages.detector_idle_interval_s,
-            Mode::Live { .. } => 0.0,
-        };
-        let (dropped, failed) =
-            threads::drive(source, detector, mode, idle_interval_s, &mut |frame, detections, decode| {
+        // Live sessions keep the cadence too: with the cat in view every frame is looked at anyway, and
+        // with the rat alone a laptop spares most inferences and answers sooner.
+        let (dropped, failed) = threads::drive(
+            source,
+            detector,
+            mode,
+            stages.detector_idle_interval_s,
+            &mut |frame, detections, decode| {
                 stats.seconds.decode += decode.as_secs_f64();
                 let analysed = stages.analyse(&frame, detections, &mut stats.seconds);
                 let t0 = Instant::now();
@@ -494,7 +494,8 @@ pub fn run(
                     true => Next::Continue { detector_wanted: stages.detector_wanted(&analysed) },
                     false => Next::Stop,
                 })
-            });
+            },
+        );
         stats.dropped_frames = dropped;
         error = failed;
     }

@@ -83,6 +83,9 @@ pub struct SessionSummary {
     pub alarm_latency_ms: Option<f64>,
     pub frames: u64,
     pub dropped_frames: u64,
+    /// Frames the detector looked at: every frame while the cat (or anything it follows) is in view,
+    /// else one every `detector.idle_interval_s` with motion following the rat in between.
+    pub detector_frames: u64,
     pub fps_processed: f64,
     /// Only measured when frames arrive in real time (a camera or `--realtime`).
     pub latency: Option<LatencySummary>,
@@ -255,6 +258,7 @@ fn summarise(
         alarm_latency_ms: outcome.alarm_latency_ms,
         frames: stats.frames,
         dropped_frames: stats.dropped_frames,
+        detector_frames: stats.detector_frames,
         fps_processed: stats.fps(),
         latency: outcome.latencies_ms.as_deref().map(latency_summary),
         calm_s: behaviour::total_s(&outcome.episodes, Behaviour::Calm, end.time_s),
