@@ -81,10 +81,7 @@ impl Fusion {
     /// Seeds the background from frames spread across a recording (`input`), as ezTrack does: a median
     /// of them holds no animal that moves. A directory of images, or a camera, learns it as it goes.
     pub fn seed_background(&mut self, input: &Path, info: &SourceInfo) -> Result<()> {
-        if self.motion.is_none() {
-            return Ok(());
-        }
-        if let Some(samples) = sample_background(input, info)? {
+        if let Some(samples) = sample_background(input, info, &self.motion_config)? {
             self.seed_background_from(&samples);
         }
         Ok(())
@@ -253,10 +250,10 @@ fn fuse(
 }
 
 /// Frames spread across a recording (`input`) to seed its background from; `None` for a directory of
-/// images. Decoding them is most of the wait before a recording's first frame, so it can run on a
-/// thread of its own while the models load.
-pub fn sample_background(input: &Path, info: &SourceInfo) -> Result<Option<Vec<RgbImage>>> {
-    if input.is_dir() {
+/// images, or with motion turned off. Decoding them is most of the wait before a recording's first
+/// frame, so it can run on a thread of its own while the models load.
+pub fn sample_background(input: &Path, info: &SourceInfo, motion: &MotionConfig) -> Result<Option<Vec<RgbImage>>> {
+    if !motion.enabled || input.is_dir() {
         return Ok(None);
     }
     video::sample_frames(input, info.expected_frames, BACKGROUND_SAMPLES).map(Some)

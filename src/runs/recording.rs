@@ -204,10 +204,7 @@ pub struct OpenedInput {
 impl OpenedInput {
     pub fn open(input: &Path, config: &Config, options: &RecordingOptions) -> Result<OpenedInput> {
         let source = open_source(input, options.image_fps)?;
-        let background = match config.motion.enabled {
-            true => fusion::sample_background(input, source.info())?,
-            false => None,
-        };
+        let background = fusion::sample_background(input, source.info(), &config.motion)?;
         Ok(OpenedInput { input: input.to_path_buf(), source, background })
     }
 }

@@ -300,9 +300,10 @@ impl ViewHandle {
     }
 
     /// Publishes an encoded frame: the newest for the stream, and one of the recent frames kept.
-    fn publish(&self, time_s: f64, jpeg: Vec<u8>) {
+    /// `jpeg` may be shared with the clips: the page's copy is the same bytes.
+    fn publish(&self, time_s: f64, jpeg: Arc<Vec<u8>>) {
         let seq = self.shared.frames.borrow().as_ref().map_or(0, |f| f.seq) + 1;
-        let frame = JpegFrame { seq, time_s, jpeg: Bytes::from(jpeg) };
+        let frame = JpegFrame { seq, time_s, jpeg: Bytes::from_owner(SharedJpeg(jpeg)) };
         {
             // The newest frame is always kept; older ones only when spaced apart, so that the few kept
             // span the seconds before a stop.
@@ -336,6 +337,15 @@ fn lan_address() -> Option<std::net::IpAddr> {
     let socket = std::net::UdpSocket::bind("0.0.0.0:0").ok()?;
     socket.connect("192.0.2.1:9").ok()?;
     socket.local_addr().ok().map(|a| a.ip()).filter(|ip| !ip.is_unspecified())
+}
+
+/// A JPEG shared with other holders, as the bytes a response is made of.
+struct SharedJpeg(Arc<Vec<u8>>);
+
+impl AsRef<[u8]> for SharedJpeg {
+    fn as_ref(&self) -> &[u8] {
+        &self.0
+    }
 }
 
 #[cfg(test)]

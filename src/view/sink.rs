@@ -58,8 +58,10 @@ impl ViewSink {
                 for (time_s, image) in rx.iter() {
                     match encode_jpeg(&image, JPEG_QUALITY) {
                         Ok(jpeg) => {
+                            // One encoded frame, shared by the page and the clips without a copy.
+                            let jpeg = Arc::new(jpeg);
                             if let Some(clips) = &clips {
-                                clips.send(time_s, Arc::new(jpeg.clone()));
+                                clips.send(time_s, jpeg.clone());
                             }
                             publisher.publish(time_s, jpeg);
                         }
