@@ -128,6 +128,16 @@ const BAD_VALUES: &[(&str, &str, &str)] = &[
         "config: behaviour.freezing.lag_s must be a positive number of seconds, got -1",
     ),
     (
+        "behaviour.freezing.max_box_speed",
+        "-1.0",
+        "config: behaviour.freezing.max_box_speed must be a positive number of body lengths per second, got -1",
+    ),
+    (
+        "behaviour.freezing.max_head_turn_deg_s",
+        "-1.0",
+        "config: behaviour.freezing.max_head_turn_deg_s must be a positive number of degrees per second, got -1",
+    ),
+    (
         "behaviour.freezing.max_pixel_change",
         "-1.0",
         "config: behaviour.freezing.max_pixel_change must be a share of the body's area, above 0 and at most 1, got -1",

@@ -9,7 +9,7 @@ use serde::Serialize;
 use super::approach::ApproachDetector;
 use super::calm::{CalmDetector, CalmInputs};
 use super::fixation::FixationDetector;
-use super::freezing::FreezeDetector;
+use super::freezing::{BodySource, FreezeDetector};
 use super::hiding::HidingDetector;
 use super::stalking::StalkingDetector;
 use super::visibility::VisibilityWatch;
@@ -176,10 +176,11 @@ impl BehaviourEngine {
     fn update_freezing(&mut self, m: &Moment) -> Option<Change> {
         let t = m.time_s;
         let Some(rat) = &m.rat else {
-            return self.freezing.update(t, vec![None], self.rat_length.unwrap_or(0.0));
+            return self.freezing.update(t, (vec![None], BodySource::BoxCentre), None, self.rat_length.unwrap_or(0.0));
         };
         if !rat.points.is_empty() || !m.pixels {
-            return self.freezing.update(t, rat.body_points(), self.rat_length.unwrap_or(0.0));
+            let source = if rat.points.is_empty() { BodySource::BoxCentre } else { BodySource::Keypoints };
+            return self.freezing.update(t, (rat.body_points(), source), rat.head, self.rat_length.unwrap_or(0.0));
         }
         // A lost rat whose last box is at a shelter or the frame's edge may have gone: no change there says
         // nothing about the rat.

@@ -4,9 +4,16 @@
 //! none), in body lengths per second. Keypoint positions jitter from frame to frame far more than a
 //! freezing animal moves, so each position is first averaged over `smoothing_s`, and speed is taken
 //! between smoothed positions `lag_s` apart (FreezeFrame compares frames 250-300 ms apart for the same
-//! reason). Freezing is confirmed once the speed has stayed below `max_speed` for `min_duration_s`
-//! (BehaviorDEPOT's minimum bout is 0.9 s); its onset is back-dated to when the stillness began. Being
-//! causal, the detector runs the same live and on recordings.
+//! reason). When the pose has a nose and ears, the head must be still too: an animal that stands still
+//! while it turns its head to scan or sniff is not freezing (BehaviorDEPOT's second test, head angle
+//! change). A still measurement says the body was still over the whole span it covers, so a run of them
+//! is still from the start of its first span to the end of its last. Freezing is confirmed once that has
+//! lasted `min_duration_s` (BehaviorDEPOT's minimum bout is 0.9 s); its onset is back-dated to when the
+//! stillness began. Being causal, the detector runs the same live and on recordings.
+//!
+//! `max_speed` is BehaviorDEPOT's published velocity threshold (0.52 cm/s) for a mouse's body length
+//! (about 7 cm nose to tail base): 0.08 body lengths per second, so that one default holds for a rat (twice
+//! as long, at its own scale) and at any pixel scale.
 
 use std::collections::VecDeque;
 
@@ -23,8 +30,15 @@ pub struct FreezeConfig {
     pub smoothing_s: f64,
     /// Speed is measured between smoothed positions this far apart, seconds.
     pub lag_s: f64,
-    /// Below this mean body speed the animal counts as still, body lengths per second.
+    /// Below this mean speed of the body's keypoints the animal counts as still, body lengths per second.
     pub max_speed: f64,
+    /// Below this speed of its box's centre (no keypoints, no pixels: a tracks file) the animal counts
+    /// as still, body lengths per second. A box's centre wanders with its edges (a tail or a leg moving
+    /// changes the box), so it needs a wider margin than the trunk's keypoints.
+    pub max_box_speed: f64,
+    /// With a pose that has a nose and ears: above this turn of the head (ears to nose), degrees per
+    /// second, the animal is not still, however still its body.
+    pub max_head_turn_deg_s: f64,
     /// Stillness must last this long to be freezing, seconds.
     pub min_duration_s: f64,
     /// With pixels (video): a grey level must change by more than this to count as changed (after a 2x2
@@ -43,7 +57,9 @@ impl Default for FreezeConfig {
         FreezeConfig {
             smoothing_s: 0.15,
             lag_s: 0.2,
-            max_speed: 0.12,
+            max_speed: 0.08,
+            max_box_speed: 0.12,
+            max_head_turn_deg_s: 20.0,
             min_duration_s: 0.9,
             pixel_cutoff: 10,
             max_pixel_change: 0.05,
@@ -57,18 +73,30 @@ const SPEED: (Measure, Measure) = (Measure::SpeedBodyLengthsPerS, Measure::Thres
 /// What a freezing episode from pixels records, and its threshold.
 const PIXELS: (Measure, Measure) = (Measure::ChangedShareOfBody, Measure::ThresholdChangedShareOfBody);
 
+/// Where a body's points come from, which sets how still they must be.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BodySource {
+    /// A pose's trunk keypoints.
+    Keypoints,
+    /// The centre of the animal's box.
+    BoxCentre,
+}
+
 pub struct FreezeDetector {
     config: FreezeConfig,
     animal: Role,
-    raw: VecDeque<(f64, BodyPoints)>,
-    smoothed: VecDeque<(f64, BodyPoints)>,
-    /// When the current stillness began (in measurement time), if the animal is still now.
+    raw: VecDeque<(f64, Posture)>,
+    /// Smoothed postures: when, the oldest raw sample averaged in, and the mean.
+    smoothed: VecDeque<(f64, f64, Posture)>,
+    /// When the current stillness began, if the animal is still now.
     still_since: Option<f64>,
-    /// The last moment measured still.
+    /// The end of the last span measured still.
     last_still: f64,
     active: Option<Episode>,
     /// The last speed measured, body lengths per second.
     pub last_speed: Option<f64>,
+    /// The last turn of the head measured, degrees per second.
+    pub last_head_turn: Option<f64>,
     /// The last share of the box measured changing (pixels).
     pub last_pixel_change: Option<f64>,
 }
@@ -84,6 +112,7 @@ impl FreezeDetector {
             last_still: 0.0,
             active: None,
             last_speed: None,
+            last_head_turn: None,
             last_pixel_change: None,
         }
     }
@@ -102,63 +131,79 @@ impl FreezeDetector {
         self.active.as_ref()
     }
 
-    /// Feeds the body's points at `time_s`; `body_length` is in the points' units (pixels).
-    pub fn update(&mut self, time_s: f64, points: BodyPoints, body_length: f64) -> Option<Change> {
+    /// Feeds the body's points at `time_s`, and the head's direction when the pose tells it;
+    /// `body_length` is in the points' units (pixels).
+    pub fn update(
+        &mut self,
+        time_s: f64,
+        (points, source): (BodyPoints, BodySource),
+        head: Option<(f32, f32)>,
+        body_length: f64,
+    ) -> Option<Change> {
         let c = &self.config;
-        self.raw.push_back((time_s, points));
+        self.raw.push_back((time_s, Posture { points, head }));
         while self.raw.front().is_some_and(|(t, _)| *t <= time_s - c.smoothing_s) {
             self.raw.pop_front();
         }
-        let smoothed = mean_points(self.raw.iter().map(|(_, p)| p));
-        self.smoothed.push_back((time_s, smoothed));
+        let smoothed = Posture::mean(self.raw.iter().map(|(_, p)| p));
+        let oldest = self.raw.front().map_or(time_s, |(t, _)| *t);
+        self.smoothed.push_back((time_s, oldest, smoothed));
         // Keep one smoothed sample at or before `time_s - lag_s`, to measure against.
         while self.smoothed.len() > 2 && self.smoothed[1].0 <= time_s - c.lag_s {
             self.smoothed.pop_front();
         }
-        let (t_ref, ref_points) = self.smoothed.front()?;
+        let (t_ref, span_start, then) = self.smoothed.front()?;
+        let span_start = *span_start;
         let dt = time_s - t_ref;
         if dt < c.lag_s * 0.5 || body_length <= 0.0 {
             return None; // not enough history yet
         }
-        let now_points = &self.smoothed.back()?.1;
-        let speeds: Vec<f64> = ref_points
+        let now = &self.smoothed.back()?.2;
+        let speeds: Vec<f64> = then
+            .points
             .iter()
-            .zip(now_points)
+            .zip(&now.points)
             .filter_map(|(a, b)| Some(((*a)?, (*b)?)))
             .map(|((x0, y0), (x1, y1))| ((x1 - x0) as f64).hypot((y1 - y0) as f64) / dt / body_length)
             .collect();
-        // The measurement describes the middle of the span it covers.
-        let measured_at = time_s - (dt + c.smoothing_s) / 2.0;
+        let head_turn = then.head.zip(now.head).map(|(a, b)| angle_between_deg(a, b) / dt);
         let speed = (!speeds.is_empty()).then(|| speeds.iter().sum::<f64>() / speeds.len() as f64);
         self.last_speed = speed;
-        let max_speed = c.max_speed;
-        self.judge(time_s, measured_at, speed.map(|s| (s < max_speed, s)), SPEED, max_speed)
+        self.last_head_turn = head_turn;
+        let max_speed = match source {
+            BodySource::Keypoints => c.max_speed,
+            BodySource::BoxCentre => c.max_box_speed,
+        };
+        let max_turn = c.max_head_turn_deg_s;
+        let still = speed.map(|s| (s < max_speed && head_turn.is_none_or(|turn| turn < max_turn), s));
+        self.judge(time_s, span_start, still, SPEED, max_speed)
     }
 
     /// Feeds a measurement from pixels instead of points: the pixels of the animal's box that changed over
     /// the last `lag_s`, as a share of its body's area (`None` when it could not be measured). Motion inside the animal's
     /// own box, so a moving cat elsewhere cannot hide a frozen rat (ezTrack's whole-frame count can).
     pub fn update_pixels(&mut self, time_s: f64, changed_share: Option<f64>) -> Option<Change> {
-        let measured_at = time_s - self.config.lag_s / 2.0;
+        let span_start = time_s - self.config.lag_s;
         self.last_pixel_change = changed_share;
         let max = self.config.max_pixel_change;
-        self.judge(time_s, measured_at, changed_share.map(|s| (s < max, s)), PIXELS, max)
+        self.judge(time_s, span_start, changed_share.map(|s| (s < max, s)), PIXELS, max)
     }
 
-    /// Applies one stillness judgement (`None`: not seen well enough to say) made about `measured_at`.
+    /// Applies one stillness judgement (`None`: not seen well enough to say) about the span from
+    /// `span_start` to `time_s`.
     fn judge(
         &mut self,
         time_s: f64,
-        measured_at: f64,
+        span_start: f64,
         still: Option<(bool, f64)>,
         (measure, threshold_measure): (Measure, Measure),
         threshold: f64,
     ) -> Option<Change> {
         match still {
             Some((true, value)) => {
-                let since = *self.still_since.get_or_insert(measured_at);
-                self.last_still = measured_at;
-                if self.active.is_none() && measured_at - since >= self.config.min_duration_s {
+                let since = *self.still_since.get_or_insert(span_start.max(0.0));
+                self.last_still = time_s;
+                if self.active.is_none() && time_s - since >= self.config.min_duration_s {
                     let episode = Episode::new(Behaviour::Freezing, self.animal, since, time_s)
                         .with(measure, value)
                         .with(threshold_measure, threshold);
@@ -183,20 +228,47 @@ impl FreezeDetector {
     }
 }
 
-/// Per point, the mean of its sightings across `samples`.
-fn mean_points<'a>(samples: impl Iterator<Item = &'a BodyPoints>) -> BodyPoints {
-    let mut sums: Vec<(f64, f64, u32)> = Vec::new();
-    for points in samples {
-        if sums.len() < points.len() {
-            sums.resize(points.len(), (0.0, 0.0, 0));
-        }
-        for (s, p) in sums.iter_mut().zip(points) {
-            if let Some((x, y)) = p {
-                *s = (s.0 + *x as f64, s.1 + *y as f64, s.2 + 1);
+/// The body's points and the head's direction at one moment.
+struct Posture {
+    points: BodyPoints,
+    /// Unit vector from the ears to the nose.
+    head: Option<(f32, f32)>,
+}
+
+impl Posture {
+    /// Per point, the mean of its sightings across `samples`; the head's mean direction.
+    fn mean<'a>(samples: impl Iterator<Item = &'a Posture>) -> Posture {
+        let mut sums: Vec<(f64, f64, u32)> = Vec::new();
+        let mut head = (0.0f64, 0.0f64);
+        for posture in samples {
+            let points = &posture.points;
+            if sums.len() < points.len() {
+                sums.resize(points.len(), (0.0, 0.0, 0));
+            }
+            for (s, p) in sums.iter_mut().zip(points) {
+                if let Some((x, y)) = p {
+                    *s = (s.0 + *x as f64, s.1 + *y as f64, s.2 + 1);
+                }
+            }
+            if let Some((x, y)) = posture.head {
+                head = (head.0 + x as f64, head.1 + y as f64);
             }
         }
+        let points =
+            sums.into_iter().map(|(x, y, n)| (n > 0).then(|| ((x / n as f64) as f32, (y / n as f64) as f32))).collect();
+        // Directions average as vectors; a mean near zero (the head swung round within the window) has
+        // no direction.
+        let length = head.0.hypot(head.1);
+        let head = (length > 1e-6).then(|| ((head.0 / length) as f32, (head.1 / length) as f32));
+        Posture { points, head }
     }
-    sums.into_iter().map(|(x, y, n)| (n > 0).then(|| ((x / n as f64) as f32, (y / n as f64) as f32))).collect()
+}
+
+/// The angle between two unit vectors, degrees.
+fn angle_between_deg(a: (f32, f32), b: (f32, f32)) -> f64 {
+    let cross = (a.0 * b.1 - a.1 * b.0) as f64;
+    let dot = (a.0 * b.0 + a.1 * b.1) as f64;
+    cross.atan2(dot).abs().to_degrees()
 }
 
 #[cfg(test)]
@@ -210,7 +282,9 @@ mod tests {
         let mut t = 0.0;
         while t < seconds {
             let x = x_at(t) as f32;
-            if let Some(Change::Ended(e)) = d.update(t, vec![Some((x, 50.0)), Some((x + 100.0, 50.0))], 100.0) {
+            if let Some(Change::Ended(e)) =
+                d.update(t, (vec![Some((x, 50.0)), Some((x + 100.0, 50.0))], BodySource::Keypoints), None, 100.0)
+            {
                 out.push(e);
             }
             t += 1.0 / fps;
@@ -272,7 +346,9 @@ mod tests {
         for i in 0..300 {
             let t = i as f64 / 30.0;
             let x = 2.0 * walk_stop_walk(t) as f32;
-            if let Some(Change::Started(e)) = d.update(t, vec![Some((x, 0.0)), Some((x + 200.0, 0.0))], 200.0) {
+            if let Some(Change::Started(e)) =
+                d.update(t, (vec![Some((x, 0.0)), Some((x + 200.0, 0.0))], BodySource::Keypoints), None, 200.0)
+            {
                 started = Some(e.onset_s);
             }
         }
@@ -283,8 +359,26 @@ mod tests {
     fn unseen_points_are_not_stillness() {
         let mut d = FreezeDetector::new(&FreezeConfig::default(), Role::Rat);
         for i in 0..100 {
-            assert!(d.update(i as f64 / 30.0, vec![None, None], 100.0).is_none());
+            assert!(d.update(i as f64 / 30.0, (vec![None, None], BodySource::Keypoints), None, 100.0).is_none());
         }
         assert!(!d.is_freezing());
+    }
+
+    #[test]
+    fn a_still_body_that_turns_its_head_is_not_freezing() {
+        // The body stands still for 5 s; its head sweeps 30 degrees a second for the first 3 s.
+        let mut d = FreezeDetector::new(&FreezeConfig::default(), Role::Rat);
+        let mut onset = None;
+        for i in 0..150 {
+            let t = i as f64 / 30.0;
+            let angle = (30.0 * t.min(3.0)).to_radians();
+            let head = Some((angle.cos() as f32, angle.sin() as f32));
+            if let Some(Change::Started(e)) =
+                d.update(t, (vec![Some((0.0, 0.0)), Some((100.0, 0.0))], BodySource::Keypoints), head, 100.0)
+            {
+                onset = Some(e.onset_s);
+            }
+        }
+        assert!(onset.is_some_and(|s| s > 2.7 && s < 3.3), "freezing once the head stopped: {onset:?}");
     }
 }

@@ -193,6 +193,8 @@ impl BehaviourConfig {
         positive("behaviour.freezing.min_duration_s", f.min_duration_s)?;
         positive("behaviour.freezing.stop_after_s", f.stop_after_s)?;
         amount("behaviour.freezing.max_speed", f.max_speed, "body lengths per second")?;
+        amount("behaviour.freezing.max_box_speed", f.max_box_speed, "body lengths per second")?;
+        amount("behaviour.freezing.max_head_turn_deg_s", f.max_head_turn_deg_s, "degrees per second")?;
         share("behaviour.freezing.max_pixel_change", f.max_pixel_change, "the body's area")?;
         // A cut-off of 0 counts every pixel as changed: the rat would never look still.
         at_least("behaviour.freezing.pixel_cutoff", f.pixel_cutoff as f64, 1.0, " grey level")?;

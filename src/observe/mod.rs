@@ -45,6 +45,9 @@ pub struct AnimalView {
     pub points: BodyPoints,
     /// Unit vector the animal faces, when a pose source tells (nose ahead of the body).
     pub heading: Option<(f32, f32)>,
+    /// Unit vector of the head's own direction (ears to nose), when a pose source has a nose and ears:
+    /// freezing asks that the head be still too.
+    pub head: Option<(f32, f32)>,
     /// Body length in pixels, when the source knows it better than the box does (a pose's nose to tail
     /// base); else the engine follows the box's long side.
     pub length: Option<f64>,
@@ -53,7 +56,7 @@ pub struct AnimalView {
 impl AnimalView {
     /// A box without keypoints, as the video pipeline gives.
     pub fn boxed(bbox: BBox, observed: bool) -> AnimalView {
-        AnimalView { bbox, observed, points: Vec::new(), heading: None, length: None }
+        AnimalView { bbox, observed, points: Vec::new(), heading: None, head: None, length: None }
     }
 
     /// The body points, or the box centre when there are none.

@@ -45,8 +45,8 @@ impl PlausibleRat {
         if implausible || remembers_other {
             self.took_other = true;
             return Some(self.last_plausible.clone().map_or_else(
-                || AnimalView { observed: false, ..view.clone() },
-                |last| AnimalView { observed: false, points: vec![None; last.points.len()], ..last },
+                || AnimalView { observed: false, head: None, ..view.clone() },
+                |last| AnimalView { observed: false, points: vec![None; last.points.len()], head: None, ..last },
             ));
         }
         if view.observed {

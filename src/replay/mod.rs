@@ -52,6 +52,12 @@ impl ReplayTrack {
             let p = p.to_ascii_lowercase();
             p.contains("nose") || p.contains("snout") || p == "head"
         });
+        // "Left Ear", "ear_r", "EarLeft"; not "rear paw" or "forearm".
+        let is_ear = |p: &str| {
+            let p = p.to_ascii_lowercase();
+            p.contains("ear") && !p.contains("rear") && !p.contains("forearm")
+        };
+        let ears: Vec<usize> = (0..track.bodyparts.len()).filter(|&k| is_ear(&track.bodyparts[k])).collect();
         let body_length = track
             .body_length(min_likelihood)
             .ok_or_else(|| Error::format(path, "no frame has two trusted body points: cannot tell the body's size"))?;
@@ -60,8 +66,10 @@ impl ReplayTrack {
                 let time_s = i as f64 / fps;
                 let view = track.bbox(i, min_likelihood).map(|bbox| {
                     let points = track.points(i, &trunk, min_likelihood);
-                    let heading = nose.and_then(|k| heading(&points, track.points(i, &[k], min_likelihood)[0]));
-                    AnimalView { bbox, observed: true, points, heading, length: Some(body_length) }
+                    let nose_at = nose.and_then(|k| track.points(i, &[k], min_likelihood)[0]);
+                    let head = heading(&track.points(i, &ears, min_likelihood), nose_at);
+                    let heading = heading(&points, nose_at);
+                    AnimalView { bbox, observed: true, points, heading, head, length: Some(body_length) }
                 });
                 (time_s, view)
             })
@@ -114,7 +122,8 @@ impl ReplayTrack {
     }
 }
 
-/// Unit vector from the mean of the body points to the nose.
+/// The unit vector from the centre of the seen points of `body` to the nose. (With the ears as the body:
+/// the head's own direction.)
 fn heading(body: &[Option<(f32, f32)>], nose: Option<(f32, f32)>) -> Option<(f32, f32)> {
     let (nx, ny) = nose?;
     let seen: Vec<(f32, f32)> = body.iter().flatten().copied().collect();
@@ -152,6 +161,7 @@ pub fn moments(tracks: &[&ReplayTrack], frame_size: Option<(u32, u32)>) -> Vec<M
                 None => last_seen.as_ref().map(|v| AnimalView {
                     observed: false,
                     points: vec![None; v.points.len()],
+                    head: None,
                     ..v.clone()
                 }),
             };
