@@ -253,3 +253,46 @@ fn the_cut_ssd_finds_what_the_whole_export_finds() {
     }
     assert!(boxes_seen >= 3, "the images must give boxes to compare, got {boxes_seen}");
 }
+
+/// The first load of a model saves an optimised copy of it in the cache, and later loads read the copy;
+/// a damaged copy is never trusted, and is made again.
+#[test]
+fn models_load_from_an_optimised_copy_and_a_damaged_copy_is_replaced() {
+    let cache = tempfile::tempdir().unwrap();
+    let library = chaperone::runtime::resolve_library_path(None).expect("run scripts/setup.sh");
+    let detect = || {
+        let run = std::process::Command::new(env!("CARGO_BIN_EXE_chaperone"))
+            .current_dir(common::repo())
+            .env("CHAPERONE_CACHE", cache.path())
+            .env("ORT_DYLIB_PATH", &library)
+            .args(["detect", "--json", common::generated("chelsea.png").to_str().unwrap()])
+            .output()
+            .unwrap();
+        assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+        String::from_utf8(run.stdout).unwrap()
+    };
+    let copies = || {
+        let mut names: Vec<std::path::PathBuf> = std::fs::read_dir(cache.path().join("optimized"))
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|x| x == "onnx"))
+            .collect();
+        names.sort();
+        names
+    };
+    let first = detect();
+    assert!(first.contains("\"cat\""), "{first}");
+    let made = copies();
+    assert_eq!(made.len(), 2, "one copy for the SSD, one for the crop classifier: {made:?}");
+    let ssd = made
+        .iter()
+        .find(|p| p.file_name().unwrap().to_string_lossy().starts_with("ssd_mobilenet_v2_coco-"))
+        .expect("the SSD's copy")
+        .clone();
+    assert_eq!(detect(), first, "the copy finds what the model finds");
+
+    std::fs::write(&ssd, b"not a model").unwrap();
+    assert_eq!(detect(), first, "a damaged copy is not trusted");
+    assert!(std::fs::metadata(&ssd).unwrap().len() > 1_000_000, "and is made again");
+    assert_eq!(copies(), made, "nothing else is left in the cache");
+}

@@ -33,8 +33,8 @@ fn freezing_agrees_with_human_scoring_on_real_deeplabcut_tracks() {
     let summary: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(out.path().join("summary.json")).unwrap()).unwrap();
     let f1 = summary["freezing_vs_labels"]["f1"].as_f64().unwrap();
-    // Above BehaviorDEPOT's own classifier on the same recording (0.903).
-    assert!(f1 >= 0.92, "per-frame F1 {f1:.3} against the human bouts: {}", summary["freezing_vs_labels"]);
+    // At the experts' agreement with each other (0.93-0.955), above BehaviorDEPOT's own classifier (0.903).
+    assert!(f1 >= 0.93, "per-frame F1 {f1:.3} against the human bouts: {}", summary["freezing_vs_labels"]);
     // The timeline sets the human bouts in a lane under the engine's.
     let svg = std::fs::read_to_string(out.path().join("timeline.svg")).unwrap();
     assert!(svg.contains("labels: freezing") && svg.contains("rat: freezing"), "both lanes on the timeline");

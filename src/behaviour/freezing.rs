@@ -6,8 +6,9 @@
 //! between smoothed positions `lag_s` apart (FreezeFrame compares frames 250-300 ms apart for the same
 //! reason). When the pose has a nose and ears, the head must be still too: an animal that stands still
 //! while it turns its head to scan or sniff is not freezing (BehaviorDEPOT's second test, head angle
-//! change). A still measurement says the body was still over the whole span it covers, so a run of them
-//! is still from the start of its first span to the end of its last. Freezing is confirmed once that has
+//! change). A smoothed position stands for the middle of the samples it averages, and a still measurement
+//! says the body did not move between its two smoothed positions' moments, so a run of still measurements
+//! is a bout from the first one's earlier moment to the last one's later moment. Freezing is confirmed once that has
 //! lasted `min_duration_s` (BehaviorDEPOT's minimum bout is 0.9 s); its onset is back-dated to when the
 //! stillness began. Being causal, the detector runs the same live and on recordings.
 //!
@@ -59,7 +60,7 @@ impl Default for FreezeConfig {
             lag_s: 0.2,
             max_speed: 0.08,
             max_box_speed: 0.12,
-            max_head_turn_deg_s: 20.0,
+            max_head_turn_deg_s: 30.0,
             min_duration_s: 0.9,
             pixel_cutoff: 10,
             max_pixel_change: 0.05,
@@ -86,7 +87,7 @@ pub struct FreezeDetector {
     config: FreezeConfig,
     animal: Role,
     raw: VecDeque<(f64, Posture)>,
-    /// Smoothed postures: when, the oldest raw sample averaged in, and the mean.
+    /// Smoothed postures: the moment each stands for (the middle of the samples averaged), and the mean.
     smoothed: VecDeque<(f64, f64, Posture)>,
     /// When the current stillness began, if the animal is still now.
     still_since: Option<f64>,
@@ -147,18 +148,19 @@ impl FreezeDetector {
         }
         let smoothed = Posture::mean(self.raw.iter().map(|(_, p)| p));
         let oldest = self.raw.front().map_or(time_s, |(t, _)| *t);
-        self.smoothed.push_back((time_s, oldest, smoothed));
+        self.smoothed.push_back((time_s, (oldest + time_s) / 2.0, smoothed));
         // Keep one smoothed sample at or before `time_s - lag_s`, to measure against.
         while self.smoothed.len() > 2 && self.smoothed[1].0 <= time_s - c.lag_s {
             self.smoothed.pop_front();
         }
-        let (t_ref, span_start, then) = self.smoothed.front()?;
-        let span_start = *span_start;
+        let (t_ref, then_at, then) = self.smoothed.front()?;
+        let (now_at, now) = self.smoothed.back().map(|(_, at, p)| (*at, p))?;
+        // A still measurement says the body did not move between the moments the two means stand for.
+        let span = (*then_at, now_at);
         let dt = time_s - t_ref;
         if dt < c.lag_s * 0.5 || body_length <= 0.0 {
             return None; // not enough history yet
         }
-        let now = &self.smoothed.back()?.2;
         let speeds: Vec<f64> = then
             .points
             .iter()
@@ -176,25 +178,25 @@ impl FreezeDetector {
         };
         let max_turn = c.max_head_turn_deg_s;
         let still = speed.map(|s| (s < max_speed && head_turn.is_none_or(|turn| turn < max_turn), s));
-        self.judge(time_s, span_start, still, SPEED, max_speed)
+        self.judge(time_s, span, still, SPEED, max_speed)
     }
 
     /// Feeds a measurement from pixels instead of points: the pixels of the animal's box that changed over
     /// the last `lag_s`, as a share of its body's area (`None` when it could not be measured). Motion inside the animal's
     /// own box, so a moving cat elsewhere cannot hide a frozen rat (ezTrack's whole-frame count can).
     pub fn update_pixels(&mut self, time_s: f64, changed_share: Option<f64>) -> Option<Change> {
-        let span_start = time_s - self.config.lag_s;
+        let span = (time_s - self.config.lag_s, time_s);
         self.last_pixel_change = changed_share;
         let max = self.config.max_pixel_change;
-        self.judge(time_s, span_start, changed_share.map(|s| (s < max, s)), PIXELS, max)
+        self.judge(time_s, span, changed_share.map(|s| (s < max, s)), PIXELS, max)
     }
 
-    /// Applies one stillness judgement (`None`: not seen well enough to say) about the span from
-    /// `span_start` to `time_s`.
+    /// Applies one stillness judgement made at `time_s` (`None`: not seen well enough to say) about the
+    /// span of time `(from, to)`.
     fn judge(
         &mut self,
         time_s: f64,
-        span_start: f64,
+        (span_start, span_end): (f64, f64),
         still: Option<(bool, f64)>,
         (measure, threshold_measure): (Measure, Measure),
         threshold: f64,
@@ -202,8 +204,8 @@ impl FreezeDetector {
         match still {
             Some((true, value)) => {
                 let since = *self.still_since.get_or_insert(span_start.max(0.0));
-                self.last_still = time_s;
-                if self.active.is_none() && time_s - since >= self.config.min_duration_s {
+                self.last_still = span_end;
+                if self.active.is_none() && span_end - since >= self.config.min_duration_s {
                     let episode = Episode::new(Behaviour::Freezing, self.animal, since, time_s)
                         .with(measure, value)
                         .with(threshold_measure, threshold);
@@ -366,12 +368,12 @@ mod tests {
 
     #[test]
     fn a_still_body_that_turns_its_head_is_not_freezing() {
-        // The body stands still for 5 s; its head sweeps 30 degrees a second for the first 3 s.
+        // The body stands still for 5 s; its head sweeps 45 degrees a second for the first 3 s.
         let mut d = FreezeDetector::new(&FreezeConfig::default(), Role::Rat);
         let mut onset = None;
         for i in 0..150 {
             let t = i as f64 / 30.0;
-            let angle = (30.0 * t.min(3.0)).to_radians();
+            let angle = (45.0 * t.min(3.0)).to_radians();
             let head = Some((angle.cos() as f32, angle.sin() as f32));
             if let Some(Change::Started(e)) =
                 d.update(t, (vec![Some((0.0, 0.0)), Some((100.0, 0.0))], BodySource::Keypoints), head, 100.0)
