@@ -3,6 +3,7 @@
 
 mod common;
 
+use std::path::{Path, PathBuf};
 use std::process::Output;
 
 use chaperone::replay::pose::PoseTrack;
@@ -11,27 +12,27 @@ fn analyze_tracks(args: &[&str]) -> Output {
     common::chaperone(&[&["analyze-tracks"], args].concat())
 }
 
+/// BehaviorDEPOT's demo: real DeepLabCut tracks of a mouse (50 fps) and a human's freezing bouts.
+fn demo_tracks_and_human_bouts() -> Option<(PathBuf, PathBuf)> {
+    Some((
+        common::media("freezing-labels/demo1_tracking.csv")?,
+        common::media("freezing-labels/demo1_freezing_bouts_1based.csv")?,
+    ))
+}
+
+/// `analyze-tracks` of `tracks` at `fps` scored against `labels`, into `out`: its summary.
+fn scored_against_labels(tracks: &Path, fps: &str, labels: &Path, out: &Path) -> serde_json::Value {
+    let [tracks, labels, out] = [tracks, labels, out].map(|p| p.to_str().unwrap());
+    let run = analyze_tracks(&[tracks, "--fps", fps, "--out", out, "--labels", labels]);
+    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    serde_json::from_str(&std::fs::read_to_string(Path::new(out).join("summary.json")).unwrap()).unwrap()
+}
+
 #[test]
 fn freezing_agrees_with_human_scoring_on_real_deeplabcut_tracks() {
-    let (Some(tracks), Some(labels)) = (
-        common::media("freezing-labels/demo1_tracking.csv"),
-        common::media("freezing-labels/demo1_freezing_bouts_1based.csv"),
-    ) else {
-        return;
-    };
+    let Some((tracks, labels)) = demo_tracks_and_human_bouts() else { return };
     let out = tempfile::tempdir().unwrap();
-    let run = analyze_tracks(&[
-        tracks.to_str().unwrap(),
-        "--fps",
-        "50",
-        "--out",
-        out.path().to_str().unwrap(),
-        "--labels",
-        labels.to_str().unwrap(),
-    ]);
-    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
-    let summary: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(out.path().join("summary.json")).unwrap()).unwrap();
+    let summary = scored_against_labels(&tracks, "50", &labels, out.path());
     let f1 = summary["freezing_vs_labels"]["f1"].as_f64().unwrap();
     // At the experts' agreement with each other (0.93-0.955), above BehaviorDEPOT's own classifier (0.903).
     assert!(f1 >= 0.93, "per-frame F1 {f1:.3} against the human bouts: {}", summary["freezing_vs_labels"]);
@@ -54,12 +55,7 @@ fn freezing_agrees_with_human_scoring_on_real_deeplabcut_tracks() {
 /// The same defaults at a quarter of the frame rate: the rule is in seconds and body lengths, not frames.
 #[test]
 fn freezing_holds_on_the_same_tracks_at_a_quarter_of_the_frame_rate() {
-    let (Some(tracks), Some(labels)) = (
-        common::media("freezing-labels/demo1_tracking.csv"),
-        common::media("freezing-labels/demo1_freezing_bouts_1based.csv"),
-    ) else {
-        return;
-    };
+    let Some((tracks, labels)) = demo_tracks_and_human_bouts() else { return };
     let dir = tempfile::tempdir().unwrap();
     // Every 4th row, renumbered; each human bout mapped onto the frames kept (1-based, ends included).
     let text = std::fs::read_to_string(&tracks).unwrap();
@@ -81,19 +77,7 @@ fn freezing_holds_on_the_same_tracks_at_a_quarter_of_the_frame_rate() {
     }
     let thinned_labels = dir.path().join("bouts.csv");
     std::fs::write(&thinned_labels, bouts.join("\n") + "\n").unwrap();
-    let out = dir.path().join("out");
-    let run = analyze_tracks(&[
-        thinned_tracks.to_str().unwrap(),
-        "--fps",
-        "12.5",
-        "--out",
-        out.to_str().unwrap(),
-        "--labels",
-        thinned_labels.to_str().unwrap(),
-    ]);
-    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
-    let summary: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
+    let summary = scored_against_labels(&thinned_tracks, "12.5", &thinned_labels, &dir.path().join("out"));
     let f1 = summary["freezing_vs_labels"]["f1"].as_f64().unwrap();
     assert!(f1 >= 0.9, "per-frame F1 {f1:.3} at 12.5 fps: {}", summary["freezing_vs_labels"]);
 }
