@@ -6,11 +6,12 @@
 //! between smoothed positions `lag_s` apart (FreezeFrame compares frames 250-300 ms apart for the same
 //! reason). When the pose has a nose and ears, the head must be still too: an animal that stands still
 //! while it turns its head to scan or sniff is not freezing (BehaviorDEPOT's second test, head angle
-//! change). A smoothed position stands for the middle of the samples it averages, and a still measurement
-//! says the body did not move between its two smoothed positions' moments, so a run of still measurements
-//! is a bout from the first one's earlier moment to the last one's later moment. Freezing is confirmed once that has
-//! lasted `min_duration_s` (BehaviorDEPOT's minimum bout is 0.9 s); its onset is back-dated to when the
-//! stillness began. Being causal, the detector runs the same live and on recordings.
+//! change). A smoothed position stands for the middle of the samples it averages, and a still
+//! measurement says the body did not move between its two smoothed positions' moments, so a run of still
+//! measurements is a bout from the first one's earlier moment to the last one's later moment. Freezing is
+//! confirmed once that has lasted `min_duration_s` (BehaviorDEPOT's minimum bout is 0.9 s); its onset is
+//! back-dated to when the stillness began. Being causal, the detector runs the same live and on
+//! recordings.
 //!
 //! `max_speed` is BehaviorDEPOT's published velocity threshold (0.52 cm/s) for a mouse's body length
 //! (about 7 cm nose to tail base): 0.08 body lengths per second, so that one default holds for a rat (twice
@@ -96,8 +97,6 @@ pub struct FreezeDetector {
     active: Option<Episode>,
     /// The last speed measured, body lengths per second.
     pub last_speed: Option<f64>,
-    /// The last turn of the head measured, degrees per second.
-    pub last_head_turn: Option<f64>,
     /// The last share of the box measured changing (pixels).
     pub last_pixel_change: Option<f64>,
 }
@@ -113,7 +112,6 @@ impl FreezeDetector {
             last_still: 0.0,
             active: None,
             last_speed: None,
-            last_head_turn: None,
             last_pixel_change: None,
         }
     }
@@ -171,7 +169,6 @@ impl FreezeDetector {
         let head_turn = then.head.zip(now.head).map(|(a, b)| angle_between_deg(a, b) / dt);
         let speed = (!speeds.is_empty()).then(|| speeds.iter().sum::<f64>() / speeds.len() as f64);
         self.last_speed = speed;
-        self.last_head_turn = head_turn;
         let max_speed = match source {
             BodySource::Keypoints => c.max_speed,
             BodySource::BoxCentre => c.max_box_speed,
