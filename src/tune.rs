@@ -171,14 +171,16 @@ pub fn trained_on(recordings: usize, held_out: &[usize]) -> Vec<usize> {
     (0..recordings).filter(|r| !held_out.contains(r)).collect()
 }
 
+/// Per behaviour, its precision and recall as one parameter sweeps its values: the first of its parameters
+/// (in [`PARAMS`] order) that moves them on `train`. (Box-only scenarios do not feel the keypoints'
+/// `freezing.max_speed`, for one, and the box centre's `max_box_speed` is swept instead.)
 pub fn pr_curves(train: &Prepared, config: &BehaviourConfig, threads: usize) -> Vec<PrCurve> {
-    let mut curves = Vec::new();
-    let mut seen = Vec::new();
+    let mut curves: Vec<PrCurve> = Vec::new();
     for p in PARAMS {
-        if seen.contains(&p.behaviour) {
+        let earlier = curves.iter().position(|c| c.behaviour == p.behaviour);
+        if earlier.is_some_and(|k| !is_flat(&curves[k])) {
             continue;
         }
-        seen.push(p.behaviour);
         let candidates = p.candidates(config);
         let reports = evaluate_all(train, &candidates, threads);
         let points = p
@@ -190,9 +192,19 @@ pub fn pr_curves(train: &Prepared, config: &BehaviourConfig, threads: usize) -> 
                 Some(CurvePoint { value: *v, precision: b.precision, recall: b.recall })
             })
             .collect();
-        curves.push(PrCurve { behaviour: p.behaviour.into(), key: p.key.into(), chosen: p.get(config), points });
+        let curve = PrCurve { behaviour: p.behaviour.into(), key: p.key.into(), chosen: p.get(config), points };
+        match earlier {
+            Some(k) if !is_flat(&curve) => curves[k] = curve,
+            Some(_) => {}
+            None => curves.push(curve),
+        }
     }
     curves
+}
+
+/// Every value of the sweep gave the same precision and recall.
+fn is_flat(curve: &PrCurve) -> bool {
+    curve.points.windows(2).all(|w| (w[0].precision, w[0].recall) == (w[1].precision, w[1].recall))
 }
 
 #[cfg(test)]

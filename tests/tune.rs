@@ -33,6 +33,10 @@ fn tune_writes_a_usable_config_pictures_and_held_out_scores() {
     }
     let png = image::open(dir.path().join("tuned.pr.png")).unwrap();
     assert_eq!(png.width(), 1200);
+    // Each curve sweeps a threshold that moves it: the scenarios' boxes do not feel the keypoints'
+    // freezing.max_speed, so freezing's curve is drawn over the box centre's threshold.
+    let svg = std::fs::read_to_string(dir.path().join("tuned.pr.svg")).unwrap();
+    assert!(svg.contains("freezing (freezing.max_box_speed)"), "the freezing panel's title");
 
     // The written config is one the program reads, and it scores at least as well as the defaults on
     // the scenarios (the search only moves a threshold when the goal improves).
