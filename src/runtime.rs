@@ -144,12 +144,6 @@ fn build(env: &Environment, model: &Path, threads: usize, save_to: Option<&Path>
 /// `{stem}-{which file}-{what makes the copy valid}.onnx`, both hashes. `None` when there is no cache
 /// directory to write to.
 fn optimized_copy(model: &Path) -> Option<PathBuf> {
-    use std::hash::{Hash, Hasher};
-    let hash = |parts: &dyn Fn(&mut std::collections::hash_map::DefaultHasher)| {
-        let mut hasher = std::collections::hash_map::DefaultHasher::new();
-        parts(&mut hasher);
-        hasher.finish()
-    };
     let cache = cache_dir()?.join("optimized");
     std::fs::create_dir_all(&cache).ok()?;
     let source = std::fs::canonicalize(model).ok()?;
@@ -158,10 +152,17 @@ fn optimized_copy(model: &Path) -> Option<PathBuf> {
     // The blocked layout follows the vector instructions the CPU has.
     let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
     let cpu_flags = cpuinfo.lines().find(|l| l.starts_with("flags")).unwrap_or_default();
-    let which = hash(&|h| source.hash(h));
-    let valid = hash(&|h| (meta.len(), modified, ORT_VERSION, cpu_flags).hash(h));
+    let which = hash_of(&source);
+    let valid = hash_of((meta.len(), modified, ORT_VERSION, cpu_flags));
     let stem = model.file_stem()?.to_string_lossy();
     Some(cache.join(format!("{stem}-{which:016x}-{valid:016x}.onnx")))
+}
+
+fn hash_of(value: impl std::hash::Hash) -> u64 {
+    use std::hash::Hasher;
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    value.hash(&mut hasher);
+    hasher.finish()
 }
 
 /// Removes the copies of the same model file made for an earlier version of it (or another CPU or ONNX

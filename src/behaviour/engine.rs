@@ -9,11 +9,11 @@ use serde::Serialize;
 use super::approach::ApproachDetector;
 use super::calm::{CalmDetector, CalmInputs};
 use super::fixation::FixationDetector;
-use super::freezing::{BodySource, FreezeDetector};
+use super::freezing::FreezeDetector;
 use super::hiding::HidingDetector;
 use super::stalking::StalkingDetector;
 use super::visibility::VisibilityWatch;
-use super::{AnimalView, BehaviourConfig, Change, Episode, EpisodeBook, GapTrace, Moment};
+use super::{AnimalView, BehaviourConfig, BodySource, Change, Episode, EpisodeBook, GapTrace, Moment};
 use crate::error::Result;
 use crate::geometry::BBox;
 use crate::kinds::Role;
@@ -179,8 +179,7 @@ impl BehaviourEngine {
             return self.freezing.update(t, (vec![None], BodySource::BoxCentre), None, self.rat_length.unwrap_or(0.0));
         };
         if !rat.points.is_empty() || !m.pixels {
-            let source = if rat.points.is_empty() { BodySource::BoxCentre } else { BodySource::Keypoints };
-            return self.freezing.update(t, (rat.body_points(), source), rat.head, self.rat_length.unwrap_or(0.0));
+            return self.freezing.update(t, rat.body_points(), rat.head, self.rat_length.unwrap_or(0.0));
         }
         // A lost rat whose last box is at a shelter or the frame's edge may have gone: no change there says
         // nothing about the rat.

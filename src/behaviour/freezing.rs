@@ -23,7 +23,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{Behaviour, Change, Episode, Measure};
 use crate::kinds::Role;
-use crate::observe::BodyPoints;
+use crate::observe::{BodyPoints, BodySource};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -74,15 +74,6 @@ impl Default for FreezeConfig {
 const SPEED: (Measure, Measure) = (Measure::SpeedBodyLengthsPerS, Measure::ThresholdSpeedBodyLengthsPerS);
 /// What a freezing episode from pixels records, and its threshold.
 const PIXELS: (Measure, Measure) = (Measure::ChangedShareOfBody, Measure::ThresholdChangedShareOfBody);
-
-/// Where a body's points come from, which sets how still they must be.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum BodySource {
-    /// A pose's trunk keypoints.
-    Keypoints,
-    /// The centre of the animal's box.
-    BoxCentre,
-}
 
 pub struct FreezeDetector {
     config: FreezeConfig,
@@ -337,20 +328,27 @@ mod tests {
         assert!(e.is_empty(), "{e:?}");
     }
 
+    /// When the first freezing episode began, for 10 s of samples at 30 fps: `sample(t)` gives the body's
+    /// points and head direction at `t`, with a body `body_length` long.
+    fn first_onset(body_length: f64, sample: impl Fn(f64) -> (BodyPoints, Option<(f32, f32)>)) -> Option<f64> {
+        let mut d = FreezeDetector::new(&FreezeConfig::default(), Role::Rat);
+        (0..300).find_map(|i| {
+            let t = i as f64 / 30.0;
+            let (points, head) = sample(t);
+            match d.update(t, (points, BodySource::Keypoints), head, body_length) {
+                Some(Change::Started(e)) => Some(e.onset_s),
+                _ => None,
+            }
+        })
+    }
+
     #[test]
     fn same_threshold_holds_at_another_scale() {
         // Twice the pixels per body length, twice the speed in pixels: the same episodes.
-        let mut d = FreezeDetector::new(&FreezeConfig::default(), Role::Rat);
-        let mut started = None;
-        for i in 0..300 {
-            let t = i as f64 / 30.0;
+        let started = first_onset(200.0, |t| {
             let x = 2.0 * walk_stop_walk(t) as f32;
-            if let Some(Change::Started(e)) =
-                d.update(t, (vec![Some((x, 0.0)), Some((x + 200.0, 0.0))], BodySource::Keypoints), None, 200.0)
-            {
-                started = Some(e.onset_s);
-            }
-        }
+            (vec![Some((x, 0.0)), Some((x + 200.0, 0.0))], None)
+        });
         assert!(started.is_some_and(|s| (s - 3.0).abs() < 0.25), "{started:?}");
     }
 
@@ -365,19 +363,11 @@ mod tests {
 
     #[test]
     fn a_still_body_that_turns_its_head_is_not_freezing() {
-        // The body stands still for 5 s; its head sweeps 45 degrees a second for the first 3 s.
-        let mut d = FreezeDetector::new(&FreezeConfig::default(), Role::Rat);
-        let mut onset = None;
-        for i in 0..150 {
-            let t = i as f64 / 30.0;
+        // The body stands still throughout; its head sweeps 45 degrees a second for the first 3 s.
+        let onset = first_onset(100.0, |t| {
             let angle = (45.0 * t.min(3.0)).to_radians();
-            let head = Some((angle.cos() as f32, angle.sin() as f32));
-            if let Some(Change::Started(e)) =
-                d.update(t, (vec![Some((0.0, 0.0)), Some((100.0, 0.0))], BodySource::Keypoints), head, 100.0)
-            {
-                onset = Some(e.onset_s);
-            }
-        }
+            (vec![Some((0.0, 0.0)), Some((100.0, 0.0))], Some((angle.cos() as f32, angle.sin() as f32)))
+        });
         assert!(onset.is_some_and(|s| s > 2.7 && s < 3.3), "freezing once the head stopped: {onset:?}");
     }
 }

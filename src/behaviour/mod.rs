@@ -29,7 +29,7 @@ use crate::checks::{amount, at_least, positive, share, unit, zero_or_more};
 use crate::error::{Error, Result};
 pub use crate::kinds::Behaviour;
 use crate::kinds::Role;
-pub use crate::observe::{AnimalView, BodyPoints, Moment};
+pub use crate::observe::{AnimalView, BodyPoints, BodySource, Moment};
 use approach::ApproachConfig;
 use calm::CalmConfig;
 use fixation::FixationConfig;

@@ -32,6 +32,15 @@ pub fn engine_box(tracks: &[Track], role: Role) -> Option<(&Track, BBox)> {
 /// Points of the body at one moment: `None` where a point was not seen (or not trusted).
 pub type BodyPoints = Vec<Option<(f32, f32)>>;
 
+/// Where a body's points come from, which sets how still they must be to count as still.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BodySource {
+    /// A pose's trunk keypoints.
+    Keypoints,
+    /// The centre of the animal's box.
+    BoxCentre,
+}
+
 /// One animal at one moment, as the engine sees it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct AnimalView {
@@ -59,12 +68,13 @@ impl AnimalView {
         AnimalView { bbox, observed, points: Vec::new(), heading: None, head: None, length: None }
     }
 
-    /// The body points, or the box centre when there are none.
-    pub fn body_points(&self) -> BodyPoints {
+    /// The body points, or the box centre when there are none; and which of the two they are.
+    pub fn body_points(&self) -> (BodyPoints, BodySource) {
         if self.points.is_empty() {
-            if self.observed { vec![Some(self.bbox.center())] } else { vec![None] }
+            let centre = if self.observed { vec![Some(self.bbox.center())] } else { vec![None] };
+            (centre, BodySource::BoxCentre)
         } else {
-            self.points.clone()
+            (self.points.clone(), BodySource::Keypoints)
         }
     }
 }
