@@ -129,10 +129,16 @@ VENV="$CACHE/convert-venv"
 TEST_MODELS_STAMP="$CACHE/test-models/script.sha256"
 test_models_current() { sha256sum <"$ROOT/scripts/make_test_models.py" | cmp -s - "$TEST_MODELS_STAMP"; }
 need_venv=0
-# The SSD as converted, the same cut before its postprocessing (what chaperone runs), the classifier.
+# The SSD as converted, the same cut before its postprocessing, that with its score heads reduced to the
+# classes its manifest groups (what chaperone runs), the classifier.
+SLIM_SSD="$CACHE/models/ssd_mobilenet_v2_coco.slim.onnx"
 MODEL_FILES=("$CACHE/models/ssd_mobilenet_v2_coco.onnx" "$CACHE/models/ssd_mobilenet_v2_coco.raw.onnx"
-    "$CACHE/models/efficientnet_lite3.onnx")
+    "$SLIM_SSD" "$CACHE/models/efficientnet_lite3.onnx")
 models_cached() { for f in "${MODEL_FILES[@]}"; do [ -f "$f" ] || return 1; done; }
+# The reduced SSD is made again whenever the manifest that picks its classes changes.
+SSD_MANIFEST="$ROOT/models/ssd_mobilenet_v2_coco.toml"
+SLIM_STAMP="$SLIM_SSD.manifest.sha256"
+sha256sum <"$SSD_MANIFEST" | cmp -s - "$SLIM_STAMP" || rm -f "$SLIM_SSD"
 models_cached || need_venv=1
 test_models_current || need_venv=1
 if ((need_venv)) && [ ! -f "$VENV/.complete" ]; then
@@ -146,7 +152,8 @@ fi
 
 if ! models_cached; then
     step "converting the default models to ONNX"
-    "$VENV/bin/python" "$ROOT/scripts/convert_models.py" "$CACHE/downloads" "$CACHE/models"
+    "$VENV/bin/python" "$ROOT/scripts/convert_models.py" "$CACHE/downloads" "$CACHE/models" "$SSD_MANIFEST"
+    sha256sum <"$SSD_MANIFEST" >"$SLIM_STAMP"
 else
     step "default models cached"
 fi
@@ -161,7 +168,7 @@ fi
 # Links, not copies: the cache stays the single source; models/*.onnx and .runtime/ are git-ignored.
 mkdir -p "$ROOT/.runtime" "$ROOT/fixtures/generated"
 ln -sfn "$ORT_LIB" "$ROOT/.runtime/libonnxruntime.so"
-ln -sfn "$CACHE/models/ssd_mobilenet_v2_coco.raw.onnx" "$ROOT/models/ssd_mobilenet_v2_coco.onnx"
+ln -sfn "$SLIM_SSD" "$ROOT/models/ssd_mobilenet_v2_coco.onnx"
 ln -sfn "$CACHE/models/efficientnet_lite3.onnx" "$ROOT/models/efficientnet_lite3.onnx"
 ln -sfn "$CACHE/models/efficientnet_lite3.labels.txt" "$ROOT/models/efficientnet_lite3.labels.txt"
 ln -sfn "$CHELSEA" "$ROOT/fixtures/generated/chelsea.png"

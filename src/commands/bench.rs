@@ -240,12 +240,12 @@ fn run_peer(config: &Config, args: &Args, python: &Path, out: &Path) -> Result<T
 }
 
 /// The SSD export as converted (with its own postprocessing, which the peer needs), kept by set-up beside
-/// the cut model that chaperone runs (`NAME.raw.onnx` -> `NAME.onnx`).
+/// the cut model that chaperone runs (`NAME.slim.onnx` or `NAME.raw.onnx` -> `NAME.onnx`).
 fn uncut_export(config: &Config) -> Result<PathBuf> {
     let location = manifest::locate(&config.detector.model, &config.detector)?;
     let cut = std::fs::canonicalize(&location.onnx).map_err(|e| Error::io(&location.onnx, e))?;
     let name = cut.file_name().and_then(|n| n.to_str()).unwrap_or_default();
-    match name.strip_suffix(".raw.onnx") {
+    match name.strip_suffix(".slim.onnx").or_else(|| name.strip_suffix(".raw.onnx")) {
         Some(stem) if cut.with_file_name(format!("{stem}.onnx")).is_file() => {
             Ok(cut.with_file_name(format!("{stem}.onnx")))
         }

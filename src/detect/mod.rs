@@ -162,6 +162,21 @@ pub struct StageTimings {
     pub classify: Duration,
 }
 
+/// `roles.classes` may not give a role to a class its manifest lists but the model scores no more (set-up
+/// keeps the default SSD's score heads only for the classes the manifest groups): it would never be found.
+fn unscored_classes_named(roles: &RoleConfig, scored: &[Arc<str>], location: &ModelLocation) -> Result<()> {
+    let listed = location.manifest.as_ref().map_or(&[][..], |m| m.labels.as_slice());
+    let unscored = roles.classes.keys().find(|name| listed.contains(name) && !scored.iter().any(|s| **s == **name));
+    match unscored {
+        None => Ok(()),
+        Some(name) => Err(Error::Config(format!(
+            "roles.classes gives a role to `{name}`, which {} no longer scores (set-up keeps only the classes \
+             its manifest's [classes] groups): add `{name}` to a group there and run scripts/setup.sh again",
+            location.onnx.display()
+        ))),
+    }
+}
+
 /// The default detector: object model, crop classifier, role resolver.
 pub struct AnimalDetector {
     model: Box<dyn ObjectModel>,
@@ -191,6 +206,7 @@ impl AnimalDetector {
             let session = runtime::open_session(env, &loc.onnx, threads)?;
             Some(classifier::CropClassifier::new(session, &loc)?)
         };
+        unscored_classes_named(roles, model.class_names(), &location)?;
         let min_score = detector.min_score.min(roles.animal_min_score);
         let roles = roles::RoleResolver::new(roles, model.class_names(), location.manifest.as_ref());
         Ok(AnimalDetector {

@@ -6,6 +6,9 @@
 //!   score), as set-up writes the default model. The graph's postprocessing is a loop that unrolls
 //!   suppression for each of its 90 classes; ONNX Runtime takes seconds to open it and a third of each
 //!   frame's inference to run it, where the same suppression here takes well under a millisecond.
+//!   Set-up also keeps only the score heads of the classes the manifest names: four fifths of the SSD's
+//!   weights scored classes nothing here reads. Such a model says in its metadata
+//!   ([`SCORE_CLASS_IDS_KEY`]) which class id each score column is.
 
 use std::sync::Arc;
 
@@ -28,6 +31,10 @@ const EXPORT_MAX_DETECTIONS: usize = 100;
 /// downstream (role thresholds, the tracker's scores) was measured with them: the cut model keeps it.
 const EXPORT_MIN_SCORE: f32 = 0.3;
 
+/// The ONNX metadata key of a cut SSD whose score heads were reduced: the class ids of its `raw_scores`
+/// columns, comma-separated (`1,16,17`). Without it, column `c` is class id `c + 1`.
+pub const SCORE_CLASS_IDS_KEY: &str = "score_class_ids";
+
 /// Which outputs the export has, by name.
 enum Outputs {
     Postprocessed {
@@ -35,10 +42,12 @@ enum Outputs {
         scores: String,
         classes: String,
     },
-    /// Scores come per class with the background column dropped: column `c` is class id `c + 1`.
+    /// Scores come per class with the background column dropped: column `c` is class id
+    /// `column_ids[c]`.
     Raw {
         boxes: String,
         scores: String,
+        column_ids: Vec<usize>,
     },
 }
 
@@ -51,7 +60,42 @@ impl Outputs {
         {
             return Some(Outputs::Postprocessed { boxes, scores, classes });
         }
-        Some(Outputs::Raw { boxes: name("raw_boxes")?, scores: name("raw_scores")? })
+        let (boxes, scores) = (name("raw_boxes")?, name("raw_scores")?);
+        Some(Outputs::Raw { boxes, scores, column_ids: Vec::new() })
+    }
+}
+
+/// The class ids of a cut SSD's score columns: from its metadata when set-up reduced its heads, else one
+/// column per label after the background.
+fn score_column_ids(session: &Session, labels: usize, model: &std::path::Path) -> Result<Vec<usize>> {
+    let declared = session.metadata().ok().and_then(|m| m.custom(SCORE_CLASS_IDS_KEY));
+    let ids: Vec<usize> = match declared {
+        None => (1..labels).collect(),
+        Some(text) => text.split(',').map(|id| id.trim().parse().ok()).collect::<Option<_>>().ok_or_else(|| {
+            Error::model(model, format!("its metadata `{SCORE_CLASS_IDS_KEY}` is not a list of class ids: {text:?}"))
+        })?,
+    };
+    if let Some(id) = ids.iter().find(|&&id| id == 0 || id >= labels) {
+        return Err(Error::model(
+            model,
+            format!("its metadata names class id {id}, which its manifest's {labels} labels do not have"),
+        ));
+    }
+    let columns = session
+        .outputs()
+        .iter()
+        .find(|o| o.name() == "raw_scores")
+        .and_then(|o| o.dtype().tensor_shape().and_then(|s| s.last().copied()).filter(|&d| d > 0));
+    match columns {
+        Some(c) if c as usize != ids.len() => Err(Error::model(
+            model,
+            format!(
+                "`raw_scores` has {c} columns, but {} class ids (from its metadata `{SCORE_CLASS_IDS_KEY}`, else \
+                 its manifest's labels after the background)",
+                ids.len()
+            ),
+        )),
+        _ => Ok(ids),
     }
 }
 
@@ -72,7 +116,7 @@ pub struct SsdModel {
 
 impl SsdModel {
     pub fn new(session: Session, location: &ModelLocation) -> Result<SsdModel> {
-        let outputs = Outputs::find(&session).ok_or_else(|| {
+        let mut outputs = Outputs::find(&session).ok_or_else(|| {
             Error::model(
                 &location.onnx,
                 format!(
@@ -82,7 +126,7 @@ impl SsdModel {
                 ),
             )
         })?;
-        let labels: Vec<Arc<str>> = match &location.manifest {
+        let mut labels: Vec<Arc<str>> = match &location.manifest {
             Some(m) if !m.labels.is_empty() => m.labels.iter().map(|l| Arc::from(l.as_str())).collect(),
             _ => {
                 return Err(Error::model(
@@ -91,6 +135,15 @@ impl SsdModel {
                 ));
             }
         };
+        if let Outputs::Raw { column_ids, .. } = &mut outputs {
+            *column_ids = score_column_ids(&session, labels.len(), &location.onnx)?;
+            // A class without a score column is never found: its name goes, so roles never count on it.
+            for (id, label) in labels.iter_mut().enumerate().skip(1) {
+                if !column_ids.contains(&id) {
+                    *label = Arc::from("");
+                }
+            }
+        }
         Ok(SsdModel {
             session,
             name: location.onnx.display().to_string(),
@@ -137,7 +190,7 @@ impl ObjectModel for SsdModel {
                 copy(scores, &mut self.scores)?;
                 copy(classes, &mut self.classes)?;
             }
-            Outputs::Raw { boxes, scores } => {
+            Outputs::Raw { boxes, scores, .. } => {
                 copy(boxes, &mut self.boxes)?;
                 copy(scores, &mut self.scores)?;
             }
@@ -159,10 +212,10 @@ impl ObjectModel for SsdModel {
                     }
                 }
             }
-            Outputs::Raw { .. } => {
+            Outputs::Raw { ref column_ids, .. } => {
                 let (labels, frame) = (&self.labels, self.frame_size);
                 let named = |class_id: usize| labels.get(class_id).is_some_and(|l| !l.is_empty());
-                suppress_raw(&self.boxes, &self.scores, frame, min_score, named, out);
+                suppress_raw(&self.boxes, &self.scores, column_ids, frame, min_score, named, out);
             }
         }
     }
@@ -176,23 +229,24 @@ fn to_frame(b: &[f32], frame: (u32, u32)) -> BBox {
 
 /// The export's postprocessing, done here: every anchor's box for each named class scoring at least
 /// `min_score` (and the export's own threshold), clipped to the frame, then class-wise suppression.
-/// `boxes` is `[N, 4]` normalised `[y1, x1, y2, x2]`, `scores` `[N, C]` with column `c` = class id `c + 1`.
+/// `boxes` is `[N, 4]` normalised `[y1, x1, y2, x2]`, `scores` `[N, C]` with column `c` = class id
+/// `column_ids[c]`.
 fn suppress_raw(
     boxes: &[f32],
     scores: &[f32],
+    column_ids: &[usize],
     frame: (u32, u32),
     min_score: f32,
     named: impl Fn(usize) -> bool,
     out: &mut Vec<RawDetection>,
 ) {
     let anchors = boxes.len() / 4;
-    if anchors == 0 || !scores.len().is_multiple_of(anchors) {
+    if anchors == 0 || scores.len() != anchors * column_ids.len() {
         return;
     }
     let floor = min_score.max(EXPORT_MIN_SCORE);
-    for (b, anchor_scores) in boxes.chunks_exact(4).zip(scores.chunks_exact(scores.len() / anchors)) {
-        for (column, &score) in anchor_scores.iter().enumerate() {
-            let class_id = column + 1;
+    for (b, anchor_scores) in boxes.chunks_exact(4).zip(scores.chunks_exact(column_ids.len())) {
+        for (&class_id, &score) in column_ids.iter().zip(anchor_scores) {
             if score < floor || !named(class_id) {
                 continue;
             }
@@ -224,14 +278,20 @@ mod tests {
             0.25, 0.35, // anchor 2: class 1 below the export's threshold; class 2 kept, clipped
         ];
         let mut out = Vec::new();
-        suppress_raw(&boxes, &scores, (200, 100), 0.2, |id| id == 1 || id == 2, &mut out);
+        suppress_raw(&boxes, &scores, &[1, 2], (200, 100), 0.2, |id| id == 1 || id == 2, &mut out);
         let found: Vec<(usize, f32)> = out.iter().map(|d| (d.class_id, d.score)).collect();
         assert_eq!(found, vec![(1, 0.9), (2, 0.7), (2, 0.35)]);
         assert_eq!(out[0].bbox, BBox::new(0.0, 0.0, 100.0, 50.0));
         assert_eq!(out[2].bbox, BBox::new(100.0, 50.0, 200.0, 100.0), "clipped to the frame");
 
         let mut only_named = Vec::new();
-        suppress_raw(&boxes, &scores, (200, 100), 0.2, |id| id == 1, &mut only_named);
+        suppress_raw(&boxes, &scores, &[1, 2], (200, 100), 0.2, |id| id == 1, &mut only_named);
         assert_eq!(only_named.len(), 1, "only named classes: {only_named:?}");
+
+        // A model with reduced heads: the same two columns are class ids 17 and 88.
+        let mut reduced = Vec::new();
+        suppress_raw(&boxes, &scores, &[17, 88], (200, 100), 0.2, |_| true, &mut reduced);
+        let found: Vec<(usize, f32)> = reduced.iter().map(|d| (d.class_id, d.score)).collect();
+        assert_eq!(found, vec![(17, 0.9), (88, 0.7), (88, 0.35)]);
     }
 }
