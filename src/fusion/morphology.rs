@@ -51,11 +51,16 @@ fn square(mask: &mut GrayImage, radius: u8, filter: Filter, scratch: &mut Vec<u8
 /// Combines each value of `dst` (a copy of `src`) with the values of `src` up to `radius` steps of
 /// `stride` either side that exist: a window clipped to the slice.
 fn shifted_pass(src: &[u8], dst: &mut [u8], stride: usize, radius: usize, filter: Filter) {
+    // One loop per filter, each with its operation known at compile time: chosen at run time as a
+    // function pointer, it was left a call per pixel in some builds, and the motion stage ran 4x slower.
+    match filter {
+        Filter::Dilate => shifted_pass_with(src, dst, stride, radius, |a, b| a.max(b)),
+        Filter::Erode => shifted_pass_with(src, dst, stride, radius, |a, b| a.min(b)),
+    }
+}
+
+fn shifted_pass_with(src: &[u8], dst: &mut [u8], stride: usize, radius: usize, combine: impl Fn(u8, u8) -> u8) {
     let n = src.len();
-    let combine = match filter {
-        Filter::Dilate => u8::max,
-        Filter::Erode => u8::min,
-    };
     for d in 1..=radius {
         let offset = d * stride;
         if offset >= n {
