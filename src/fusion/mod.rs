@@ -14,7 +14,7 @@ pub mod motion;
 use std::path::Path;
 use std::sync::Arc;
 
-use image::RgbImage;
+use image::{GrayImage, RgbImage};
 
 use crate::detect::roles::in_enclosure;
 use crate::detect::{Detection, RoleConfig};
@@ -87,11 +87,11 @@ impl Fusion {
         Ok(())
     }
 
-    /// Seeds the background from frames [`sample_background`] took.
-    pub fn seed_background_from(&mut self, samples: &[RgbImage]) {
-        let Some(motion) = &mut self.motion else { return };
-        let working: Vec<_> = samples.iter().map(|f| motion.working_copy(f)).collect();
-        motion.seed_background(&working);
+    /// Seeds the background from the working copies [`sample_background`] took.
+    pub fn seed_background_from(&mut self, samples: &[GrayImage]) {
+        if let Some(motion) = &mut self.motion {
+            motion.seed_background(samples);
+        }
     }
 
     /// Motion for one frame, fused with its detections.
@@ -249,14 +249,15 @@ fn fuse(
     }
 }
 
-/// Frames spread across a recording (`input`) to seed its background from; `None` for a directory of
-/// images, or with motion turned off. Decoding them is most of the wait before a recording's first
-/// frame, so it can run on a thread of its own while the models load.
-pub fn sample_background(input: &Path, info: &SourceInfo, motion: &MotionConfig) -> Result<Option<Vec<RgbImage>>> {
+/// Frames spread across a recording (`input`), as the motion model's working copies, to seed its
+/// background from; `None` for a directory of images, or with motion turned off. Decoding them is most of
+/// the wait before a recording's first frame, so it can run on a thread of its own while the models load.
+pub fn sample_background(input: &Path, info: &SourceInfo, motion: &MotionConfig) -> Result<Option<Vec<GrayImage>>> {
     if !motion.enabled || input.is_dir() {
         return Ok(None);
     }
-    video::sample_frames(input, info.expected_frames, BACKGROUND_SAMPLES).map(Some)
+    let shrink = |frame: &RgbImage| motion::working_copy(motion, frame);
+    video::sample_frames(input, info.expected_frames, BACKGROUND_SAMPLES, shrink).map(Some)
 }
 
 #[cfg(test)]

@@ -213,8 +213,7 @@ impl BlobStats {
 
 impl MotionDetector {
     pub fn new(config: &MotionConfig, frame_w: u32, frame_h: u32) -> MotionDetector {
-        let scale = frame_w.div_ceil(config.work_width.max(1)).max(1);
-        let (work_w, work_h) = ((frame_w / scale).max(1), (frame_h / scale).max(1));
+        let (scale, work_w, work_h) = working_size(config, frame_w, frame_h);
         MotionDetector {
             config: config.clone(),
             scale,
@@ -236,9 +235,7 @@ impl MotionDetector {
 
     /// The greyscale working copy of a frame, as this detector sees it.
     pub fn working_copy(&self, image: &RgbImage) -> GrayImage {
-        let mut grey = GrayImage::new(self.work_w, self.work_h);
-        downscale_grey(image, self.scale, &mut grey);
-        grey
+        working_copy(&self.config, image)
     }
 
     /// Starts the background from the per-pixel median of `frames` (working copies spread over a video).
@@ -520,6 +517,20 @@ impl MotionDetector {
 }
 
 /// Greyscale (ITU-R 601 luma) box-averaged by `scale` into `out`.
+/// Frame pixels per working pixel, and the working copy's width and height, for frames of this size.
+fn working_size(config: &MotionConfig, frame_w: u32, frame_h: u32) -> (u32, u32, u32) {
+    let scale = frame_w.div_ceil(config.work_width.max(1)).max(1);
+    (scale, (frame_w / scale).max(1), (frame_h / scale).max(1))
+}
+
+/// The greyscale working copy of a frame that a motion detector with `config` makes of it.
+pub fn working_copy(config: &MotionConfig, image: &RgbImage) -> GrayImage {
+    let (scale, w, h) = working_size(config, image.width(), image.height());
+    let mut grey = GrayImage::new(w, h);
+    downscale_grey(image, scale, &mut grey);
+    grey
+}
+
 fn downscale_grey(image: &RgbImage, scale: u32, out: &mut GrayImage) {
     let w = out.width() as usize;
     let scale = scale as usize;

@@ -198,7 +198,7 @@ pub fn analyse(
 pub struct OpenedInput {
     input: PathBuf,
     source: Box<dyn FrameSource>,
-    background: Option<Vec<image::RgbImage>>,
+    background: Option<Vec<image::GrayImage>>,
 }
 
 impl OpenedInput {

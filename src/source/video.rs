@@ -304,38 +304,45 @@ impl Drop for VideoFile {
 
 /// Up to `max` frames spread over the whole video, for a background that no animal's pause can fool:
 /// the key frames when there are enough of them (only those are decoded: fast), else every n-th frame.
-/// Memory stays bounded however long the video is.
-pub fn sample_frames(path: &Path, expected_frames: Option<u64>, max: usize) -> Result<Vec<RgbImage>> {
+/// Each frame is handed to `shrink` as it is decoded and only what it returns is kept (the motion model
+/// keeps a small greyscale copy), so memory stays small and bounded however long or large the video is.
+pub fn sample_frames<T>(
+    path: &Path,
+    expected_frames: Option<u64>,
+    max: usize,
+    mut shrink: impl FnMut(&RgbImage) -> T,
+) -> Result<Vec<T>> {
     let probe = probe(path)?;
     // `-discard nokey` lets the demuxer skip the other frames' packets unread: the same keyframes, three
     // to seven times sooner on a long recording, which is most of the wait before its first frame.
-    let keyframes = decode_sampled(path, &probe, &["-discard", "nokey", "-skip_frame", "nokey"], None, max)?;
+    let keyframes =
+        decode_sampled(path, &probe, &["-discard", "nokey", "-skip_frame", "nokey"], None, max, &mut shrink)?;
     if keyframes.len() >= 7 {
         return Ok(keyframes);
     }
     let every = (expected_frames.unwrap_or(300) / max as u64).max(1);
     let select = format!("select='not(mod(n\\,{every}))'");
-    decode_sampled(path, &probe, &[], Some(&select), max)
+    decode_sampled(path, &probe, &[], Some(&select), max, &mut shrink)
 }
 
-fn decode_sampled(
+fn decode_sampled<T>(
     path: &Path,
     probe: &Probe,
     input_args: &[&str],
     filter: Option<&str>,
     max: usize,
-) -> Result<Vec<RgbImage>> {
+    shrink: &mut impl FnMut(&RgbImage) -> T,
+) -> Result<Vec<T>> {
     let mut child = spawn_decoder(path, input_args, filter, false)?;
     let mut stdout = child.stdout.take().expect("stdout was piped");
-    let size = (probe.width * probe.height * 3) as usize;
+    let mut frame = RgbImage::new(probe.width, probe.height);
     let (mut kept, mut stride, mut seen) = (Vec::new(), 1usize, 0usize);
     loop {
-        let mut buf = vec![0u8; size];
-        if stdout.read_exact(&mut buf).is_err() {
+        if stdout.read_exact(&mut frame).is_err() {
             break;
         }
         if seen % stride == 0 {
-            kept.push(RgbImage::from_raw(probe.width, probe.height, buf).expect("sized to the frame"));
+            kept.push(shrink(&frame));
             if kept.len() >= 2 * max {
                 // Thin out: keep every other frame and sample half as often from now on.
                 kept = kept.into_iter().step_by(2).collect();
