@@ -51,6 +51,7 @@ pub fn run(config: &Config, args: &Args) -> Result<Exit> {
         image_fps: args.fps,
         progress: !args.quiet,
         view: view.as_ref().map(ViewServer::handle),
+        keep_frame_boxes: false,
     };
     // Inputs that cannot even be opened are reported before the models load (which takes seconds).
     let mut failed = false;

@@ -103,8 +103,8 @@ pub fn run(config: &Config, args: &Args) -> Result<Exit> {
     let replayed = replay::replay(&moments, config, &run_dir.written(&events))?;
     let episodes = replayed.episodes;
     let behaviour_path = run_dir.behaviour_path();
-    let frames: Vec<(u64, f64)> = moments.iter().enumerate().map(|(i, m)| (i as u64, m.time_s)).collect();
-    behaviour_csv::write(&run_dir.written(&behaviour_path), &frames, &episodes)?;
+    let frames = moments.iter().enumerate().map(|(i, m)| (i as u64, m.time_s));
+    behaviour_csv::write(&run_dir.written(&behaviour_path), frames, &episodes)?;
     if let (Some(first), Some(last)) = (moments.first(), moments.last()) {
         let name = args.file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
         let title = format!("{name} (replayed tracks): {} episodes", episodes.len());

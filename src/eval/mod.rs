@@ -350,7 +350,13 @@ pub fn video_run(scenario: &Scenario, config: &Config, detector: &mut dyn Detect
     let mut config = config.clone();
     config.behaviour = scenario.config_for(&config.behaviour);
     let out = std::env::temp_dir().join(format!("chaperone-eval-{}-{}", std::process::id(), scenario.name));
-    let options = RecordingOptions { annotated_video: false, image_fps: 10.0, progress: false, view: None };
+    let options = RecordingOptions {
+        annotated_video: false,
+        image_fps: 10.0,
+        progress: false,
+        view: None,
+        keep_frame_boxes: true,
+    };
     let analysed = recording::analyse(video, &out, &config, detector, &options);
     let _ = std::fs::remove_dir_all(&out);
     let analysed = analysed?;

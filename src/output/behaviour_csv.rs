@@ -2,10 +2,11 @@
 //! animals (`cat_approach ... rat_hiding, rat_unseen, cat_unseen`), what ezTrack and SimBA users load
 //! into their own analyses. A behaviour is 1 in the frames from its episode's onset to its end, both
 //! included: the episodes of `events.jsonl`, frame by frame. Written at the end of the run, since an
-//! onset is back-dated when the episode is confirmed.
+//! onset is back-dated when the episode is confirmed; until then each frame's index and time wait in a
+//! file beside it, not in memory, so a run of any length needs the same memory.
 
 use std::fs::File;
-use std::io::{BufWriter, Write};
+use std::io::{BufReader, BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
 
 use crate::behaviour::{Change, Episode};
@@ -32,14 +33,14 @@ pub fn header() -> String {
 }
 
 /// Writes the table for frames `(index, time_s)` and the run's ended episodes.
-pub fn write(path: &Path, frames: &[(u64, f64)], episodes: &[Episode]) -> Result<()> {
+pub fn write(path: &Path, frames: impl IntoIterator<Item = (u64, f64)>, episodes: &[Episode]) -> Result<()> {
     let io = |e| Error::io(path, e);
     let mut out = BufWriter::new(File::create(path).map_err(io)?);
     writeln!(out, "{}", header()).map_err(io)?;
     let per_column: Vec<Vec<&Episode>> =
         columns().map(|b| episodes.iter().filter(|e| e.behaviour == b).collect()).collect();
     let mut line = String::new();
-    for &(index, t) in frames {
+    for (index, t) in frames {
         line.clear();
         // The shortest text that reads back as the same number: a frame at an onset stays inside it.
         line += &format!("{t},{index}");
@@ -52,17 +53,23 @@ pub fn write(path: &Path, frames: &[(u64, f64)], episodes: &[Episode]) -> Result
     out.flush().map_err(io)
 }
 
-/// The sink: gathers each frame's index and time and the episodes as they end, and writes the table
-/// when the run ends (also a run cut short).
+/// The sink: gathers each frame's index and time (in a file beside the table) and the episodes as they
+/// end, and writes the table when the run ends (also a run cut short).
 pub struct BehaviourCsv {
     path: PathBuf,
-    frames: Vec<(u64, f64)>,
+    /// Each frame's index and time as two little-endian 8-byte numbers; opened at the first frame.
+    pending: Option<BufWriter<File>>,
     ended: Vec<Episode>,
 }
 
 impl BehaviourCsv {
     pub fn new(path: &Path) -> BehaviourCsv {
-        BehaviourCsv { path: path.to_path_buf(), frames: Vec::new(), ended: Vec::new() }
+        BehaviourCsv { path: path.to_path_buf(), pending: None, ended: Vec::new() }
+    }
+
+    fn pending_path(&self) -> PathBuf {
+        let name = self.path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        self.path.with_file_name(format!(".{name}.frames"))
     }
 
     fn gather(&mut self, changes: &[Change]) {
@@ -71,11 +78,38 @@ impl BehaviourCsv {
             Change::Started(_) => None,
         }));
     }
+
+    /// Writes the table from the frames gathered so far, read back in order, and removes their file.
+    fn write_gathered(&mut self) -> Result<()> {
+        let Some(pending) = self.pending.take() else { return write(&self.path, [], &self.ended) };
+        let path = self.pending_path();
+        let io = |e| Error::io(&path, e);
+        pending.into_inner().map_err(|e| io(e.into_error()))?;
+        let mut reader = BufReader::new(File::open(&path).map_err(io)?);
+        let frames = std::iter::from_fn(|| {
+            let mut record = [0u8; 16];
+            reader.read_exact(&mut record).ok()?;
+            let (index, time_s) = record.split_at(8);
+            Some((u64::from_le_bytes(index.try_into().ok()?), f64::from_le_bytes(time_s.try_into().ok()?)))
+        });
+        write(&self.path, frames, &self.ended)?;
+        let _ = std::fs::remove_file(&path);
+        Ok(())
+    }
 }
 
 impl Sink for BehaviourCsv {
     fn frame(&mut self, a: &AnalysedFrame) -> Result<bool> {
-        self.frames.push((a.frame.index, a.frame.time_s));
+        if self.pending.is_none() {
+            let path = self.pending_path();
+            self.pending = Some(BufWriter::new(File::create(&path).map_err(|e| Error::io(&path, e))?));
+        }
+        let pending = self.pending.as_mut().expect("opened above");
+        let mut record = [0u8; 16];
+        let (index, time_s) = record.split_at_mut(8);
+        index.copy_from_slice(&a.frame.index.to_le_bytes());
+        time_s.copy_from_slice(&a.frame.time_s.to_le_bytes());
+        pending.write_all(&record).map_err(|e| Error::io(&self.pending_path(), e))?;
         self.gather(&a.changes);
         Ok(true)
     }
@@ -85,6 +119,6 @@ impl Sink for BehaviourCsv {
         if let Some((fault, _)) = &end.fault {
             self.gather(std::slice::from_ref(fault));
         }
-        write(&self.path, &self.frames, &self.ended)
+        self.write_gathered()
     }
 }

@@ -40,6 +40,9 @@ pub struct RecordingOptions {
     pub progress: bool,
     /// The live view in the browser, when one is served.
     pub view: Option<ViewHandle>,
+    /// Return where the animals were taken to be in every frame ([`Analysed::frames`]: `eval` scores
+    /// positions from them). Off, memory does not grow with the recording's length.
+    pub keep_frame_boxes: bool,
 }
 
 /// `summary.json`: what one input's analysis did and found.
@@ -113,10 +116,12 @@ impl FrameBoxes {
     }
 }
 
-/// Counts, per role, the frames each animal was seen in, and keeps where each was taken to be.
+/// Counts, per role, the frames each animal was seen in, and keeps where each was taken to be (when
+/// asked to).
 #[derive(Default)]
 struct Sightings {
     animals: BTreeMap<String, AnimalSummary>,
+    keep_frames: bool,
     frames: Vec<FrameBoxes>,
 }
 
@@ -125,12 +130,14 @@ impl Sink for Sightings {
         let held = |role| {
             engine_box(&a.tracks, role).map(|(t, bbox)| HeldBox { track_id: t.id, bbox, observed: t.is_observed() })
         };
-        self.frames.push(FrameBoxes {
-            index: a.frame.index,
-            time_s: a.frame.time_s,
-            rat: held(Role::Rat),
-            cat: held(Role::Cat),
-        });
+        if self.keep_frames {
+            self.frames.push(FrameBoxes {
+                index: a.frame.index,
+                time_s: a.frame.time_s,
+                rat: held(Role::Rat),
+                cat: held(Role::Cat),
+            });
+        }
         for role in [Role::Cat, Role::Rat] {
             let seen: Vec<u32> = a.tracks.iter().filter(|t| t.role == role && t.is_observed()).map(|t| t.id).collect();
             let entry = self.animals.entry(role.to_string()).or_default();
@@ -177,6 +184,7 @@ pub fn output_dir_for(input: &Path, out_dir: &Path, taken: &mut Vec<PathBuf>) ->
 /// analysed, its time (from the frame's own timestamp) and where the animals were taken to be.
 pub struct Analysed {
     pub summary: Summary,
+    /// Empty unless [`RecordingOptions::keep_frame_boxes`].
     pub frames: Vec<FrameBoxes>,
 }
 
@@ -222,8 +230,8 @@ pub fn analyse_opened(
     let info = source.info().clone();
     let mut run_dir = RunDir::create(dir)?;
     let mut stages = Stages::new(config, info.width, info.height);
-    if let Some(samples) = &background {
-        stages.fusion().seed_background_from(samples);
+    if let Some(samples) = background {
+        stages.fusion().seed_background_from(&samples);
     }
 
     let tracks_path = run_dir.tracks_path();
@@ -239,7 +247,7 @@ pub fn analyse_opened(
     let mut events = run_dir.fresh_event_log(&config.session)?;
     let behaviour_path = run_dir.behaviour_path();
     let mut behaviour = BehaviourCsv::new(&run_dir.written(&behaviour_path));
-    let mut sightings = Sightings::default();
+    let mut sightings = Sightings { keep_frames: options.keep_frame_boxes, ..Sightings::default() };
     let mut view = options
         .view
         .clone()
