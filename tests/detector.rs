@@ -256,6 +256,22 @@ fn the_cut_ssd_finds_what_the_whole_export_finds() {
     assert!(boxes_seen >= 3, "the images must give boxes to compare, got {boxes_seen}");
 }
 
+/// Set-up keeps the default SSD's score heads only for the classes its manifest groups: giving a role to
+/// another of its COCO classes would never find anything, so it is refused with what to do.
+#[test]
+fn a_role_for_a_class_the_reduced_ssd_no_longer_scores_is_refused() {
+    let mut config = Config::default();
+    config.detector.classifier = String::new();
+    config.roles.classes.insert("chair".into(), chaperone::kinds::ClassRole::Animal);
+    let error = AnimalDetector::load(&config.runtime, &config.detector, &config.roles).err().expect("refused");
+    let message = error.to_string();
+    assert!(message.contains("`chair`") && message.contains("scripts/setup.sh"), "{message}");
+    // A class it still scores can be given another role.
+    config.roles.classes.clear();
+    config.roles.classes.insert("teddy bear".into(), chaperone::kinds::ClassRole::Other);
+    assert!(AnimalDetector::load(&config.runtime, &config.detector, &config.roles).is_ok());
+}
+
 /// The first load of a model saves an optimised copy of it in the cache, and later loads read the copy;
 /// a damaged copy is never trusted, and is made again.
 #[test]

@@ -73,6 +73,9 @@ fn the_behaviour_table_of_a_video_run_is_its_event_log_frame_by_frame() {
     let (_, rows) = read_table(&out.join("behaviour.csv"));
     assert_eq!(rows.len(), frames, "a row per analysed frame");
     assert!(summary["outputs"].as_array().unwrap().iter().any(|o| o.as_str().unwrap().ends_with("behaviour.csv")));
+    // The frames wait in a file beside the table while the run goes on (memory stays flat); it goes.
+    let left: Vec<_> = std::fs::read_dir(&out).unwrap().map(|e| e.unwrap().file_name()).collect();
+    assert!(!left.iter().any(|n| n.to_string_lossy().ends_with(".frames")), "{left:?}");
 }
 
 #[test]

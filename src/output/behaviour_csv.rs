@@ -109,7 +109,7 @@ impl Sink for BehaviourCsv {
         let (index, time_s) = record.split_at_mut(8);
         index.copy_from_slice(&a.frame.index.to_le_bytes());
         time_s.copy_from_slice(&a.frame.time_s.to_le_bytes());
-        pending.write_all(&record).map_err(|e| Error::io(&self.pending_path(), e))?;
+        pending.write_all(&record).map_err(|e| Error::io(self.pending_path(), e))?;
         self.gather(&a.changes);
         Ok(true)
     }
