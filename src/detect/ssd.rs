@@ -241,7 +241,7 @@ fn suppress_raw(
     out: &mut Vec<RawDetection>,
 ) {
     let anchors = boxes.len() / 4;
-    if anchors == 0 || scores.len() != anchors * column_ids.len() {
+    if anchors == 0 || column_ids.is_empty() || scores.len() != anchors * column_ids.len() {
         return;
     }
     let floor = min_score.max(EXPORT_MIN_SCORE);

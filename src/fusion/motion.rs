@@ -240,10 +240,16 @@ impl MotionDetector {
 
     /// Starts the background from the per-pixel median of `frames` (working copies spread over a video).
     pub fn seed_background(&mut self, frames: &[GrayImage]) {
-        if frames.is_empty() {
+        // (A sample of another size than the frames analysed, from a decoder that saw the video otherwise,
+        // cannot seed this background: without any, it is learnt from the first frames as in live mode.)
+        let stack: Vec<&[u8]> = frames
+            .iter()
+            .filter(|f| f.dimensions() == (self.work_w, self.work_h))
+            .map(|f| f.as_raw().as_slice())
+            .collect();
+        if stack.is_empty() {
             return;
         }
-        let stack: Vec<&[u8]> = frames.iter().map(|f| f.as_raw().as_slice()).collect();
         median_into(&stack, &mut self.background);
         self.has_background = true;
     }
