@@ -146,3 +146,36 @@ fn walking_mice_are_the_rat_and_not_freezing() {
         summary["episodes"].as_array().unwrap().iter().filter(|e| e["behaviour"] == "freezing").collect();
     assert!(freezing.is_empty(), "walking mice called freezing: {freezing:?}");
 }
+
+/// Mice still from the first frame (B-SOiD's *inactive* clip) cannot be found by motion, and the default
+/// detector has no rodent class: `analyze` must say so, in `summary.json` and in one printed line, rather
+/// than leave "no rat" to read as "nothing the matter". Where a rat was found, nothing is said.
+#[test]
+fn a_rat_never_seen_is_explained_not_left_silent() {
+    let Some(still) = common::media("mice-bsoid/inactive_hstacked.mp4") else { return };
+    let Some(walking) = common::media("mice-bsoid/locomote_hstacked.mp4") else { return };
+    let work = tempfile::tempdir().unwrap();
+    let out = work.path().join("out");
+    let run = common::chaperone(&[
+        "analyze",
+        still.to_str().unwrap(),
+        walking.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--no-video",
+        "--quiet",
+    ]);
+    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    let said: Vec<&str> = stderr.lines().filter(|l| l.starts_with("chaperone: no rat in ")).collect();
+    assert_eq!(said.len(), 1, "one line, for the still mice only: {stderr}");
+    assert!(said[0].contains("inactive_hstacked.mp4") && said[0].contains("rodent class"), "{}", said[0]);
+    let summary = |name: &str| -> serde_json::Value {
+        serde_json::from_str(&std::fs::read_to_string(out.join(name).join("summary.json")).unwrap()).unwrap()
+    };
+    let rat = &summary("inactive_hstacked")["animals"]["rat"];
+    assert_eq!(rat["frames_seen"], 0, "{rat}");
+    assert!(rat["why_unseen"].as_str().is_some_and(|w| w.contains("still from the first frame")), "{rat}");
+    let found = &summary("locomote_hstacked")["animals"]["rat"];
+    assert!(found["frames_seen"].as_u64().unwrap() > 0 && found.get("why_unseen").is_none(), "{found}");
+}

@@ -181,4 +181,9 @@ fn print_summary(s: &Summary, dir: &Path) {
         if s.complete { "" } else { " (INCOMPLETE)" },
         dir.display()
     );
+    for (role, a) in &s.animals {
+        if let Some(why) = &a.why_unseen {
+            eprintln!("chaperone: no {role} in {}: {why}", s.input);
+        }
+    }
 }

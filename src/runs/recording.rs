@@ -85,6 +85,10 @@ pub struct AnimalSummary {
     pub track_ids: Vec<u32>,
     pub first_seen_s: Option<f64>,
     pub last_seen_s: Option<f64>,
+    /// For an animal never seen: why it could not be, and what to do (silence is the dangerous failure:
+    /// "no rat" must not read as "the rat is fine").
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub why_unseen: Option<String>,
 }
 
 /// The box the engine acted on for an animal in one frame.
@@ -261,12 +265,31 @@ pub fn analyse_opened(
     let outcome =
         pipeline::run(source.as_mut(), detector, &mut stages, &mut sinks, &start, Mode::Batch, &mut |_| bar.inc(1));
     bar.finish_and_clear();
+    for (role, a) in sightings.animals.iter_mut().filter(|(_, a)| a.frames_seen == 0) {
+        a.why_unseen = why_unseen(role, config);
+    }
     let summary = summarise(input, &info, &config.session, outcome, sightings.animals, &mut run_dir);
     run_dir.write_summary(&summary)?;
     if summary.frames == 0 {
         return Err(Error::source(input, "no frame could be decoded (empty or corrupt video)"));
     }
     Ok(Analysed { summary, frames: sightings.frames })
+}
+
+/// Why a rat may have gone unseen through a whole recording, from what finds it. (A cat's absence needs
+/// no explaining: a lab's recordings have none.)
+fn why_unseen(role: &str, config: &Config) -> Option<String> {
+    match role {
+        "rat" if config.motion.enabled => Some(
+            "the default detector has no rodent class, so the rat is found by motion, and nothing that moved \
+             became the rat: a rat still from the first frame to the last is not found (nor one outside \
+             roles.enclosure); use a video in which it moves, or a model with a rodent class (README: \
+             \"What the default models can and cannot see\")"
+                .into(),
+        ),
+        "rat" => Some("the detector found no rat, and motion candidates are off (motion.enabled = false)".into()),
+        _ => None,
+    }
 }
 
 /// The summary of a finished run, with its timeline drawn.
