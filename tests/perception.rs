@@ -19,16 +19,19 @@ fn position_scores(paths: &[&Path]) -> Vec<serde_json::Value> {
 
 /// Runs `chaperone analyze VIDEO` into `out` (no annotated video) and returns the input's output folder.
 fn analyze(video: &Path, out: &Path) -> std::path::PathBuf {
-    let run = common::chaperone(&[
-        "analyze",
-        video.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-        "--no-video",
-        "--quiet",
-    ]);
-    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    analyze_all(&[video], out);
     out.join(video.file_stem().unwrap())
+}
+
+/// Runs `chaperone analyze VIDEOS...` into `out` (no annotated video), which must succeed; returns what
+/// it printed on stderr.
+fn analyze_all(videos: &[&Path], out: &Path) -> String {
+    let mut args = vec!["analyze"];
+    args.extend(videos.iter().map(|v| v.to_str().unwrap()));
+    args.extend(["--out", out.to_str().unwrap(), "--no-video", "--quiet"]);
+    let run = common::chaperone(&args);
+    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    String::from_utf8_lossy(&run.stderr).into_owned()
 }
 
 fn ffmpeg(args: &[&str]) {
@@ -156,17 +159,7 @@ fn a_rat_never_seen_is_explained_not_left_silent() {
     let Some(walking) = common::media("mice-bsoid/locomote_hstacked.mp4") else { return };
     let work = tempfile::tempdir().unwrap();
     let out = work.path().join("out");
-    let run = common::chaperone(&[
-        "analyze",
-        still.to_str().unwrap(),
-        walking.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-        "--no-video",
-        "--quiet",
-    ]);
-    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
-    let stderr = String::from_utf8_lossy(&run.stderr);
+    let stderr = analyze_all(&[&still, &walking], &out);
     let said: Vec<&str> = stderr.lines().filter(|l| l.starts_with("chaperone: no rat in ")).collect();
     assert_eq!(said.len(), 1, "one line, for the still mice only: {stderr}");
     assert!(said[0].contains("inactive_hstacked.mp4") && said[0].contains("rodent class"), "{}", said[0]);
