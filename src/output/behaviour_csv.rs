@@ -57,19 +57,19 @@ pub fn write(path: &Path, frames: impl IntoIterator<Item = (u64, f64)>, episodes
 /// end, and writes the table when the run ends (also a run cut short).
 pub struct BehaviourCsv {
     path: PathBuf,
-    /// Each frame's index and time as two little-endian 8-byte numbers; opened at the first frame.
+    /// `.behaviour.csv.frames` beside the table: each frame's index and time as two little-endian 8-byte
+    /// numbers, until the table is written.
+    pending_path: PathBuf,
+    /// That file, opened at the first frame.
     pending: Option<BufWriter<File>>,
     ended: Vec<Episode>,
 }
 
 impl BehaviourCsv {
     pub fn new(path: &Path) -> BehaviourCsv {
-        BehaviourCsv { path: path.to_path_buf(), pending: None, ended: Vec::new() }
-    }
-
-    fn pending_path(&self) -> PathBuf {
-        let name = self.path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-        self.path.with_file_name(format!(".{name}.frames"))
+        let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let pending_path = path.with_file_name(format!(".{name}.frames"));
+        BehaviourCsv { path: path.to_path_buf(), pending_path, pending: None, ended: Vec::new() }
     }
 
     fn gather(&mut self, changes: &[Change]) {
@@ -82,10 +82,10 @@ impl BehaviourCsv {
     /// Writes the table from the frames gathered so far, read back in order, and removes their file.
     fn write_gathered(&mut self) -> Result<()> {
         let Some(pending) = self.pending.take() else { return write(&self.path, [], &self.ended) };
-        let path = self.pending_path();
-        let io = |e| Error::io(&path, e);
+        let path = &self.pending_path;
+        let io = |e| Error::io(path, e);
         pending.into_inner().map_err(|e| io(e.into_error()))?;
-        let mut reader = BufReader::new(File::open(&path).map_err(io)?);
+        let mut reader = BufReader::new(File::open(path).map_err(io)?);
         let frames = std::iter::from_fn(|| {
             let mut record = [0u8; 16];
             reader.read_exact(&mut record).ok()?;
@@ -93,23 +93,21 @@ impl BehaviourCsv {
             Some((u64::from_le_bytes(index.try_into().ok()?), f64::from_le_bytes(time_s.try_into().ok()?)))
         });
         write(&self.path, frames, &self.ended)?;
-        let _ = std::fs::remove_file(&path);
+        let _ = std::fs::remove_file(path);
         Ok(())
     }
 }
 
 impl Sink for BehaviourCsv {
     fn frame(&mut self, a: &AnalysedFrame) -> Result<bool> {
-        if self.pending.is_none() {
-            let path = self.pending_path();
-            self.pending = Some(BufWriter::new(File::create(&path).map_err(|e| Error::io(&path, e))?));
-        }
-        let pending = self.pending.as_mut().expect("opened above");
-        let mut record = [0u8; 16];
-        let (index, time_s) = record.split_at_mut(8);
-        index.copy_from_slice(&a.frame.index.to_le_bytes());
-        time_s.copy_from_slice(&a.frame.time_s.to_le_bytes());
-        pending.write_all(&record).map_err(|e| Error::io(self.pending_path(), e))?;
+        let path = &self.pending_path;
+        let io = |e| Error::io(path, e);
+        let pending = match &mut self.pending {
+            Some(pending) => pending,
+            None => self.pending.insert(BufWriter::new(File::create(path).map_err(io)?)),
+        };
+        pending.write_all(&a.frame.index.to_le_bytes()).map_err(io)?;
+        pending.write_all(&a.frame.time_s.to_le_bytes()).map_err(io)?;
         self.gather(&a.changes);
         Ok(true)
     }

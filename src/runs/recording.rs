@@ -265,8 +265,8 @@ pub fn analyse_opened(
     let outcome =
         pipeline::run(source.as_mut(), detector, &mut stages, &mut sinks, &start, Mode::Batch, &mut |_| bar.inc(1));
     bar.finish_and_clear();
-    for (role, a) in sightings.animals.iter_mut().filter(|(_, a)| a.frames_seen == 0) {
-        a.why_unseen = why_unseen(role, config);
+    if let Some(rat) = sightings.animals.get_mut(&Role::Rat.to_string()).filter(|a| a.frames_seen == 0) {
+        rat.why_unseen = Some(why_no_rat(config).into());
     }
     let summary = summarise(input, &info, &config.session, outcome, sightings.animals, &mut run_dir);
     run_dir.write_summary(&summary)?;
@@ -276,19 +276,17 @@ pub fn analyse_opened(
     Ok(Analysed { summary, frames: sightings.frames })
 }
 
-/// Why a rat may have gone unseen through a whole recording, from what finds it. (A cat's absence needs
-/// no explaining: a lab's recordings have none.)
-fn why_unseen(role: &str, config: &Config) -> Option<String> {
-    match role {
-        "rat" if config.motion.enabled => Some(
+/// Why no rat was seen through a whole recording, from what finds it. (A cat's absence needs no
+/// explaining: a lab's recordings have none.)
+fn why_no_rat(config: &Config) -> &'static str {
+    match config.motion.enabled {
+        true => {
             "the default detector has no rodent class, so the rat is found by motion, and nothing that moved \
              became the rat: a rat still from the first frame to the last is not found (nor one outside \
              roles.enclosure); use a video in which it moves, or a model with a rodent class (README: \
              \"What the default models can and cannot see\")"
-                .into(),
-        ),
-        "rat" => Some("the detector found no rat, and motion candidates are off (motion.enabled = false)".into()),
-        _ => None,
+        }
+        false => "the detector found no rat, and motion candidates are off (motion.enabled = false)",
     }
 }
 
